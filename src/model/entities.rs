@@ -1,0 +1,302 @@
+//! The entities of DOMAIN.md, shaped as the interchange format writes them (snake_case keys).
+//! Field types make malformed values unrepresentable; [`Validate`] checks what types cannot
+//! (non-empty text, no duplicates in a list, date ranges in order).
+
+use serde::{Deserialize, Serialize};
+
+use super::enums::*;
+use super::ids::*;
+
+/// A record-level rule that the type system does not enforce. Returns every problem found.
+pub trait Validate {
+    fn problems(&self) -> Vec<String>;
+}
+
+fn non_empty(out: &mut Vec<String>, field: &str, v: &str) {
+    if v.trim().is_empty() {
+        out.push(format!("{field} must not be empty"));
+    }
+}
+
+fn unique<T: PartialEq + std::fmt::Debug>(out: &mut Vec<String>, field: &str, v: &[T]) {
+    for (i, x) in v.iter().enumerate() {
+        if v[..i].contains(x) {
+            out.push(format!("{field} has duplicate value {x:?}"));
+        }
+    }
+}
+
+fn range(out: &mut Vec<String>, start: Option<Date>, end: Option<Date>) {
+    if let (Some(s), Some(e)) = (start, end) {
+        if e < s {
+            out.push(format!("end_date {e} is before start_date {s}"));
+        }
+    }
+}
+
+/// A State (or the State of Palestine, or the Holy See).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Country {
+    pub code: CountryCode,
+    #[serde(default)]
+    pub iso2: Option<Iso2>,
+    pub name: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub subregion: Option<String>,
+    #[serde(default)]
+    pub un_regional_group: Option<UnRegionalGroup>,
+}
+
+impl Validate for Country {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        non_empty(&mut p, "name", &self.name);
+        p
+    }
+}
+
+/// A UPR cycle: every State is reviewed once in each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cycle {
+    pub number: CycleNumber,
+    #[serde(default)]
+    pub start_date: Option<Date>,
+    #[serde(default)]
+    pub end_date: Option<Date>,
+}
+
+impl Validate for Cycle {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        range(&mut p, self.start_date, self.end_date);
+        p
+    }
+}
+
+/// A session of the UPR Working Group and the States it reviewed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub number: SessionNumber,
+    pub cycle: CycleNumber,
+    #[serde(default)]
+    pub start_date: Option<Date>,
+    #[serde(default)]
+    pub end_date: Option<Date>,
+    pub states_under_review: Vec<CountryCode>,
+}
+
+impl Validate for Session {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        range(&mut p, self.start_date, self.end_date);
+        unique(&mut p, "states_under_review", &self.states_under_review);
+        p
+    }
+}
+
+/// A recommendation made to a State under review by one or more recommending States.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub id: Ref,
+    pub text: String,
+    pub state_under_review: CountryCode,
+    pub recommending_states: Vec<CountryCode>,
+    pub session: SessionNumber,
+    pub response: Response,
+    #[serde(default)]
+    pub action_category: Option<ActionCategory>,
+    pub themes: Vec<Slug>,
+    pub groups: Vec<Slug>,
+    pub sdgs: Vec<SdgGoal>,
+    #[serde(default)]
+    pub document: Option<String>,
+    #[serde(default)]
+    pub paragraph: Option<String>,
+}
+
+impl Validate for Recommendation {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        non_empty(&mut p, "text", &self.text);
+        if self.recommending_states.is_empty() {
+            p.push("recommending_states must hold at least one State".into());
+        }
+        unique(&mut p, "recommending_states", &self.recommending_states);
+        unique(&mut p, "themes", &self.themes);
+        unique(&mut p, "groups", &self.groups);
+        unique(&mut p, "sdgs", &self.sdgs);
+        p
+    }
+}
+
+/// A COVID-19 measure taken by a State.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    pub id: Ref,
+    pub country: CountryCode,
+    pub title: String,
+    pub description: String,
+    pub category: MeasureCategory,
+    pub start_date: Date,
+    #[serde(default)]
+    pub end_date: Option<Date>,
+    pub themes: Vec<Slug>,
+    pub groups: Vec<Slug>,
+    pub sdgs: Vec<SdgGoal>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub source_code: Option<String>,
+    #[serde(default)]
+    pub source_url: Option<String>,
+}
+
+impl Validate for Measure {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        non_empty(&mut p, "title", &self.title);
+        range(&mut p, Some(self.start_date), self.end_date);
+        unique(&mut p, "themes", &self.themes);
+        unique(&mut p, "groups", &self.groups);
+        unique(&mut p, "sdgs", &self.sdgs);
+        p
+    }
+}
+
+/// A practice worth copying, with the countries, measures and recommendations it draws on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoodPractice {
+    pub id: Ref,
+    pub title: String,
+    pub description: String,
+    pub countries: Vec<CountryCode>,
+    #[serde(default)]
+    pub year: Option<i32>,
+    pub themes: Vec<Slug>,
+    pub groups: Vec<Slug>,
+    pub sdgs: Vec<SdgGoal>,
+    #[serde(default)]
+    pub measures: Vec<Ref>,
+    #[serde(default)]
+    pub recommendations: Vec<Ref>,
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+impl Validate for GoodPractice {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        non_empty(&mut p, "title", &self.title);
+        if let Some(y) = self.year {
+            if !(1900..=2200).contains(&y) {
+                p.push(format!("year {y} is not between 1900 and 2200"));
+            }
+        }
+        unique(&mut p, "countries", &self.countries);
+        unique(&mut p, "themes", &self.themes);
+        unique(&mut p, "groups", &self.groups);
+        unique(&mut p, "sdgs", &self.sdgs);
+        unique(&mut p, "measures", &self.measures);
+        unique(&mut p, "recommendations", &self.recommendations);
+        p
+    }
+}
+
+/// A measure's bearing on a recommendation, as judged by a person (or suggested by the API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub recommendation: Ref,
+    pub measure: Ref,
+    pub relation: LinkRelation,
+    #[serde(default)]
+    pub status: LinkStatus,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub evidence_url: Option<String>,
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+}
+
+impl Validate for Link {
+    fn problems(&self) -> Vec<String> {
+        vec![]
+    }
+}
+
+/// A UPR Info issue (plus `covid-19`), with the SDG goals it maps to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Theme {
+    pub slug: Slug,
+    pub name: String,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub sdgs: Vec<SdgGoal>,
+}
+
+impl Validate for Theme {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        non_empty(&mut p, "name", &self.name);
+        unique(&mut p, "sdgs", &self.sdgs);
+        p
+    }
+}
+
+/// An affected-person group of OHCHR's Universal Human Rights Index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub slug: Slug,
+    pub name: String,
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+impl Validate for Group {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        non_empty(&mut p, "name", &self.name);
+        p
+    }
+}
+
+/// A Sustainable Development Goal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sdg {
+    pub goal: SdgGoal,
+    pub name: String,
+}
+
+impl Validate for Sdg {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        non_empty(&mut p, "name", &self.name);
+        p
+    }
+}
+
+/// A measure category with the themes it bears on and the OxCGRT indicators it covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasureCategoryInfo {
+    pub code: MeasureCategory,
+    pub name: String,
+    pub themes: Vec<Slug>,
+    #[serde(default)]
+    pub oxcgrt: Vec<String>,
+}
+
+impl Validate for MeasureCategoryInfo {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        non_empty(&mut p, "name", &self.name);
+        unique(&mut p, "themes", &self.themes);
+        p
+    }
+}

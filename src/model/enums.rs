@@ -1,0 +1,121 @@
+//! The closed vocabularies of the domain. Each is written in the interchange format and in
+//! GraphQL by its SCREAMING_SNAKE_CASE name.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! domain_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $v),* }
+
+        impl $name {
+            /// Every value, in declaration order (which is also the order of their codes).
+            pub const ALL: &'static [$name] = &[$($name::$v),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s),* }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$v),)* _ => None }
+            }
+
+            /// A dense code, stable across releases: the position in [`Self::ALL`].
+            /// New values are only ever appended.
+            pub fn code(self) -> u8 {
+                self as u8
+            }
+
+            pub fn from_code(c: u8) -> Option<Self> {
+                Self::ALL.get(c as usize).copied()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+domain_enum! {
+    /// The five UN regional groups of Member States.
+    UnRegionalGroup {
+        African = "AFRICAN",
+        AsiaPacific = "ASIA_PACIFIC",
+        EasternEuropean = "EASTERN_EUROPEAN",
+        LatinAmericanCaribbean = "LATIN_AMERICAN_CARIBBEAN",
+        WesternEuropeanOthers = "WESTERN_EUROPEAN_OTHERS",
+    }
+}
+
+domain_enum! {
+    /// How the State under review responded to a recommendation.
+    Response {
+        Supported = "SUPPORTED",
+        Noted = "NOTED",
+        Pending = "PENDING",
+    }
+}
+
+domain_enum! {
+    /// What kind of COVID-19 measure a State took.
+    MeasureCategory {
+        Health = "HEALTH",
+        SocialProtection = "SOCIAL_PROTECTION",
+        Economic = "ECONOMIC",
+        Labour = "LABOUR",
+        Education = "EDUCATION",
+        Housing = "HOUSING",
+        Movement = "MOVEMENT",
+        Assembly = "ASSEMBLY",
+        EmergencyPowers = "EMERGENCY_POWERS",
+        Detention = "DETENTION",
+        Justice = "JUSTICE",
+        GenderBasedViolence = "GENDER_BASED_VIOLENCE",
+        Information = "INFORMATION",
+        Privacy = "PRIVACY",
+    }
+}
+
+domain_enum! {
+    /// How a measure bears on a recommendation.
+    LinkRelation {
+        Implements = "IMPLEMENTS",
+        PartiallyImplements = "PARTIALLY_IMPLEMENTS",
+        Related = "RELATED",
+        Contradicts = "CONTRADICTS",
+    }
+}
+
+domain_enum! {
+    /// Where a link stands in review.
+    LinkStatus {
+        Confirmed = "CONFIRMED",
+        Suggested = "SUGGESTED",
+        Rejected = "REJECTED",
+    }
+}
+
+impl Default for LinkStatus {
+    fn default() -> Self {
+        LinkStatus::Confirmed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_names_parse() {
+        for &c in MeasureCategory::ALL {
+            assert_eq!(MeasureCategory::from_code(c.code()), Some(c));
+            assert_eq!(MeasureCategory::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Response::parse("MAYBE"), None);
+        assert_eq!(UnRegionalGroup::from_code(5), None);
+    }
+}

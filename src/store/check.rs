@@ -1,0 +1,170 @@
+//! The integrity check: every invariant of DOMAIN.md, verified in both directions.
+//!
+//! - each record decodes, sits under the key its natural key gives, and its references
+//!   resolve (with a recommendation's State under review among its session's States);
+//! - each record's expected index entries exist, and each index entry is produced by a record
+//!   (the entries are derived by the same function the write path uses);
+//! - the natural-key map and the records agree both ways; the kept counters equal the records.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::keys::*;
+use super::write::{Key, Plan, Record};
+use super::{Kind, Result, Store, TreeId};
+
+/// What the check found: every violation, and how many records of each kind it read.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub violations: Vec<String>,
+    pub counts: BTreeMap<&'static str, u64>,
+}
+
+impl CheckReport {
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Reads the whole store once; memory grows with the number of index entries.
+pub fn check(store: &Store) -> Result<CheckReport> {
+    let view = Plan::new(store);
+    let mut report = CheckReport::default();
+    if super::journal::pending(store)? {
+        report
+            .violations
+            .push("an interrupted large write is pending rollback (reopen the store)".into());
+    }
+    let mut expected_index: Vec<Vec<u8>> = vec![];
+    // (ref kind, id) -> ref, of every record read, to check the refs tree against.
+    let mut ids: HashMap<(u8, u32), String> = HashMap::new();
+
+    for kind in Kind::ALL {
+        let tree = kind.tree();
+        let mut n = 0u64;
+        for kv in store.tree(tree).iter() {
+            let (at, v) = kv?;
+            n += 1;
+            let record = match Record::decode(kind, &v) {
+                Ok(s) => s.record,
+                Err(e) => {
+                    report.violations.push(format!("{} key {:?}: {e}", tree.name(), at.as_ref()));
+                    continue;
+                }
+            };
+            let key = record.key();
+            let whence = key.to_string();
+            // The record must sit where its natural key says.
+            let expected_at = match &key {
+                Key::Country(c) => Some(country_key(*c).to_vec()),
+                Key::Cycle(c) => Some(cycle_key(*c).to_vec()),
+                Key::Session(s) => Some(session_key(*s).to_vec()),
+                Key::Theme(s) | Key::Group(s) => Some(s.as_str().as_bytes().to_vec()),
+                Key::Sdg(g) => Some(sdg_key(*g).to_vec()),
+                Key::MeasureCategory(c) => Some(category_key(*c).to_vec()),
+                Key::Recommendation(r) => view.id(RefKind::Recommendation, r)?.map(|i| id_key(i).to_vec()),
+                Key::Measure(r) => view.id(RefKind::Measure, r)?.map(|i| id_key(i).to_vec()),
+                Key::GoodPractice(r) => view.id(RefKind::GoodPractice, r)?.map(|i| id_key(i).to_vec()),
+                Key::Link { recommendation, measure } => match (
+                    view.id(RefKind::Recommendation, recommendation)?,
+                    view.id(RefKind::Measure, measure)?,
+                ) {
+                    (Some(r), Some(m)) => Some(link_key(r, m).to_vec()),
+                    _ => None,
+                },
+            };
+            if expected_at.as_deref() != Some(at.as_ref()) {
+                report.violations.push(format!(
+                    "{whence} is stored under key {:?} in {}, but its natural key maps to {:?}",
+                    at.as_ref(),
+                    tree.name(),
+                    expected_at
+                ));
+            }
+            let ref_kind = match kind {
+                Kind::Recommendation => Some(RefKind::Recommendation),
+                Kind::Measure => Some(RefKind::Measure),
+                Kind::GoodPractice => Some(RefKind::GoodPractice),
+                _ => None,
+            };
+            if let (Some(rk), Some(id)) = (ref_kind, decode_id(&at)) {
+                let r = match &key {
+                    Key::Recommendation(r) | Key::Measure(r) | Key::GoodPractice(r) => r.to_string(),
+                    _ => String::new(),
+                };
+                ids.insert((rk as u8, id), r);
+            }
+            for problem in view.broken_references(&record)? {
+                report.violations.push(format!("{whence}: {problem}"));
+            }
+            expected_index.extend(view.derived_entries(&record, &at)?);
+        }
+        let counted = store.count(kind)?;
+        if counted != n {
+            report.violations.push(format!(
+                "the {} counter says {counted}, but the store holds {n}",
+                kind.name()
+            ));
+        }
+        report.counts.insert(tree.name(), n);
+    }
+
+    // The natural-key map, in the other direction: every entry points at a record that has it.
+    let mut max_id: HashMap<u8, u32> = HashMap::new();
+    for kv in store.tree(TreeId::Refs).iter() {
+        let (k, v) = kv?;
+        match (decode_ref_key(&k), decode_id(&v)) {
+            (Some((kind, r)), Some(id)) => {
+                let m = max_id.entry(kind as u8).or_default();
+                *m = (*m).max(id + 1);
+                if ids.get(&(kind as u8, id)) != Some(&r.to_string()) {
+                    report.violations.push(format!("refs entry {r} -> id {id} has no such record"));
+                }
+            }
+            _ => report.violations.push(format!("refs entry {:?} is malformed", k.as_ref())),
+        }
+    }
+    for (kind, max) in max_id {
+        let next = store
+            .tree(TreeId::Meta)
+            .get(format!("next-id/{kind}"))?
+            .and_then(|v| decode_id(&v))
+            .unwrap_or(0);
+        if next < max {
+            report.violations.push(format!(
+                "next id of ref kind {kind} is {next}, but id {} is in use",
+                max - 1
+            ));
+        }
+    }
+
+    // Index entries, both ways, by a merge of two sorted lists.
+    expected_index.sort_unstable();
+    let mut expected = expected_index.iter().peekable();
+    let describe = |k: &[u8]| match Index::decode_entry(k) {
+        Some((i, t)) => format!("{i:?} -> {t}"),
+        None => format!("undecodable key {k:?}"),
+    };
+    for k in store.tree(TreeId::Index).iter().keys() {
+        let k = k?;
+        while let Some(e) = expected.peek() {
+            if e.as_slice() < k.as_ref() {
+                report.violations.push(format!("missing index entry {}", describe(e)));
+                expected.next();
+            } else {
+                break;
+            }
+        }
+        if expected.peek().map(|e| e.as_slice()) == Some(k.as_ref()) {
+            expected.next();
+        } else {
+            report.violations.push(format!(
+                "index entry {} is not produced by any record",
+                describe(&k)
+            ));
+        }
+    }
+    for e in expected {
+        report.violations.push(format!("missing index entry {}", describe(e)));
+    }
+    Ok(report)
+}

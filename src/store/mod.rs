@@ -1,0 +1,504 @@
+//! The sled store: the only module that knows trees, key bytes and the record codec.
+//!
+//! # Layout
+//! - [`keys`]: every key layout, next to its encoder and decoder.
+//! - [`codec`]: the versioned record format.
+//! - [`write`]: [`Change`]s applied in one transaction through one function, which also keeps
+//!   every relationship index, counter and natural-key map in step with the records.
+//! - [`check`]: the integrity check, records against indexes in both directions.
+//!
+//! Writes are serialised by one writer lock: sled cannot range-scan inside a transaction, so
+//! the checks that need a scan (is this country still referenced? which links does this
+//! measure have?) run under the lock just before the transaction, and no other writer can
+//! invalidate them in between. Readers never take the lock.
+
+pub mod check;
+pub mod codec;
+mod journal;
+pub mod keys;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::de::DeserializeOwned;
+
+use crate::model::*;
+pub use codec::Stored;
+use keys::*;
+pub use keys::{Index, RefKind};
+pub use write::{ApplyOptions, ApplyReport, Change, Key, Outcome, Record};
+
+/// sled's page cache budget. Big enough to hold the hot indexes of the world preset.
+pub const CACHE_BYTES: u64 = 256 << 20;
+
+/// The trees of the store, in the order of [`Store::trees`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(usize)]
+pub enum TreeId {
+    Meta,
+    Countries,
+    Cycles,
+    Sessions,
+    Recommendations,
+    Measures,
+    GoodPractices,
+    Links,
+    Refs,
+    Themes,
+    Groups,
+    Sdgs,
+    MeasureCategories,
+    Index,
+    Journal,
+}
+
+impl TreeId {
+    pub const ALL: [TreeId; 15] = [
+        TreeId::Meta,
+        TreeId::Countries,
+        TreeId::Cycles,
+        TreeId::Sessions,
+        TreeId::Recommendations,
+        TreeId::Measures,
+        TreeId::GoodPractices,
+        TreeId::Links,
+        TreeId::Refs,
+        TreeId::Themes,
+        TreeId::Groups,
+        TreeId::Sdgs,
+        TreeId::MeasureCategories,
+        TreeId::Index,
+        TreeId::Journal,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeId::Meta => "meta",
+            TreeId::Countries => "countries",
+            TreeId::Cycles => "cycles",
+            TreeId::Sessions => "sessions",
+            TreeId::Recommendations => "recommendations",
+            TreeId::Measures => "measures",
+            TreeId::GoodPractices => "good_practices",
+            TreeId::Links => "links",
+            TreeId::Refs => "refs",
+            TreeId::Themes => "themes",
+            TreeId::Groups => "groups",
+            TreeId::Sdgs => "sdgs",
+            TreeId::MeasureCategories => "measure_categories",
+            TreeId::Index => "index",
+            TreeId::Journal => "journal",
+        }
+    }
+}
+
+/// The kinds of entity the store counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Country,
+    Cycle,
+    Session,
+    Recommendation,
+    Measure,
+    GoodPractice,
+    Link,
+    Theme,
+    Group,
+    Sdg,
+    MeasureCategory,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 11] = [
+        Kind::Theme,
+        Kind::Group,
+        Kind::Sdg,
+        Kind::MeasureCategory,
+        Kind::Country,
+        Kind::Cycle,
+        Kind::Session,
+        Kind::Recommendation,
+        Kind::Measure,
+        Kind::GoodPractice,
+        Kind::Link,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Country => "country",
+            Kind::Cycle => "cycle",
+            Kind::Session => "session",
+            Kind::Recommendation => "recommendation",
+            Kind::Measure => "measure",
+            Kind::GoodPractice => "good practice",
+            Kind::Link => "link",
+            Kind::Theme => "theme",
+            Kind::Group => "group",
+            Kind::Sdg => "SDG",
+            Kind::MeasureCategory => "measure category",
+        }
+    }
+
+    pub fn tree(self) -> TreeId {
+        match self {
+            Kind::Country => TreeId::Countries,
+            Kind::Cycle => TreeId::Cycles,
+            Kind::Session => TreeId::Sessions,
+            Kind::Recommendation => TreeId::Recommendations,
+            Kind::Measure => TreeId::Measures,
+            Kind::GoodPractice => TreeId::GoodPractices,
+            Kind::Link => TreeId::Links,
+            Kind::Theme => TreeId::Themes,
+            Kind::Group => TreeId::Groups,
+            Kind::Sdg => TreeId::Sdgs,
+            Kind::MeasureCategory => TreeId::MeasureCategories,
+        }
+    }
+
+    fn counter_key(self) -> Vec<u8> {
+        format!("count/{}", self.tree().name()).into_bytes()
+    }
+}
+
+/// One change that could not be made, and why. `change` is the position of the change in
+/// the list given to [`Store::apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub change: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("the store at {0} is in use by another process (stop it, or choose another --data folder)")]
+    Locked(PathBuf),
+    #[error("the store at {path} was written by a newer release (store format {found}); this release reads format {supported}")]
+    NewerFormat {
+        path: PathBuf,
+        found: u8,
+        supported: u8,
+    },
+    #[error("corrupt {tree} entry: {reason}")]
+    Corrupt { tree: &'static str, reason: String },
+    #[error("{} change(s) refused; first: {}", .0.len(), .0.first().map(|r| r.reason.as_str()).unwrap_or(""))]
+    Rejected(Vec<Rejection>),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub(crate) const FORMAT_KEY: &[u8] = b"format";
+
+/// The embedded database. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct Store {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    path: PathBuf,
+    writer: Mutex<()>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    StoreError::Locked(path.to_owned())
+                }
+                sled::Error::Io(ref io) if io.to_string().contains("lock") => {
+                    StoreError::Locked(path.to_owned())
+                }
+                other => StoreError::Sled(other),
+            })?;
+        Self::from_db(db, path.to_owned())
+    }
+
+    /// A store that lives in memory and a temporary folder, removed on drop (for tests).
+    pub fn temporary() -> Result<Store> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .cache_capacity(64 << 20)
+            .open()?;
+        Self::from_db(db, PathBuf::from("(temporary)"))
+    }
+
+    fn from_db(db: sled::Db, path: PathBuf) -> Result<Store> {
+        let trees = TreeId::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<sled::Result<Vec<_>>>()?;
+        let meta = &trees[TreeId::Meta as usize];
+        match meta.get(FORMAT_KEY)? {
+            Some(v) => {
+                let found = v.first().copied().unwrap_or(0);
+                if found > codec::FORMAT_VERSION {
+                    return Err(StoreError::NewerFormat {
+                        path,
+                        found,
+                        supported: codec::FORMAT_VERSION,
+                    });
+                }
+            }
+            None => {
+                meta.insert(FORMAT_KEY, &[codec::FORMAT_VERSION])?;
+                db.flush()?;
+            }
+        }
+        let store = Store {
+            db,
+            trees,
+            path,
+            writer: Mutex::new(()),
+        };
+        if journal::recover(&store)? {
+            tracing::warn!(path = %store.path.display(), "rolled back a large write that a crash interrupted");
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn tree(&self, t: TreeId) -> &sled::Tree {
+        &self.trees[t as usize]
+    }
+
+    /// Makes every acknowledged write durable.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// How many records of a kind the store holds (a kept counter: O(1)).
+    pub fn count(&self, kind: Kind) -> Result<u64> {
+        Ok(self
+            .tree(TreeId::Meta)
+            .get(kind.counter_key())?
+            .and_then(|v| v.as_ref().try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(Kind::ALL
+            .iter()
+            .map(|&k| self.count(k))
+            .collect::<Result<Vec<_>>>()?
+            .iter()
+            .all(|&n| n == 0))
+    }
+
+    fn decode<T: DeserializeOwned>(t: TreeId, bytes: &[u8]) -> Result<Stored<T>> {
+        codec::decode(bytes).map_err(|e| StoreError::Corrupt {
+            tree: t.name(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn get<T: DeserializeOwned>(&self, t: TreeId, key: &[u8]) -> Result<Option<Stored<T>>> {
+        self.tree(t)
+            .get(key)?
+            .map(|v| Self::decode(t, &v))
+            .transpose()
+    }
+
+    fn all<T: DeserializeOwned>(&self, t: TreeId) -> impl Iterator<Item = Result<Stored<T>>> + '_ {
+        self.tree(t)
+            .iter()
+            .map(move |kv| Self::decode(t, &kv?.1))
+    }
+
+    fn all_by_id<T: DeserializeOwned>(
+        &self,
+        t: TreeId,
+    ) -> impl Iterator<Item = Result<(u32, Stored<T>)>> + '_ {
+        self.tree(t).iter().map(move |kv| {
+            let (k, v) = kv?;
+            let id = decode_id(&k).ok_or(StoreError::Corrupt {
+                tree: t.name(),
+                reason: format!("key {k:?} is not an id"),
+            })?;
+            Ok((id, Self::decode(t, &v)?))
+        })
+    }
+
+    // --- natural keys ------------------------------------------------------------------------
+
+    /// The internal id of a recommendation, measure or good practice.
+    pub fn id_of(&self, kind: RefKind, r: &Ref) -> Result<Option<u32>> {
+        Ok(self
+            .tree(TreeId::Refs)
+            .get(ref_key(kind, r))?
+            .and_then(|v| decode_id(&v)))
+    }
+
+    /// Every ref of a kind with its internal id, in natural-key order.
+    pub fn refs(&self, kind: RefKind) -> impl Iterator<Item = Result<(Ref, u32)>> + '_ {
+        self.tree(TreeId::Refs)
+            .scan_prefix([kind as u8])
+            .map(|kv| {
+                let (k, v) = kv?;
+                match (decode_ref_key(&k), decode_id(&v)) {
+                    (Some((_, r)), Some(id)) => Ok((r, id)),
+                    _ => Err(StoreError::Corrupt {
+                        tree: "refs",
+                        reason: format!("entry {k:?}"),
+                    }),
+                }
+            })
+    }
+
+    // --- records -----------------------------------------------------------------------------
+
+    pub fn country(&self, c: CountryCode) -> Result<Option<Stored<Country>>> {
+        self.get(TreeId::Countries, &country_key(c))
+    }
+    pub fn countries(&self) -> impl Iterator<Item = Result<Stored<Country>>> + '_ {
+        self.all(TreeId::Countries)
+    }
+    pub fn cycle(&self, n: CycleNumber) -> Result<Option<Stored<Cycle>>> {
+        self.get(TreeId::Cycles, &cycle_key(n))
+    }
+    pub fn cycles(&self) -> impl Iterator<Item = Result<Stored<Cycle>>> + '_ {
+        self.all(TreeId::Cycles)
+    }
+    pub fn session(&self, n: SessionNumber) -> Result<Option<Stored<Session>>> {
+        self.get(TreeId::Sessions, &session_key(n))
+    }
+    pub fn sessions(&self) -> impl Iterator<Item = Result<Stored<Session>>> + '_ {
+        self.all(TreeId::Sessions)
+    }
+    pub fn theme(&self, s: &Slug) -> Result<Option<Stored<Theme>>> {
+        self.get(TreeId::Themes, s.as_str().as_bytes())
+    }
+    pub fn themes(&self) -> impl Iterator<Item = Result<Stored<Theme>>> + '_ {
+        self.all(TreeId::Themes)
+    }
+    pub fn group(&self, s: &Slug) -> Result<Option<Stored<Group>>> {
+        self.get(TreeId::Groups, s.as_str().as_bytes())
+    }
+    pub fn groups(&self) -> impl Iterator<Item = Result<Stored<Group>>> + '_ {
+        self.all(TreeId::Groups)
+    }
+    pub fn sdg(&self, g: SdgGoal) -> Result<Option<Stored<Sdg>>> {
+        self.get(TreeId::Sdgs, &sdg_key(g))
+    }
+    pub fn sdgs(&self) -> impl Iterator<Item = Result<Stored<Sdg>>> + '_ {
+        self.all(TreeId::Sdgs)
+    }
+    pub fn measure_category(&self, c: MeasureCategory) -> Result<Option<Stored<MeasureCategoryInfo>>> {
+        self.get(TreeId::MeasureCategories, &category_key(c))
+    }
+    pub fn measure_categories(&self) -> impl Iterator<Item = Result<Stored<MeasureCategoryInfo>>> + '_ {
+        self.all(TreeId::MeasureCategories)
+    }
+
+    pub fn recommendation_by_id(&self, id: u32) -> Result<Option<Stored<Recommendation>>> {
+        self.get(TreeId::Recommendations, &id_key(id))
+    }
+    pub fn recommendation(&self, r: &Ref) -> Result<Option<(u32, Stored<Recommendation>)>> {
+        self.by_ref(RefKind::Recommendation, r, |id| self.recommendation_by_id(id))
+    }
+    /// Every recommendation with its internal id, in id order.
+    pub fn recommendations(&self) -> impl Iterator<Item = Result<(u32, Stored<Recommendation>)>> + '_ {
+        self.all_by_id(TreeId::Recommendations)
+    }
+    pub fn measure_by_id(&self, id: u32) -> Result<Option<Stored<Measure>>> {
+        self.get(TreeId::Measures, &id_key(id))
+    }
+    pub fn measure(&self, r: &Ref) -> Result<Option<(u32, Stored<Measure>)>> {
+        self.by_ref(RefKind::Measure, r, |id| self.measure_by_id(id))
+    }
+    pub fn measures(&self) -> impl Iterator<Item = Result<(u32, Stored<Measure>)>> + '_ {
+        self.all_by_id(TreeId::Measures)
+    }
+    pub fn good_practice_by_id(&self, id: u32) -> Result<Option<Stored<GoodPractice>>> {
+        self.get(TreeId::GoodPractices, &id_key(id))
+    }
+    pub fn good_practice(&self, r: &Ref) -> Result<Option<(u32, Stored<GoodPractice>)>> {
+        self.by_ref(RefKind::GoodPractice, r, |id| self.good_practice_by_id(id))
+    }
+    pub fn good_practices(&self) -> impl Iterator<Item = Result<(u32, Stored<GoodPractice>)>> + '_ {
+        self.all_by_id(TreeId::GoodPractices)
+    }
+
+    fn by_ref<T>(
+        &self,
+        kind: RefKind,
+        r: &Ref,
+        get: impl FnOnce(u32) -> Result<Option<Stored<T>>>,
+    ) -> Result<Option<(u32, Stored<T>)>> {
+        match self.id_of(kind, r)? {
+            Some(id) => Ok(get(id)?.map(|s| (id, s))),
+            None => Ok(None),
+        }
+    }
+
+    /// The link between two records, by internal ids.
+    pub fn link_by_ids(&self, recommendation: u32, measure: u32) -> Result<Option<Stored<Link>>> {
+        self.get(TreeId::Links, &link_key(recommendation, measure))
+    }
+    /// The links of a recommendation, each with its measure's internal id, in measure-id order.
+    pub fn links_of_recommendation(&self, recommendation: u32) -> Result<Vec<(u32, Stored<Link>)>> {
+        self.tree(TreeId::Links)
+            .scan_prefix(id_key(recommendation))
+            .map(|kv| {
+                let (k, v) = kv?;
+                let (_, m) = decode_link_key(&k).ok_or(StoreError::Corrupt {
+                    tree: "links",
+                    reason: format!("key {k:?}"),
+                })?;
+                Ok((m, Self::decode(TreeId::Links, &v)?))
+            })
+            .collect()
+    }
+    /// Every link with its (recommendation, measure) internal ids, in key order.
+    pub fn links(&self) -> impl Iterator<Item = Result<((u32, u32), Stored<Link>)>> + '_ {
+        self.tree(TreeId::Links).iter().map(|kv| {
+            let (k, v) = kv?;
+            let ids = decode_link_key(&k).ok_or(StoreError::Corrupt {
+                tree: "links",
+                reason: format!("key {k:?}"),
+            })?;
+            Ok((ids, Self::decode(TreeId::Links, &v)?))
+        })
+    }
+
+    /// The targets of one posting list, ascending.
+    pub fn postings(&self, index: &Index) -> Result<Vec<u32>> {
+        let prefix = index.prefix();
+        self.tree(TreeId::Index)
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|k| {
+                let k = k?;
+                decode_id(&k[prefix.len()..]).ok_or(StoreError::Corrupt {
+                    tree: "index",
+                    reason: format!("entry {k:?}"),
+                })
+            })
+            .collect()
+    }
+
+    /// Every entry of the index tree, decoded, in key order.
+    pub fn index_entries(&self) -> impl Iterator<Item = Result<(Index, u32)>> + '_ {
+        self.tree(TreeId::Index).iter().keys().map(|k| {
+            let k = k?;
+            Index::decode_entry(&k).ok_or(StoreError::Corrupt {
+                tree: "index",
+                reason: format!("undecodable entry {k:?}"),
+            })
+        })
+    }
+}

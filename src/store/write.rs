@@ -1,0 +1,876 @@
+//! The one write path: a list of [`Change`]s becomes one sled transaction that writes the
+//! records, moves their index entries, keeps the natural-key map and the counters, and
+//! cascades link deletions. Nothing is written unless every change is valid.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use super::codec::{self, Stored};
+use super::keys::*;
+use super::{Kind, Rejection, Result, Store, StoreError, TreeId};
+use crate::model::*;
+
+/// A whole record of any entity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Country(Country),
+    Cycle(Cycle),
+    Session(Session),
+    Recommendation(Recommendation),
+    Measure(Measure),
+    GoodPractice(GoodPractice),
+    Link(Link),
+    Theme(Theme),
+    Group(Group),
+    Sdg(Sdg),
+    MeasureCategory(MeasureCategoryInfo),
+}
+
+/// The natural key of a record of any entity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    Country(CountryCode),
+    Cycle(CycleNumber),
+    Session(SessionNumber),
+    Recommendation(Ref),
+    Measure(Ref),
+    GoodPractice(Ref),
+    Link { recommendation: Ref, measure: Ref },
+    Theme(Slug),
+    Group(Slug),
+    Sdg(SdgGoal),
+    MeasureCategory(MeasureCategory),
+}
+
+/// One write: create-or-replace a record, or delete one by key. `expected_version`, when
+/// given, must equal the stored version (0 meaning "must not exist yet").
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Put {
+        record: Record,
+        expected_version: Option<u32>,
+    },
+    Delete {
+        key: Key,
+        expected_version: Option<u32>,
+    },
+}
+
+impl Change {
+    pub fn put(record: Record) -> Change {
+        Change::Put {
+            record,
+            expected_version: None,
+        }
+    }
+    pub fn delete(key: Key) -> Change {
+        Change::Delete {
+            key,
+            expected_version: None,
+        }
+    }
+}
+
+impl Record {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Record::Country(_) => Kind::Country,
+            Record::Cycle(_) => Kind::Cycle,
+            Record::Session(_) => Kind::Session,
+            Record::Recommendation(_) => Kind::Recommendation,
+            Record::Measure(_) => Kind::Measure,
+            Record::GoodPractice(_) => Kind::GoodPractice,
+            Record::Link(_) => Kind::Link,
+            Record::Theme(_) => Kind::Theme,
+            Record::Group(_) => Kind::Group,
+            Record::Sdg(_) => Kind::Sdg,
+            Record::MeasureCategory(_) => Kind::MeasureCategory,
+        }
+    }
+
+    pub fn key(&self) -> Key {
+        match self {
+            Record::Country(r) => Key::Country(r.code),
+            Record::Cycle(r) => Key::Cycle(r.number),
+            Record::Session(r) => Key::Session(r.number),
+            Record::Recommendation(r) => Key::Recommendation(r.id.clone()),
+            Record::Measure(r) => Key::Measure(r.id.clone()),
+            Record::GoodPractice(r) => Key::GoodPractice(r.id.clone()),
+            Record::Link(r) => Key::Link {
+                recommendation: r.recommendation.clone(),
+                measure: r.measure.clone(),
+            },
+            Record::Theme(r) => Key::Theme(r.slug.clone()),
+            Record::Group(r) => Key::Group(r.slug.clone()),
+            Record::Sdg(r) => Key::Sdg(r.goal),
+            Record::MeasureCategory(r) => Key::MeasureCategory(r.code),
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        match self {
+            Record::Country(r) => r.problems(),
+            Record::Cycle(r) => r.problems(),
+            Record::Session(r) => r.problems(),
+            Record::Recommendation(r) => r.problems(),
+            Record::Measure(r) => r.problems(),
+            Record::GoodPractice(r) => r.problems(),
+            Record::Link(r) => r.problems(),
+            Record::Theme(r) => r.problems(),
+            Record::Group(r) => r.problems(),
+            Record::Sdg(r) => r.problems(),
+            Record::MeasureCategory(r) => r.problems(),
+        }
+    }
+
+    fn encode(&self, version: u32) -> Vec<u8> {
+        fn e<T: Serialize>(version: u32, record: &T) -> Vec<u8> {
+            codec::encode(&Stored { version, record })
+        }
+        match self {
+            Record::Country(r) => e(version, r),
+            Record::Cycle(r) => e(version, r),
+            Record::Session(r) => e(version, r),
+            Record::Recommendation(r) => e(version, r),
+            Record::Measure(r) => e(version, r),
+            Record::GoodPractice(r) => e(version, r),
+            Record::Link(r) => e(version, r),
+            Record::Theme(r) => e(version, r),
+            Record::Group(r) => e(version, r),
+            Record::Sdg(r) => e(version, r),
+            Record::MeasureCategory(r) => e(version, r),
+        }
+    }
+
+    /// Decodes a stored value of the given kind.
+    pub(super) fn decode(kind: Kind, bytes: &[u8]) -> Result<Stored<Record>> {
+        fn d<T: DeserializeOwned>(
+            kind: Kind,
+            bytes: &[u8],
+            wrap: fn(T) -> Record,
+        ) -> Result<Stored<Record>> {
+            let s: Stored<T> = codec::decode(bytes).map_err(|e| StoreError::Corrupt {
+                tree: kind.tree().name(),
+                reason: e.to_string(),
+            })?;
+            Ok(Stored {
+                version: s.version,
+                record: wrap(s.record),
+            })
+        }
+        match kind {
+            Kind::Country => d(kind, bytes, Record::Country),
+            Kind::Cycle => d(kind, bytes, Record::Cycle),
+            Kind::Session => d(kind, bytes, Record::Session),
+            Kind::Recommendation => d(kind, bytes, Record::Recommendation),
+            Kind::Measure => d(kind, bytes, Record::Measure),
+            Kind::GoodPractice => d(kind, bytes, Record::GoodPractice),
+            Kind::Link => d(kind, bytes, Record::Link),
+            Kind::Theme => d(kind, bytes, Record::Theme),
+            Kind::Group => d(kind, bytes, Record::Group),
+            Kind::Sdg => d(kind, bytes, Record::Sdg),
+            Kind::MeasureCategory => d(kind, bytes, Record::MeasureCategory),
+        }
+    }
+}
+
+impl Key {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Key::Country(_) => Kind::Country,
+            Key::Cycle(_) => Kind::Cycle,
+            Key::Session(_) => Kind::Session,
+            Key::Recommendation(_) => Kind::Recommendation,
+            Key::Measure(_) => Kind::Measure,
+            Key::GoodPractice(_) => Kind::GoodPractice,
+            Key::Link { .. } => Kind::Link,
+            Key::Theme(_) => Kind::Theme,
+            Key::Group(_) => Kind::Group,
+            Key::Sdg(_) => Kind::Sdg,
+            Key::MeasureCategory(_) => Kind::MeasureCategory,
+        }
+    }
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Key::Country(c) => write!(f, "country {c}"),
+            Key::Cycle(n) => write!(f, "cycle {n}"),
+            Key::Session(n) => write!(f, "session {n}"),
+            Key::Recommendation(r) => write!(f, "recommendation {r}"),
+            Key::Measure(r) => write!(f, "measure {r}"),
+            Key::GoodPractice(r) => write!(f, "good practice {r}"),
+            Key::Link {
+                recommendation,
+                measure,
+            } => write!(f, "link {recommendation} -> {measure}"),
+            Key::Theme(s) => write!(f, "theme {s}"),
+            Key::Group(s) => write!(f, "group {s}"),
+            Key::Sdg(g) => write!(f, "SDG {g}"),
+            Key::MeasureCategory(c) => write!(f, "measure category {c}"),
+        }
+    }
+}
+
+/// What [`Store::apply`] did to one change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created { version: u32 },
+    Updated { version: u32 },
+    /// The record was already stored exactly so: nothing was written.
+    Unchanged { version: u32 },
+    Deleted { cascaded_links: usize },
+}
+
+#[derive(Default)]
+pub struct ApplyOptions<'a> {
+    /// Flush to disk before returning, so the write survives a crash or SIGKILL.
+    pub durable: bool,
+    /// Called with the number of changes planned so far (for progress bars).
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub outcomes: Vec<Outcome>,
+}
+
+impl ApplyReport {
+    pub fn created(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Created { .. }))
+    }
+    pub fn updated(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Updated { .. }))
+    }
+    pub fn unchanged(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Unchanged { .. }))
+    }
+    pub fn deleted(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Deleted { .. }))
+    }
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|o| f(o)).count()
+    }
+}
+
+impl Store {
+    /// Applies every change in one transaction, or none of them.
+    ///
+    /// Later changes see earlier ones (a dataset's recommendations may refer to the sessions
+    /// just before them). On any invalid change nothing is written and every problem is
+    /// returned in [`StoreError::Rejected`].
+    pub fn apply(&self, changes: Vec<Change>, options: ApplyOptions<'_>) -> Result<ApplyReport> {
+        // A poisoned lock only means another writer panicked; its transaction never committed.
+        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut plan = Plan::new(self);
+        let mut outcomes = Vec::with_capacity(changes.len());
+        let mut rejections = vec![];
+        for (i, change) in changes.into_iter().enumerate() {
+            let result = match change {
+                Change::Put {
+                    record,
+                    expected_version,
+                } => plan.put(record, expected_version)?,
+                Change::Delete {
+                    key,
+                    expected_version,
+                } => plan.delete(&key, expected_version)?,
+            };
+            match result {
+                Ok(o) => outcomes.push(o),
+                Err(reasons) => rejections.extend(reasons.into_iter().map(|reason| Rejection {
+                    change: i,
+                    reason,
+                })),
+            }
+            if let Some(p) = options.progress {
+                if i % 1024 == 0 {
+                    p(i as u64);
+                }
+            }
+        }
+        if !rejections.is_empty() {
+            return Err(StoreError::Rejected(rejections));
+        }
+        plan.commit()?;
+        if options.durable {
+            self.flush()?;
+        }
+        Ok(ApplyReport { outcomes })
+    }
+}
+
+type Problems = Vec<String>;
+
+/// The store as it will be once the changes planned so far are written: reads see the
+/// pending writes first. Built fresh (empty) it is simply a read view, which is how the
+/// integrity check shares the rules below.
+pub(super) struct Plan<'s> {
+    store: &'s Store,
+    overlay: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    counts: HashMap<Kind, i64>,
+    next_ids: HashMap<RefKind, u32>,
+}
+
+fn next_id_key(kind: RefKind) -> Vec<u8> {
+    format!("next-id/{}", kind as u8).into_bytes()
+}
+
+impl<'s> Plan<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Plan {
+            store,
+            overlay: vec![BTreeMap::new(); TreeId::ALL.len()],
+            counts: HashMap::new(),
+            next_ids: HashMap::new(),
+        }
+    }
+
+    fn get(&self, t: TreeId, k: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.overlay[t as usize].get(k) {
+            return Ok(v.clone());
+        }
+        Ok(self.store.tree(t).get(k)?.map(|v| v.to_vec()))
+    }
+
+    fn exists(&self, t: TreeId, k: &[u8]) -> Result<bool> {
+        if let Some(v) = self.overlay[t as usize].get(k) {
+            return Ok(v.is_some());
+        }
+        Ok(self.store.tree(t).contains_key(k)?)
+    }
+
+    fn set(&mut self, t: TreeId, k: Vec<u8>, v: Vec<u8>) {
+        self.overlay[t as usize].insert(k, Some(v));
+    }
+
+    fn del(&mut self, t: TreeId, k: Vec<u8>) {
+        self.overlay[t as usize].insert(k, None);
+    }
+
+    /// Keys under a prefix, the pending writes included, ascending.
+    fn keys_with_prefix(&self, t: TreeId, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let mut keys: BTreeSet<Vec<u8>> = BTreeSet::new();
+        for k in self.store.tree(t).scan_prefix(prefix).keys() {
+            keys.insert(k?.to_vec());
+        }
+        for (k, v) in self.overlay[t as usize].range(prefix.to_vec()..) {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            if v.is_some() {
+                keys.insert(k.clone());
+            } else {
+                keys.remove(k);
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+
+    pub(super) fn postings(&self, index: &Index) -> Result<Vec<u32>> {
+        let n = index.prefix().len();
+        Ok(self
+            .keys_with_prefix(TreeId::Index, &index.prefix())?
+            .iter()
+            .filter_map(|k| decode_id(&k[n..]))
+            .collect())
+    }
+
+    pub(super) fn id(&self, kind: RefKind, r: &Ref) -> Result<Option<u32>> {
+        Ok(self
+            .get(TreeId::Refs, &ref_key(kind, r))?
+            .and_then(|v| decode_id(&v)))
+    }
+
+    fn allocate(&mut self, kind: RefKind) -> Result<u32> {
+        let next = match self.next_ids.get(&kind) {
+            Some(&n) => n,
+            None => self
+                .get(TreeId::Meta, &next_id_key(kind))?
+                .and_then(|v| decode_id(&v))
+                .unwrap_or(0),
+        };
+        self.next_ids.insert(kind, next + 1);
+        Ok(next)
+    }
+
+    fn session(&self, n: SessionNumber) -> Result<Option<Session>> {
+        Ok(match self.get(TreeId::Sessions, &session_key(n))? {
+            Some(v) => match Record::decode(Kind::Session, &v)?.record {
+                Record::Session(s) => Some(s),
+                _ => None,
+            },
+            None => None,
+        })
+    }
+
+    /// Where a record of this key lives: its tree and key bytes. Ids of refs that are not
+    /// stored yet are allocated when `allocate` is set, else the location is `None`.
+    fn locate(&mut self, key: &Key, allocate: bool) -> Result<Option<(TreeId, Vec<u8>)>> {
+        let tree = key.kind().tree();
+        let by_ref = |plan: &mut Self, kind, r| -> Result<Option<Vec<u8>>> {
+            Ok(match plan.id(kind, r)? {
+                Some(id) => Some(id_key(id).to_vec()),
+                None if allocate => {
+                    let id = plan.allocate(kind)?;
+                    plan.set(TreeId::Refs, ref_key(kind, r), id_key(id).to_vec());
+                    Some(id_key(id).to_vec())
+                }
+                None => None,
+            })
+        };
+        let k = match key {
+            Key::Country(c) => Some(country_key(*c).to_vec()),
+            Key::Cycle(n) => Some(cycle_key(*n).to_vec()),
+            Key::Session(n) => Some(session_key(*n).to_vec()),
+            Key::Theme(s) | Key::Group(s) => Some(s.as_str().as_bytes().to_vec()),
+            Key::Sdg(g) => Some(sdg_key(*g).to_vec()),
+            Key::MeasureCategory(c) => Some(category_key(*c).to_vec()),
+            Key::Recommendation(r) => by_ref(self, RefKind::Recommendation, r)?,
+            Key::Measure(r) => by_ref(self, RefKind::Measure, r)?,
+            Key::GoodPractice(r) => by_ref(self, RefKind::GoodPractice, r)?,
+            Key::Link {
+                recommendation,
+                measure,
+            } => match (
+                self.id(RefKind::Recommendation, recommendation)?,
+                self.id(RefKind::Measure, measure)?,
+            ) {
+                (Some(r), Some(m)) => Some(link_key(r, m).to_vec()),
+                _ => None,
+            },
+        };
+        Ok(k.map(|k| (tree, k)))
+    }
+
+    /// The index entries a record produces: the one rule that both writes and the integrity
+    /// check follow. `at` is the record's storage key.
+    pub(super) fn derived_entries(&self, record: &Record, at: &[u8]) -> Result<Vec<Vec<u8>>> {
+        use Index as I;
+        let mut out = vec![];
+        let mut add = |i: I, target: u32| out.push(i.entry(target));
+        match record {
+            Record::Session(s) => {
+                let n = s.number.get() as u32;
+                add(I::CycleSessions(s.cycle), n);
+                for &c in &s.states_under_review {
+                    add(I::CountryReviews(c), n);
+                }
+            }
+            Record::Recommendation(r) => {
+                let id = decode_id(at).unwrap_or_default();
+                add(I::RecommendationsReceived(r.state_under_review), id);
+                for &c in &r.recommending_states {
+                    add(I::RecommendationsMade(c), id);
+                }
+                add(I::SessionRecommendations(r.session), id);
+                add(I::RecommendationsByResponse(r.response), id);
+                if let Some(a) = r.action_category {
+                    add(I::RecommendationsByAction(a), id);
+                }
+                for t in &r.themes {
+                    add(I::RecommendationsByTheme(t.clone()), id);
+                }
+                for g in &r.groups {
+                    add(I::RecommendationsByGroup(g.clone()), id);
+                }
+                for &g in &r.sdgs {
+                    add(I::RecommendationsBySdg(g), id);
+                }
+            }
+            Record::Measure(m) => {
+                let id = decode_id(at).unwrap_or_default();
+                add(I::MeasuresByCountry(m.country), id);
+                add(I::MeasuresByCategory(m.category), id);
+                for t in &m.themes {
+                    add(I::MeasuresByTheme(t.clone()), id);
+                }
+                for g in &m.groups {
+                    add(I::MeasuresByGroup(g.clone()), id);
+                }
+                for &g in &m.sdgs {
+                    add(I::MeasuresBySdg(g), id);
+                }
+            }
+            Record::GoodPractice(p) => {
+                let id = decode_id(at).unwrap_or_default();
+                for &c in &p.countries {
+                    add(I::GoodPracticesByCountry(c), id);
+                }
+                for t in &p.themes {
+                    add(I::GoodPracticesByTheme(t.clone()), id);
+                }
+                for g in &p.groups {
+                    add(I::GoodPracticesByGroup(g.clone()), id);
+                }
+                for &g in &p.sdgs {
+                    add(I::GoodPracticesBySdg(g), id);
+                }
+                for m in &p.measures {
+                    if let Some(m) = self.id(RefKind::Measure, m)? {
+                        add(I::GoodPracticesByMeasure(m), id);
+                    }
+                }
+                for r in &p.recommendations {
+                    if let Some(r) = self.id(RefKind::Recommendation, r)? {
+                        add(I::GoodPracticesByRecommendation(r), id);
+                    }
+                }
+            }
+            Record::Link(_) => {
+                if let Some((r, m)) = decode_link_key(at) {
+                    add(I::LinksByMeasure(m), r);
+                }
+            }
+            Record::Country(_)
+            | Record::Cycle(_)
+            | Record::Theme(_)
+            | Record::Group(_)
+            | Record::Sdg(_)
+            | Record::MeasureCategory(_) => {}
+        }
+        Ok(out)
+    }
+
+    /// Every reference of the record that does not resolve, and the cross-record invariants
+    /// it breaks, as messages naming the field.
+    pub(super) fn broken_references(&self, record: &Record) -> Result<Problems> {
+        let mut p = vec![];
+        let country = |p: &mut Problems, field: &str, c: CountryCode| -> Result<()> {
+            if !self.exists(TreeId::Countries, &country_key(c))? {
+                p.push(format!("{field}={c:?} does not resolve (no such country)"));
+            }
+            Ok(())
+        };
+        let slugs = |p: &mut Problems, field: &str, t: TreeId, what: &str, v: &[Slug]| -> Result<()> {
+            for s in v {
+                if !self.exists(t, s.as_str().as_bytes())? {
+                    p.push(format!("{field}: unknown {what} slug {:?}", s.as_str()));
+                }
+            }
+            Ok(())
+        };
+        let sdgs = |p: &mut Problems, v: &[SdgGoal]| -> Result<()> {
+            for &g in v {
+                if !self.exists(TreeId::Sdgs, &sdg_key(g))? {
+                    p.push(format!("sdgs: unknown SDG goal {g}"));
+                }
+            }
+            Ok(())
+        };
+        let refs = |p: &mut Problems, field: &str, kind: RefKind, what: &str, v: &[Ref]| -> Result<()> {
+            for r in v {
+                if self.id(kind, r)?.is_none() {
+                    p.push(format!("{field}={:?} does not resolve (no such {what})", r.as_str()));
+                }
+            }
+            Ok(())
+        };
+        match record {
+            Record::Country(_) | Record::Cycle(_) | Record::Group(_) | Record::Sdg(_) => {}
+            Record::Theme(t) => sdgs(&mut p, &t.sdgs)?,
+            Record::MeasureCategory(c) => slugs(&mut p, "themes", TreeId::Themes, "theme", &c.themes)?,
+            Record::Session(s) => {
+                if !self.exists(TreeId::Cycles, &cycle_key(s.cycle))? {
+                    p.push(format!("cycle={} does not resolve (no such cycle)", s.cycle));
+                }
+                for &c in &s.states_under_review {
+                    country(&mut p, "states_under_review", c)?;
+                }
+            }
+            Record::Recommendation(r) => {
+                country(&mut p, "state_under_review", r.state_under_review)?;
+                for &c in &r.recommending_states {
+                    country(&mut p, "recommending_states", c)?;
+                }
+                match self.session(r.session)? {
+                    None => p.push(format!("session={} does not resolve (no such session)", r.session)),
+                    Some(s) if !s.states_under_review.contains(&r.state_under_review) => p.push(format!(
+                        "state_under_review={:?} is not among the states_under_review of session {}",
+                        r.state_under_review.as_str(),
+                        r.session
+                    )),
+                    Some(_) => {}
+                }
+                slugs(&mut p, "themes", TreeId::Themes, "theme", &r.themes)?;
+                slugs(&mut p, "groups", TreeId::Groups, "group", &r.groups)?;
+                sdgs(&mut p, &r.sdgs)?;
+            }
+            Record::Measure(m) => {
+                country(&mut p, "country", m.country)?;
+                slugs(&mut p, "themes", TreeId::Themes, "theme", &m.themes)?;
+                slugs(&mut p, "groups", TreeId::Groups, "group", &m.groups)?;
+                sdgs(&mut p, &m.sdgs)?;
+            }
+            Record::GoodPractice(g) => {
+                for &c in &g.countries {
+                    country(&mut p, "countries", c)?;
+                }
+                slugs(&mut p, "themes", TreeId::Themes, "theme", &g.themes)?;
+                slugs(&mut p, "groups", TreeId::Groups, "group", &g.groups)?;
+                sdgs(&mut p, &g.sdgs)?;
+                refs(&mut p, "measures", RefKind::Measure, "measure", &g.measures)?;
+                refs(&mut p, "recommendations", RefKind::Recommendation, "recommendation", &g.recommendations)?;
+            }
+            Record::Link(l) => {
+                refs(&mut p, "recommendation", RefKind::Recommendation, "recommendation", std::slice::from_ref(&l.recommendation))?;
+                refs(&mut p, "measure", RefKind::Measure, "measure", std::slice::from_ref(&l.measure))?;
+            }
+        }
+        Ok(p)
+    }
+
+    fn version_conflict(expected: Option<u32>, current: Option<u32>) -> Option<String> {
+        let expected = expected?;
+        let current = current.unwrap_or(0);
+        (expected != current).then(|| {
+            format!("version conflict: expected version {expected}, but the stored version is {current}")
+        })
+    }
+
+    fn put(&mut self, record: Record, expected: Option<u32>) -> Result<Result<Outcome, Problems>> {
+        let mut problems = record.problems();
+        problems.extend(self.broken_references(&record)?);
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
+        let kind = record.kind();
+        let key = record.key();
+        if let Record::Session(s) = &record {
+            problems.extend(self.orphaned_reviews(s)?);
+        }
+        // Links need both ends resolved; broken_references has just checked they exist.
+        let Some((tree, at)) = self.locate(&key, true)? else {
+            return Ok(Err(vec![format!("{key} cannot be located")]));
+        };
+        let old = self.get(tree, &at)?.map(|v| Record::decode(kind, &v)).transpose()?;
+        if let Some(conflict) = Self::version_conflict(expected, old.as_ref().map(|o| o.version)) {
+            problems.push(conflict);
+        }
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
+        if let Some(old) = &old {
+            if old.record == record {
+                return Ok(Ok(Outcome::Unchanged { version: old.version }));
+            }
+        }
+        let new_entries: BTreeSet<Vec<u8>> = self.derived_entries(&record, &at)?.into_iter().collect();
+        let old_entries: BTreeSet<Vec<u8>> = match &old {
+            Some(o) => self.derived_entries(&o.record, &at)?.into_iter().collect(),
+            None => BTreeSet::new(),
+        };
+        for e in old_entries.difference(&new_entries) {
+            self.del(TreeId::Index, e.clone());
+        }
+        for e in new_entries.difference(&old_entries) {
+            self.set(TreeId::Index, e.clone(), vec![]);
+        }
+        let version = old.as_ref().map_or(1, |o| o.version + 1);
+        self.set(tree, at, record.encode(version));
+        Ok(Ok(match old {
+            Some(_) => Outcome::Updated { version },
+            None => {
+                *self.counts.entry(kind).or_default() += 1;
+                Outcome::Created { version }
+            }
+        }))
+    }
+
+    /// A session update may not drop a State that still has recommendations in it.
+    fn orphaned_reviews(&self, s: &Session) -> Result<Problems> {
+        let Some(old) = self.session(s.number)? else {
+            return Ok(vec![]);
+        };
+        let in_session: BTreeSet<u32> = self
+            .postings(&Index::SessionRecommendations(s.number))?
+            .into_iter()
+            .collect();
+        let mut p = vec![];
+        for c in old.states_under_review.iter().filter(|c| !s.states_under_review.contains(c)) {
+            let n = self
+                .postings(&Index::RecommendationsReceived(*c))?
+                .into_iter()
+                .filter(|id| in_session.contains(id))
+                .count();
+            if n > 0 {
+                p.push(format!(
+                    "states_under_review: cannot drop {c}, which received {n} recommendation(s) in session {}",
+                    s.number
+                ));
+            }
+        }
+        Ok(p)
+    }
+
+    fn delete(&mut self, key: &Key, expected: Option<u32>) -> Result<Result<Outcome, Problems>> {
+        let kind = key.kind();
+        let Some((tree, at)) = self.locate(key, false)? else {
+            return Ok(Err(vec![format!("no {key} to delete")]));
+        };
+        let Some(old) = self.get(tree, &at)?.map(|v| Record::decode(kind, &v)).transpose()? else {
+            return Ok(Err(vec![format!("no {key} to delete")]));
+        };
+        let mut problems = vec![];
+        if let Some(conflict) = Self::version_conflict(expected, Some(old.version)) {
+            problems.push(conflict);
+        }
+        problems.extend(self.references_to(key, &at)?);
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
+        let mut cascaded_links = 0;
+        let doomed_links: Vec<Vec<u8>> = match key {
+            Key::Recommendation(_) => self.keys_with_prefix(TreeId::Links, &at)?,
+            Key::Measure(_) => {
+                let m = decode_id(&at).unwrap_or_default();
+                self.postings(&Index::LinksByMeasure(m))?
+                    .into_iter()
+                    .map(|r| link_key(r, m).to_vec())
+                    .collect()
+            }
+            _ => vec![],
+        };
+        for link_at in doomed_links {
+            if let Some(v) = self.get(TreeId::Links, &link_at)? {
+                let link = Record::decode(Kind::Link, &v)?;
+                self.remove(Kind::Link, TreeId::Links, link_at, &link.record)?;
+                cascaded_links += 1;
+            }
+        }
+        self.remove(kind, tree, at, &old.record)?;
+        match key {
+            Key::Recommendation(r) => self.del(TreeId::Refs, ref_key(RefKind::Recommendation, r)),
+            Key::Measure(r) => self.del(TreeId::Refs, ref_key(RefKind::Measure, r)),
+            Key::GoodPractice(r) => self.del(TreeId::Refs, ref_key(RefKind::GoodPractice, r)),
+            _ => {}
+        }
+        Ok(Ok(Outcome::Deleted { cascaded_links }))
+    }
+
+    fn remove(&mut self, kind: Kind, tree: TreeId, at: Vec<u8>, record: &Record) -> Result<()> {
+        for e in self.derived_entries(record, &at)? {
+            self.del(TreeId::Index, e);
+        }
+        self.del(tree, at);
+        *self.counts.entry(kind).or_default() -= 1;
+        Ok(())
+    }
+
+    /// Why a record cannot be deleted: the records that still refer to it (links excepted,
+    /// which are deleted with their recommendation or measure).
+    fn references_to(&self, key: &Key, at: &[u8]) -> Result<Problems> {
+        use Index as I;
+        let id = decode_id(at).unwrap_or_default();
+        let checks: Vec<(I, &str)> = match key {
+            Key::Country(c) => vec![
+                (I::RecommendationsReceived(*c), "recommendations it received"),
+                (I::RecommendationsMade(*c), "recommendations it made"),
+                (I::MeasuresByCountry(*c), "its measures"),
+                (I::GoodPracticesByCountry(*c), "good practices"),
+                (I::CountryReviews(*c), "sessions that reviewed it"),
+            ],
+            Key::Cycle(n) => vec![(I::CycleSessions(*n), "its sessions")],
+            Key::Session(n) => vec![(I::SessionRecommendations(*n), "its recommendations")],
+            Key::Recommendation(_) => vec![(I::GoodPracticesByRecommendation(id), "good practices that cite it")],
+            Key::Measure(_) => vec![(I::GoodPracticesByMeasure(id), "good practices that cite it")],
+            Key::Theme(s) => vec![
+                (I::RecommendationsByTheme(s.clone()), "recommendations"),
+                (I::MeasuresByTheme(s.clone()), "measures"),
+                (I::GoodPracticesByTheme(s.clone()), "good practices"),
+            ],
+            Key::Group(s) => vec![
+                (I::RecommendationsByGroup(s.clone()), "recommendations"),
+                (I::MeasuresByGroup(s.clone()), "measures"),
+                (I::GoodPracticesByGroup(s.clone()), "good practices"),
+            ],
+            Key::Sdg(g) => vec![
+                (I::RecommendationsBySdg(*g), "recommendations"),
+                (I::MeasuresBySdg(*g), "measures"),
+                (I::GoodPracticesBySdg(*g), "good practices"),
+            ],
+            Key::MeasureCategory(c) => vec![(I::MeasuresByCategory(*c), "measures")],
+            Key::GoodPractice(_) | Key::Link { .. } => vec![],
+        };
+        let mut p = vec![];
+        for (index, what) in checks {
+            let n = self.postings(&index)?.len();
+            if n > 0 {
+                p.push(format!("{key} is still referenced by {n} {what}; change or delete those first"));
+            }
+        }
+        // The taxonomy's own crosswalks refer to themes and SDGs.
+        match key {
+            Key::Theme(s) => {
+                for k in self.keys_with_prefix(TreeId::MeasureCategories, &[])? {
+                    if let Some(v) = self.get(TreeId::MeasureCategories, &k)? {
+                        if let Record::MeasureCategory(c) = Record::decode(Kind::MeasureCategory, &v)?.record {
+                            if c.themes.contains(s) {
+                                p.push(format!("{key} is still listed by measure category {}", c.code));
+                            }
+                        }
+                    }
+                }
+            }
+            Key::Sdg(g) => {
+                for k in self.keys_with_prefix(TreeId::Themes, &[])? {
+                    if let Some(v) = self.get(TreeId::Themes, &k)? {
+                        if let Record::Theme(t) = Record::decode(Kind::Theme, &v)?.record {
+                            if t.sdgs.contains(g) {
+                                p.push(format!("{key} is still mapped from theme {}", t.slug));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(p)
+    }
+
+    fn commit(mut self) -> Result<()> {
+        for (kind, delta) in std::mem::take(&mut self.counts) {
+            if delta != 0 {
+                let now = self.store.count(kind)? as i64 + delta;
+                self.set(TreeId::Meta, kind.counter_key(), (now.max(0) as u64).to_be_bytes().to_vec());
+            }
+        }
+        for (kind, next) in std::mem::take(&mut self.next_ids) {
+            self.set(TreeId::Meta, next_id_key(kind), id_key(next).to_vec());
+        }
+        if self.overlay.iter().all(BTreeMap::is_empty) {
+            return Ok(());
+        }
+        let writes: usize = self.overlay.iter().map(BTreeMap::len).sum();
+        if writes > super::journal::SINGLE_TRANSACTION_MAX_WRITES {
+            return super::journal::apply_journaled(self.store, &self.overlay);
+        }
+        let overlay = &self.overlay;
+        self.store
+            .trees
+            .as_slice()
+            .transaction(|trees| {
+                for (t, writes) in overlay.iter().enumerate() {
+                    for (k, v) in writes {
+                        match v {
+                            Some(v) => trees[t].insert(k.as_slice(), v.as_slice())?,
+                            None => trees[t].remove(k.as_slice())?,
+                        };
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => StoreError::Sled(e),
+                TransactionError::Abort(()) => StoreError::Corrupt {
+                    tree: "(transaction)",
+                    reason: "aborted".into(),
+                },
+            })
+    }
+}
