@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use roaring::RoaringBitmap;
+
 use super::keys::*;
 use super::write::{Key, Plan, Record};
 use super::{Kind, Result, Store, TreeId};
@@ -34,7 +36,7 @@ pub fn check(store: &Store) -> Result<CheckReport> {
             .violations
             .push("an interrupted large write is pending rollback (reopen the store)".into());
     }
-    let mut expected_index: Vec<Vec<u8>> = vec![];
+    let mut expected_index = vec![];
     // (ref kind, id) -> ref, of every record read, to check the refs tree against.
     let mut ids: HashMap<(u8, u32), String> = HashMap::new();
 
@@ -137,34 +139,55 @@ pub fn check(store: &Store) -> Result<CheckReport> {
         }
     }
 
-    // Index entries, both ways, by a merge of two sorted lists.
-    expected_index.sort_unstable();
-    let mut expected = expected_index.iter().peekable();
-    let describe = |k: &[u8]| match Index::decode_entry(k) {
-        Some((i, t)) => format!("{i:?} -> {t}"),
+    // Posting lists, both ways.
+    let mut expected: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
+    for (key, target) in expected_index {
+        expected.entry(key).or_default().insert(target);
+    }
+    let describe = |k: &[u8]| match Index::decode_key(k) {
+        Some(i) => format!("{i:?}"),
         None => format!("undecodable key {k:?}"),
     };
-    for k in store.tree(TreeId::Index).iter().keys() {
-        let k = k?;
-        while let Some(e) = expected.peek() {
-            if e.as_slice() < k.as_ref() {
-                report.violations.push(format!("missing index entry {}", describe(e)));
-                expected.next();
-            } else {
-                break;
+    let sample = |b: &RoaringBitmap| b.iter().take(5).map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+    for kv in store.tree(TreeId::Index).iter() {
+        let (k, v) = kv?;
+        let stored = match super::codec::decode_postings(&v) {
+            Ok(l) => l,
+            Err(e) => {
+                report.violations.push(format!("posting list {}: {e}", describe(&k)));
+                continue;
             }
+        };
+        let want = expected.remove(k.as_ref()).unwrap_or_default();
+        if stored.is_empty() {
+            report.violations.push(format!("posting list {} is stored empty", describe(&k)));
         }
-        if expected.peek().map(|e| e.as_slice()) == Some(k.as_ref()) {
-            expected.next();
-        } else {
+        let orphans = &stored - &want;
+        if !orphans.is_empty() {
             report.violations.push(format!(
-                "index entry {} is not produced by any record",
-                describe(&k)
+                "posting list {} holds {} target(s) no record produces: {}",
+                describe(&k),
+                orphans.len(),
+                sample(&orphans)
+            ));
+        }
+        let missing = &want - &stored;
+        if !missing.is_empty() {
+            report.violations.push(format!(
+                "posting list {} lacks {} target(s) that records produce: {}",
+                describe(&k),
+                missing.len(),
+                sample(&missing)
             ));
         }
     }
-    for e in expected {
-        report.violations.push(format!("missing index entry {}", describe(e)));
+    for (k, want) in expected {
+        report.violations.push(format!(
+            "posting list {} is missing ({} target(s) expected: {})",
+            describe(&k),
+            want.len(),
+            sample(&want)
+        ));
     }
     Ok(report)
 }

@@ -61,6 +61,24 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<Stored<T>, DecodeErro
     Ok(value)
 }
 
+/// A posting list as stored: `[FORMAT_VERSION] ++` roaring's portable serialization.
+pub fn encode_postings(list: &roaring::RoaringBitmap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + list.serialized_size());
+    out.push(FORMAT_VERSION);
+    list.serialize_into(&mut out)
+        .expect("writing into a Vec cannot fail");
+    out
+}
+
+pub fn decode_postings(bytes: &[u8]) -> Result<roaring::RoaringBitmap, DecodeError> {
+    let (&format, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
+    if format != FORMAT_VERSION {
+        return Err(DecodeError::UnknownFormat(format));
+    }
+    // `deserialize_from` validates the containers, so corrupt bytes are an error, not UB.
+    roaring::RoaringBitmap::deserialize_from(body).map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +120,19 @@ mod tests {
             "010103522d31034d2d3103020000000114323032302d31322d30345431303a30303a30305a00",
             "record format changed: bump FORMAT_VERSION and keep reading the old one"
         );
+    }
+
+    #[test]
+    fn posting_list_bytes_are_frozen() {
+        let list: roaring::RoaringBitmap = [1u32, 2, 3, 70_000].into_iter().collect();
+        let bytes = encode_postings(&list);
+        assert_eq!(decode_postings(&bytes), Ok(list));
+        assert_eq!(
+            hex(&bytes),
+            "013a300000020000000000020001000000180000001e0000000100020003007011",
+            "posting list format changed: bump FORMAT_VERSION and keep reading the old one"
+        );
+        assert!(decode_postings(&[FORMAT_VERSION, 1, 2, 3]).is_err());
     }
 
     #[test]

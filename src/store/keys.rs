@@ -16,11 +16,14 @@
 //! | `themes`, `groups` | slug bytes                           | record                   |
 //! | `sdgs`          | goal (u8)                               | record                   |
 //! | `measure_categories` | category code (u8)                 | record                   |
-//! | `index`         | [`Index`] tag (u8) ++ value ++ target (u32) | empty                |
+//! | `index`         | [`Index`] tag (u8) ++ value                 | posting list (see below) |
 //! | `meta`          | ASCII name                              | see `store::meta`        |
 //!
-//! Internal ids are dense u32s handed out once per natural key and never reused; they keep
-//! index keys short and are what the in-memory bitmaps of the query layer are made of.
+//! Internal ids are dense u32s handed out once per natural key and never reused. A posting
+//! list (the targets of one relation value) is one value: `[FORMAT_VERSION]` followed by a
+//! serialized roaring bitmap of u32 targets. One key per list rather than per entry keeps a
+//! world-sized import to a few thousand index writes, and lets the query layer load a list
+//! as a bitmap without decoding anything.
 
 use crate::model::*;
 
@@ -165,8 +168,8 @@ impl Index {
         }
     }
 
-    /// The key prefix shared by every entry of this posting list.
-    pub fn prefix(&self) -> Vec<u8> {
+    /// The key of this posting list in the `index` tree.
+    pub fn key(&self) -> Vec<u8> {
         use Index::*;
         let mut k = vec![self.tag()];
         match self {
@@ -197,22 +200,10 @@ impl Index {
         k
     }
 
-    /// The full key of one entry: the prefix followed by the target.
-    pub fn entry(&self, target: u32) -> Vec<u8> {
-        let mut k = self.prefix();
-        k.extend_from_slice(&target.to_be_bytes());
-        k
-    }
-
-    /// Splits an entry key back into its posting list and target.
-    pub fn decode_entry(key: &[u8]) -> Option<(Index, u32)> {
+    /// Decodes a key of the `index` tree back into its posting list.
+    pub fn decode_key(key: &[u8]) -> Option<Index> {
         use Index::*;
-        if key.len() < 5 {
-            return None;
-        }
-        let (body, target) = key.split_at(key.len() - 4);
-        let target = decode_id(target)?;
-        let (&tag, v) = body.split_first()?;
+        let (&tag, v) = key.split_first()?;
         let code = || CountryCode::from_bytes(v.try_into().ok()?).ok();
         let slug = || {
             let (&nul, s) = v.split_last()?;
@@ -250,8 +241,8 @@ impl Index {
             22 => LinksByMeasure(id()?),
             _ => return None,
         };
-        // Reject keys whose value part has trailing bytes that the prefix would not produce.
-        (index.prefix().len() == body.len()).then_some((index, target))
+        // Reject keys with bytes that the encoder would not produce.
+        (index.key() == key).then_some(index)
     }
 }
 
@@ -300,22 +291,16 @@ mod tests {
 
     proptest! {
         #[test]
-        fn index_entries_round_trip(i in index(), t in any::<u32>()) {
-            prop_assert_eq!(Index::decode_entry(&i.entry(t)), Some((i, t)));
+        fn index_keys_round_trip(i in index()) {
+            prop_assert_eq!(Index::decode_key(&i.key()), Some(i));
         }
 
         #[test]
-        fn entries_of_one_list_sort_by_target(i in index(), a in any::<u32>(), b in any::<u32>()) {
-            prop_assert_eq!(i.entry(a).cmp(&i.entry(b)), a.cmp(&b));
-            prop_assert!(i.entry(a).starts_with(&i.prefix()));
-        }
-
-        #[test]
-        fn slug_lists_sort_by_slug_and_never_prefix_each_other(a in slug(), b in slug(), t in any::<u32>()) {
+        fn slug_lists_sort_by_slug_and_never_prefix_each_other(a in slug(), b in slug()) {
             let (ka, kb) = (Index::RecommendationsByTheme(a.clone()), Index::RecommendationsByTheme(b.clone()));
-            prop_assert_eq!(ka.prefix().cmp(&kb.prefix()), a.as_str().cmp(b.as_str()));
+            prop_assert_eq!(ka.key().cmp(&kb.key()), a.as_str().cmp(b.as_str()));
             if a != b {
-                prop_assert!(!kb.entry(t).starts_with(&ka.prefix()));
+                prop_assert!(!kb.key().starts_with(&ka.key()));
             }
         }
 
@@ -323,12 +308,16 @@ mod tests {
         fn link_keys_round_trip_and_group_by_recommendation(r in any::<u32>(), m in any::<u32>(), m2 in any::<u32>()) {
             prop_assert_eq!(decode_link_key(&link_key(r, m)), Some((r, m)));
             prop_assert_eq!(link_key(r, m).cmp(&link_key(r, m2)), m.cmp(&m2));
+            prop_assert!(link_key(r, m).starts_with(&id_key(r)));
         }
 
         #[test]
-        fn session_lists_sort_numerically(a in 1i64..=999, b in 1i64..=999) {
-            let p = |n| Index::SessionRecommendations(SessionNumber::new(n).unwrap()).prefix();
+        fn session_and_id_keys_sort_numerically(a in 1i64..=999, b in 1i64..=999, x in any::<u32>(), y in any::<u32>()) {
+            let p = |n| Index::SessionRecommendations(SessionNumber::new(n).unwrap()).key();
             prop_assert_eq!(p(a).cmp(&p(b)), a.cmp(&b));
+            prop_assert_eq!(id_key(x).cmp(&id_key(y)), x.cmp(&y));
+            let s = |n| session_key(SessionNumber::new(n).unwrap());
+            prop_assert_eq!(s(a).cmp(&s(b)), a.cmp(&b));
         }
     }
 
@@ -340,11 +329,12 @@ mod tests {
     }
 
     #[test]
-    fn truncated_or_padded_entries_are_rejected() {
-        let e = Index::CountryReviews(CountryCode::parse("UKR").unwrap()).entry(7);
-        assert!(Index::decode_entry(&e[..e.len() - 1]).is_none());
+    fn truncated_or_padded_keys_are_rejected() {
+        let e = Index::CountryReviews(CountryCode::parse("UKR").unwrap()).key();
+        assert!(Index::decode_key(&e[..e.len() - 1]).is_none());
         let mut padded = e.clone();
-        padded.insert(4, b'X');
-        assert!(Index::decode_entry(&padded).is_none());
+        padded.push(b'X');
+        assert!(Index::decode_key(&padded).is_none());
+        assert!(Index::decode_key(&[99, 1]).is_none());
     }
 }

@@ -21,6 +21,7 @@ mod write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use roaring::RoaringBitmap;
 use serde::de::DeserializeOwned;
 
 use crate::model::*;
@@ -475,30 +476,29 @@ impl Store {
         })
     }
 
-    /// The targets of one posting list, ascending.
-    pub fn postings(&self, index: &Index) -> Result<Vec<u32>> {
-        let prefix = index.prefix();
-        self.tree(TreeId::Index)
-            .scan_prefix(&prefix)
-            .keys()
-            .map(|k| {
-                let k = k?;
-                decode_id(&k[prefix.len()..]).ok_or(StoreError::Corrupt {
-                    tree: "index",
-                    reason: format!("entry {k:?}"),
-                })
-            })
-            .collect()
+    /// The targets of one posting list.
+    pub fn postings(&self, index: &Index) -> Result<RoaringBitmap> {
+        self.stored_postings(&index.key())
     }
 
-    /// Every entry of the index tree, decoded, in key order.
-    pub fn index_entries(&self) -> impl Iterator<Item = Result<(Index, u32)>> + '_ {
-        self.tree(TreeId::Index).iter().keys().map(|k| {
-            let k = k?;
-            Index::decode_entry(&k).ok_or(StoreError::Corrupt {
+    fn stored_postings(&self, key: &[u8]) -> Result<RoaringBitmap> {
+        match self.tree(TreeId::Index).get(key)? {
+            Some(v) => codec::decode_postings(&v).map_err(|e| StoreError::Corrupt {
                 tree: "index",
-                reason: format!("undecodable entry {k:?}"),
-            })
+                reason: format!("posting list {key:?}: {e}"),
+            }),
+            None => Ok(RoaringBitmap::new()),
+        }
+    }
+
+    /// Every posting list, decoded, in key order.
+    pub fn posting_lists(&self) -> impl Iterator<Item = Result<(Index, RoaringBitmap)>> + '_ {
+        self.tree(TreeId::Index).iter().map(|kv| {
+            let (k, v) = kv?;
+            let corrupt = |reason: String| StoreError::Corrupt { tree: "index", reason };
+            let index = Index::decode_key(&k).ok_or_else(|| corrupt(format!("undecodable key {k:?}")))?;
+            let list = codec::decode_postings(&v).map_err(|e| corrupt(format!("{index:?}: {e}")))?;
+            Ok((index, list))
         })
     }
 }

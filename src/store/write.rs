@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use roaring::RoaringBitmap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -307,12 +308,17 @@ impl Store {
 
 type Problems = Vec<String>;
 
+/// One index entry: a posting list's key in the `index` tree, and one target in it.
+pub(super) type Entry = (Vec<u8>, u32);
+
 /// The store as it will be once the changes planned so far are written: reads see the
 /// pending writes first. Built fresh (empty) it is simply a read view, which is how the
 /// integrity check shares the rules below.
 pub(super) struct Plan<'s> {
     store: &'s Store,
     overlay: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Posting lists read or changed so far, by `index` key, and whether they changed.
+    lists: BTreeMap<Vec<u8>, (RoaringBitmap, bool)>,
     counts: HashMap<Kind, i64>,
     next_ids: HashMap<RefKind, u32>,
 }
@@ -326,6 +332,7 @@ impl<'s> Plan<'s> {
         Plan {
             store,
             overlay: vec![BTreeMap::new(); TreeId::ALL.len()],
+            lists: BTreeMap::new(),
             counts: HashMap::new(),
             next_ids: HashMap::new(),
         }
@@ -372,13 +379,39 @@ impl<'s> Plan<'s> {
         Ok(keys.into_iter().collect())
     }
 
-    pub(super) fn postings(&self, index: &Index) -> Result<Vec<u32>> {
-        let n = index.prefix().len();
-        Ok(self
-            .keys_with_prefix(TreeId::Index, &index.prefix())?
-            .iter()
-            .filter_map(|k| decode_id(&k[n..]))
-            .collect())
+    /// A posting list as planned so far.
+    pub(super) fn postings(&self, index: &Index) -> Result<RoaringBitmap> {
+        let key = index.key();
+        if let Some((list, _)) = self.lists.get(&key) {
+            return Ok(list.clone());
+        }
+        self.store.stored_postings(&key)
+    }
+
+    fn list_mut(&mut self, key: Vec<u8>) -> Result<&mut RoaringBitmap> {
+        let list = match self.lists.entry(key) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let stored = self.store.stored_postings(e.key())?;
+                e.insert((stored, false))
+            }
+        };
+        list.1 = true;
+        Ok(&mut list.0)
+    }
+
+    fn unindex(&mut self, entries: impl IntoIterator<Item = Entry>) -> Result<()> {
+        for (key, target) in entries {
+            self.list_mut(key)?.remove(target);
+        }
+        Ok(())
+    }
+
+    fn index(&mut self, entries: impl IntoIterator<Item = Entry>) -> Result<()> {
+        for (key, target) in entries {
+            self.list_mut(key)?.insert(target);
+        }
+        Ok(())
     }
 
     pub(super) fn id(&self, kind: RefKind, r: &Ref) -> Result<Option<u32>> {
@@ -450,10 +483,10 @@ impl<'s> Plan<'s> {
 
     /// The index entries a record produces: the one rule that both writes and the integrity
     /// check follow. `at` is the record's storage key.
-    pub(super) fn derived_entries(&self, record: &Record, at: &[u8]) -> Result<Vec<Vec<u8>>> {
+    pub(super) fn derived_entries(&self, record: &Record, at: &[u8]) -> Result<Vec<Entry>> {
         use Index as I;
         let mut out = vec![];
-        let mut add = |i: I, target: u32| out.push(i.entry(target));
+        let mut add = |i: I, target: u32| out.push((i.key(), target));
         match record {
             Record::Session(s) => {
                 let n = s.number.get() as u32;
@@ -660,17 +693,13 @@ impl<'s> Plan<'s> {
                 return Ok(Ok(Outcome::Unchanged { version: old.version }));
             }
         }
-        let new_entries: BTreeSet<Vec<u8>> = self.derived_entries(&record, &at)?.into_iter().collect();
-        let old_entries: BTreeSet<Vec<u8>> = match &old {
+        let new_entries: BTreeSet<Entry> = self.derived_entries(&record, &at)?.into_iter().collect();
+        let old_entries: BTreeSet<Entry> = match &old {
             Some(o) => self.derived_entries(&o.record, &at)?.into_iter().collect(),
             None => BTreeSet::new(),
         };
-        for e in old_entries.difference(&new_entries) {
-            self.del(TreeId::Index, e.clone());
-        }
-        for e in new_entries.difference(&old_entries) {
-            self.set(TreeId::Index, e.clone(), vec![]);
-        }
+        self.unindex(old_entries.difference(&new_entries).cloned())?;
+        self.index(new_entries.difference(&old_entries).cloned())?;
         let version = old.as_ref().map_or(1, |o| o.version + 1);
         self.set(tree, at, record.encode(version));
         Ok(Ok(match old {
@@ -687,17 +716,12 @@ impl<'s> Plan<'s> {
         let Some(old) = self.session(s.number)? else {
             return Ok(vec![]);
         };
-        let in_session: BTreeSet<u32> = self
-            .postings(&Index::SessionRecommendations(s.number))?
-            .into_iter()
-            .collect();
+        let in_session = self.postings(&Index::SessionRecommendations(s.number))?;
         let mut p = vec![];
         for c in old.states_under_review.iter().filter(|c| !s.states_under_review.contains(c)) {
             let n = self
                 .postings(&Index::RecommendationsReceived(*c))?
-                .into_iter()
-                .filter(|id| in_session.contains(id))
-                .count();
+                .intersection_len(&in_session);
             if n > 0 {
                 p.push(format!(
                     "states_under_review: cannot drop {c}, which received {n} recommendation(s) in session {}",
@@ -730,7 +754,7 @@ impl<'s> Plan<'s> {
             Key::Measure(_) => {
                 let m = decode_id(&at).unwrap_or_default();
                 self.postings(&Index::LinksByMeasure(m))?
-                    .into_iter()
+                    .iter()
                     .map(|r| link_key(r, m).to_vec())
                     .collect()
             }
@@ -754,9 +778,8 @@ impl<'s> Plan<'s> {
     }
 
     fn remove(&mut self, kind: Kind, tree: TreeId, at: Vec<u8>, record: &Record) -> Result<()> {
-        for e in self.derived_entries(record, &at)? {
-            self.del(TreeId::Index, e);
-        }
+        let entries = self.derived_entries(record, &at)?;
+        self.unindex(entries)?;
         self.del(tree, at);
         *self.counts.entry(kind).or_default() -= 1;
         Ok(())
@@ -838,6 +861,15 @@ impl<'s> Plan<'s> {
             if delta != 0 {
                 let now = self.store.count(kind)? as i64 + delta;
                 self.set(TreeId::Meta, kind.counter_key(), (now.max(0) as u64).to_be_bytes().to_vec());
+            }
+        }
+        for (key, (list, changed)) in std::mem::take(&mut self.lists) {
+            if changed {
+                if list.is_empty() {
+                    self.del(TreeId::Index, key);
+                } else {
+                    self.set(TreeId::Index, key, codec::encode_postings(&list));
+                }
             }
         }
         for (kind, next) in std::mem::take(&mut self.next_ids) {
