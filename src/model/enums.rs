@@ -100,6 +100,7 @@ domain_enum! {
 }
 
 impl Default for LinkStatus {
+    /// DOMAIN.md: a link without a status is CONFIRMED.
     fn default() -> Self {
         LinkStatus::Confirmed
     }
