@@ -2,13 +2,18 @@
 //! Universal Periodic Review to the COVID-19 measures they took and to good practices.
 //!
 //! # Layout
-//! Dependencies run one way: `model` ← `store` ← `dataset`.
+//! Dependencies run one way: `model` ← `store` ← `catalog` ← `graphql` ← `server`; `dataset`
+//! uses `model` and `store`.
 //! - [`model`]: domain types and validated identifiers; no storage, no GraphQL.
 //! - [`store`]: the sled store, its key layouts, record codec, index maintenance and integrity
 //!   check.
+//! - [`catalog`]: the in-memory read model the API queries: records, posting lists as
+//!   bitmaps, natural-key order, full-text indexes.
 //! - [`dataset`]: the JSON Lines interchange format: import, export, the embedded default
 //!   dataset and the synthetic generator.
 
+pub mod catalog;
 pub mod dataset;
 pub mod model;
 pub mod store;
+#[path = "server/graphiql.rs"] pub mod graphiql;

@@ -1,0 +1,269 @@
+//! Full-text search: an inverted index of English-stemmed words with BM25 ranking and
+//! highlighted snippets.
+//!
+//! Words are lower-cased runs of letters and digits; common English stop words are dropped;
+//! the rest are reduced to their Porter2 stem (rust-stemmers), so "violence" matches
+//! "violent". A query matches a document when every one of its words does.
+
+use std::collections::HashMap;
+
+use roaring::RoaringBitmap;
+use rust_stemmers::{Algorithm, Stemmer};
+
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into",
+    "is", "it", "its", "of", "on", "or", "such", "that", "the", "their", "there", "these",
+    "they", "this", "to", "was", "were", "which", "will", "with",
+];
+
+/// BM25 parameters (the usual defaults).
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+
+/// Splits text into (byte range, stem) pairs, stop words left out.
+pub struct Analyzer {
+    stemmer: Stemmer,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer {
+            stemmer: Stemmer::create(Algorithm::English),
+        }
+    }
+}
+
+impl Analyzer {
+    pub fn tokens<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (std::ops::Range<usize>, String)> + 't {
+        let mut rest = text.char_indices().peekable();
+        std::iter::from_fn(move || loop {
+            // Skip to the next word.
+            let (start, _) = loop {
+                let &(i, c) = rest.peek()?;
+                if c.is_alphanumeric() {
+                    break (i, c);
+                }
+                rest.next();
+            };
+            let mut end = start;
+            while let Some(&(i, c)) = rest.peek() {
+                if !c.is_alphanumeric() {
+                    break;
+                }
+                end = i + c.len_utf8();
+                rest.next();
+            }
+            let word = text[start..end].to_lowercase();
+            if STOP_WORDS.binary_search(&word.as_str()).is_ok() {
+                continue;
+            }
+            return Some((start..end, self.stemmer.stem(&word).into_owned()));
+        })
+    }
+
+    /// The distinct stems of a query, in order of first appearance.
+    pub fn query_terms(&self, query: &str) -> Vec<String> {
+        let mut terms: Vec<String> = vec![];
+        for (_, t) in self.tokens(query) {
+            if !terms.contains(&t) {
+                terms.push(t);
+            }
+        }
+        terms
+    }
+}
+
+struct Postings {
+    docs: RoaringBitmap,
+    /// (document, term frequency), ascending by document.
+    freqs: Vec<(u32, u16)>,
+}
+
+/// An inverted index over documents identified by u32 ids.
+pub struct TextIndex {
+    terms: HashMap<String, Postings>,
+    lengths: HashMap<u32, u32>,
+    total_length: u64,
+}
+
+impl TextIndex {
+    /// Builds the index from (id, text) pairs given in ascending id order.
+    pub fn build<'a>(analyzer: &Analyzer, docs: impl Iterator<Item = (u32, &'a str)>) -> TextIndex {
+        let mut terms: HashMap<String, Postings> = HashMap::new();
+        let mut lengths = HashMap::new();
+        let mut total_length = 0u64;
+        let mut counts: HashMap<String, u16> = HashMap::new();
+        for (id, text) in docs {
+            counts.clear();
+            let mut len = 0u32;
+            for (_, stem) in analyzer.tokens(text) {
+                *counts.entry(stem).or_default() += 1;
+                len += 1;
+            }
+            lengths.insert(id, len);
+            total_length += len as u64;
+            for (stem, &tf) in &counts {
+                let p = terms.entry(stem.clone()).or_insert_with(|| Postings {
+                    docs: RoaringBitmap::new(),
+                    freqs: vec![],
+                });
+                p.docs.insert(id);
+                p.freqs.push((id, tf));
+            }
+        }
+        TextIndex {
+            terms,
+            lengths,
+            total_length,
+        }
+    }
+
+    /// The documents that hold every term (an empty set if any term is unknown).
+    pub fn matching(&self, terms: &[String]) -> RoaringBitmap {
+        let mut lists: Vec<&RoaringBitmap> = vec![];
+        for t in terms {
+            match self.terms.get(t) {
+                Some(p) => lists.push(&p.docs),
+                None => return RoaringBitmap::new(),
+            }
+        }
+        lists.sort_by_key(|l| l.len());
+        let mut it = lists.into_iter();
+        let Some(first) = it.next() else {
+            return RoaringBitmap::new();
+        };
+        it.fold(first.clone(), |acc, l| acc & l)
+    }
+
+    /// BM25 scores of the given documents for the terms.
+    pub fn scores(&self, terms: &[String], docs: &RoaringBitmap) -> HashMap<u32, f32> {
+        let n = self.lengths.len().max(1) as f32;
+        let avg = (self.total_length as f32 / n).max(1.0);
+        let mut out: HashMap<u32, f32> = docs.iter().map(|d| (d, 0.0)).collect();
+        for t in terms {
+            let Some(p) = self.terms.get(t) else { continue };
+            let df = p.docs.len() as f32;
+            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+            for &(doc, tf) in &p.freqs {
+                if let Some(score) = out.get_mut(&doc) {
+                    let len = *self.lengths.get(&doc).unwrap_or(&0) as f32;
+                    let tf = tf as f32;
+                    *score += idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A window of `text` around the first matches, HTML-escaped, with every matching word
+/// wrapped in `<mark>…</mark>`; "…" marks cut ends.
+pub fn snippet(analyzer: &Analyzer, text: &str, terms: &[String], max_words: usize) -> String {
+    let words: Vec<(std::ops::Range<usize>, bool)> = {
+        // Every word, stop words included, so the window counts what a reader sees.
+        let mut all = vec![];
+        let mut matched = analyzer.tokens(text).filter(|(_, s)| terms.contains(s)).map(|(r, _)| r).peekable();
+        let mut start = None;
+        for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+            match (start, c.is_alphanumeric()) {
+                (None, true) => start = Some(i),
+                (Some(s), false) => {
+                    while matched.peek().is_some_and(|m| m.end <= s) {
+                        matched.next();
+                    }
+                    let hit = matched.peek().is_some_and(|m| m.start == s);
+                    all.push((s..i, hit));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        all
+    };
+    if words.is_empty() {
+        return escape(text);
+    }
+    let first_hit = words.iter().position(|(_, h)| *h).unwrap_or(0);
+    let from = first_hit.saturating_sub(max_words / 4);
+    let to = (from + max_words).min(words.len());
+    let from = to.saturating_sub(max_words).min(from);
+    let start = if from == 0 { 0 } else { words[from].0.start };
+    let end = if to == words.len() { text.len() } else { words[to - 1].0.end };
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let mut at = start;
+    for (r, hit) in &words[from..to] {
+        if *hit {
+            out.push_str(&escape(&text[at..r.start]));
+            out.push_str("<mark>");
+            out.push_str(&escape(&text[r.clone()]));
+            out.push_str("</mark>");
+            at = r.end;
+        }
+    }
+    out.push_str(&escape(&text[at..end]));
+    if end < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '&' => o.push_str("&amp;"),
+            '"' => o.push_str("&quot;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_words_are_sorted_for_binary_search() {
+        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn words_are_stemmed_and_stop_words_dropped() {
+        let a = Analyzer::default();
+        assert_eq!(a.query_terms("The Domestic violence, violent!"), vec!["domest", "violenc", "violent"]);
+    }
+
+    #[test]
+    fn every_word_must_match_and_rarer_words_weigh_more() {
+        let a = Analyzer::default();
+        let docs = [
+            (0, "Combat domestic violence and protect victims"),
+            (1, "Protect victims of trafficking"),
+            (2, "Domestic workers need protection"),
+        ];
+        let idx = TextIndex::build(&a, docs.iter().map(|(i, t)| (*i, *t)));
+        let q = a.query_terms("domestic violence");
+        assert_eq!(idx.matching(&q).iter().collect::<Vec<_>>(), vec![0]);
+        assert_eq!(idx.matching(&a.query_terms("protect")).len(), 3, "protect/protection share a stem");
+        assert!(idx.matching(&a.query_terms("unknownword")).is_empty());
+        let s = idx.scores(&a.query_terms("trafficking victims"), &[0, 1].into_iter().collect());
+        assert!(s[&1] > s[&0]);
+    }
+
+    #[test]
+    fn snippets_mark_matches_and_escape_html() {
+        let a = Analyzer::default();
+        let terms = a.query_terms("violence");
+        let s = snippet(&a, "Stop <b>violence</b> & violent acts", &terms, 30);
+        assert_eq!(s, "Stop &lt;b&gt;<mark>violence</mark>&lt;/b&gt; &amp; violent acts");
+        let long = format!("{} violence {}", "word ".repeat(50), "tail ".repeat(50));
+        let s = snippet(&a, &long, &terms, 10);
+        assert!(s.starts_with('…') && s.ends_with('…') && s.contains("<mark>violence</mark>"), "{s}");
+    }
+}
