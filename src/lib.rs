@@ -14,6 +14,7 @@
 
 pub mod catalog;
 pub mod dataset;
+pub mod graphql;
 pub mod model;
+pub mod server;
 pub mod store;
-#[path = "server/graphiql.rs"] pub mod graphiql;

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use recover_better::dataset::{self, embedded::DefaultDataset, import::ImportOptions, Folder};
+use recover_better::catalog::Catalog;
+use recover_better::graphql::{self, Limits};
+use recover_better::server::{self, HttpOptions};
 use recover_better::store::{check, Store};
 
 /// Recover Better: UPR recommendations linked to COVID-19 measures and good practices.
@@ -16,11 +19,35 @@ struct Cli {
     #[arg(long, global = true, env = "RECOVER_BETTER_DATA", default_value = "recover-better.sled")]
     data: PathBuf,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, env = "RECOVER_BETTER_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Do not load the embedded default dataset into a new, empty store.
+    #[arg(long)]
+    empty: bool,
+    /// An origin allowed by CORS (repeat, or comma-separate; `*` allows any).
+    #[arg(long = "cors-origin", env = "RECOVER_BETTER_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// Deepest nesting of selections a query may have.
+    #[arg(long, env = "RECOVER_BETTER_MAX_DEPTH", default_value_t = Limits::default().depth)]
+    max_depth: usize,
+    /// Largest complexity a query may have (one per field, times page sizes).
+    #[arg(long, env = "RECOVER_BETTER_MAX_COMPLEXITY", default_value_t = Limits::default().complexity)]
+    max_complexity: usize,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the GraphQL API and GraphiQL (the default command).
+    ///
+    /// A new, empty store is first loaded with the embedded default dataset, unless
+    /// `--empty` is given.
+    Serve(ServeArgs),
     /// Load a dataset folder (JSON Lines, see README) into the store, all or nothing.
     ///
     /// Records are upserted by natural key: importing the same dataset twice changes
@@ -60,6 +87,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -74,7 +108,13 @@ fn open(cli_data: &std::path::Path) -> Result<Store, Box<dyn std::error::Error>>
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    match cli.command {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs {
+        listen: "127.0.0.1:8080".into(),
+        max_depth: Limits::default().depth,
+        max_complexity: Limits::default().complexity,
+        ..Default::default()
+    })) {
+        Command::Serve(args) => serve(&cli.data, args),
         Command::Import { dir, default } => {
             let store = open(&cli.data)?;
             let source: Box<dyn dataset::Source> = match (dir, default) {
@@ -149,4 +189,47 @@ fn import(store: &Store, source: &dyn dataset::Source) -> Result<ExitCode, Box<d
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let store = std::sync::Arc::new(open(data)?);
+    if store.is_empty()? && !args.empty {
+        tracing::info!(store = %data.display(), "new store: loading the embedded default dataset");
+        let summary = dataset::import::import(&store, &DefaultDataset, ImportOptions { progress: true })?;
+        tracing::info!(records = summary.total().records, "default dataset loaded");
+    }
+    let started = std::time::Instant::now();
+    let catalog = std::sync::Arc::new(Catalog::load(&store)?);
+    tracing::info!(
+        recommendations = catalog.recommendations.len(),
+        measures = catalog.measures.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "catalog loaded"
+    );
+    let limits = Limits {
+        depth: args.max_depth,
+        complexity: args.max_complexity,
+        ..Limits::default()
+    };
+    let schema = graphql::schema(catalog, limits);
+    let options = HttpOptions {
+        cors_origins: args.cors_origins,
+        ..HttpOptions::default()
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr()?;
+        println!("GraphiQL: http://{addr}/");
+        println!("GraphQL endpoint: http://{addr}/graphql (WebSocket: ws://{addr}/graphql/ws)");
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        server::run(listener, server::app(schema, &options), server::shutdown_signal()).await?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    store.flush()?;
+    tracing::info!("store flushed; bye");
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Load benchmark of the GraphQL server at the world preset, on loopback.
+#
+#   bash benches/load.sh [duration-seconds=10] [connections=32]
+#
+# Generates the world dataset, imports it into a temporary store, starts the server on a free
+# port and drives Q0-Q6 with wrk (POST, JSON bodies) at the given concurrency. Prints
+# requests/s, p50 and p99 latency per query and the server's resident memory. Q0 is
+# `{ __typename }`: the floor of what axum + async-graphql serve on this machine, measured in
+# the same run so ratios are comparable. Nothing here asserts a time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+CONNECTIONS=${2:-32}
+THREADS=2
+
+command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+cargo build --release --quiet
+BIN=target/release/recover-better
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+"$BIN" generate --preset world --out "$WORK/world" >/dev/null
+"$BIN" --data "$WORK/store" import "$WORK/world" | tail -1
+"$BIN" --data "$WORK/store" serve --empty --listen 127.0.0.1:0 >"$WORK/server.out" 2>"$WORK/server.err" &
+SERVER_PID=$!
+for _ in $(seq 1 300); do grep -q 'GraphiQL: http://' "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
+ADDR=$(grep -o 'http://[0-9.:]*' "$WORK/server.out" | head -1)
+[ -n "$ADDR" ] || { echo "server did not start:"; cat "$WORK/server.err"; exit 1; }
+URL="$ADDR/graphql"
+
+# Keys taken from the generated data, so the queries hit real records.
+REC=$(head -1 "$WORK/world/recommendations.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+COUNTRY=$(python3 - "$WORK/world" <<'PY'
+import json, sys, collections
+n = collections.Counter(json.loads(l)["country"] for l in open(sys.argv[1] + "/measures.jsonl"))
+print(n.most_common(1)[0][0])
+PY
+)
+
+declare -A Q
+Q[Q0]='{ __typename }'
+Q[Q1]="{ recommendation(ref: \"$REC\") { ref text stateUnderReview { name } recommendingStates { name } } }"
+Q[Q2]="{ country(code: \"$COUNTRY\") { name recommendationsReceived(first: 20, filter: {cycle: [3]}) { totalCount nodes { ref text response } } measures(first: 10) { totalCount nodes { ref title startDate } } } }"
+Q[Q3]='{ recommendations(first: 50, filter: {theme: ["right-to-health"], response: [SUPPORTED], cycle: [3]}) { totalCount nodes { ref text stateUnderReview { name } } } }'
+Q[Q4]="{ country(code: \"$COUNTRY\") { measures(first: 20, filter: {category: [HEALTH]}) { totalCount nodes { ref title links { relation recommendation { ref recommendingStates { name } } } } } } }"
+Q[Q5]='{ recommendations(first: 50, filter: {theme: ["right-to-health"], response: [SUPPORTED], cycle: [3]}) { totalCount nodes { ref } facets { response { value count } actionCategory { value count } theme { value count } group { value count } sdg { value count } cycle { value count } session { value count } stateUnderReview { value count } recommendingState { value count } } } }'
+Q[Q6]='{ search(text: "domestic violence", first: 20) { totalCount edges { node { score snippet node { __typename ... on Recommendation { ref } ... on Measure { ref } } } } } }'
+
+cat >"$WORK/post.lua" <<'LUA'
+local f = io.open(os.getenv("BODY_FILE"), "r")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.3f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.requests))
+end
+LUA
+
+echo
+echo "world preset; wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per query; $(nproc) cores"
+printf '| %-4s | %10s | %9s | %9s | %7s |\n' query "req/s" "p50 ms" "p99 ms" errors
+printf '|------|-----------:|----------:|----------:|--------:|\n'
+for name in Q0 Q1 Q2 Q3 Q4 Q5 Q6; do
+  python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "${Q[$name]}" >"$WORK/$name.json"
+  # Each query must succeed before it is measured.
+  if ! curl -sf -H 'content-type: application/json' --data @"$WORK/$name.json" "$URL" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(1 if d.get("errors") else 0)'; then
+    echo "$name failed:"; curl -s -H 'content-type: application/json' --data @"$WORK/$name.json" "$URL"; exit 1
+  fi
+  line=$(BODY_FILE="$WORK/$name.json" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/post.lua" "$URL" | grep '^RESULT')
+  read -r _ rps p50 p99 errors _ <<<"$line"
+  printf '| %-4s | %10s | %9s | %9s | %7s |\n' "$name" "$rps" "$p50" "$p99" "$errors"
+done
+RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+HWM=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+echo
+echo "server RSS: $((RSS / 1024)) MiB (peak $((HWM / 1024)) MiB)"

@@ -1,0 +1,146 @@
+//! Relay connections: `edges { cursor node }`, `nodes`, `pageInfo`, and `totalCount` of the
+//! whole filtered set. Cursors are opaque; `first` defaults to 20 and may not exceed 500.
+
+use async_graphql::{Result, SimpleObject};
+
+use super::errors::bad_input;
+use super::ids::{decode_cursor, encode_cursor};
+use crate::catalog::{Page, PageRequest};
+
+/// The largest page a client may ask for.
+pub const MAX_PAGE: i32 = 500;
+/// The page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE: usize = 20;
+
+/// Where a page sits in the whole list.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    /// Whether items follow the last edge of this page.
+    pub has_next_page: bool,
+    /// Whether items precede the first edge of this page.
+    pub has_previous_page: bool,
+    /// The cursor of the first edge, if any.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last edge, if any.
+    pub end_cursor: Option<String>,
+}
+
+/// Checks and decodes the four pagination arguments.
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<PageRequest> {
+    let size = |name: &str, v: Option<i32>| -> Result<Option<usize>> {
+        match v {
+            None => Ok(None),
+            Some(n) if n < 0 => Err(bad_input(name, format!("must not be negative, got {n}"))),
+            Some(n) if n > MAX_PAGE => Err(bad_input(name, format!("at most {MAX_PAGE} items per page, got {n}"))),
+            Some(n) => Ok(Some(n as usize)),
+        }
+    };
+    let cursor = |name: &str, c: Option<String>| -> Result<Option<String>> {
+        c.map(|c| decode_cursor(&c).ok_or_else(|| bad_input(name, format!("{c:?} is not a cursor of this API"))))
+            .transpose()
+    };
+    let mut req = PageRequest {
+        first: size("first", first)?,
+        last: size("last", last)?,
+        after: cursor("after", after)?,
+        before: cursor("before", before)?,
+    };
+    if req.first.is_none() && req.last.is_none() {
+        req.first = Some(DEFAULT_PAGE);
+    }
+    Ok(req)
+}
+
+/// The edges of a page as (cursor, node) and its page info.
+pub fn edges<T, N>(page: Page<T>, node: impl Fn(T) -> Option<N>) -> (Vec<(String, N)>, PageInfo) {
+    let edges: Vec<(String, N)> = page
+        .items
+        .into_iter()
+        .filter_map(|(key, item)| node(item).map(|n| (encode_cursor(&key), n)))
+        .collect();
+    let info = PageInfo {
+        has_next_page: page.has_next,
+        has_previous_page: page.has_previous,
+        start_cursor: edges.first().map(|(c, _)| c.clone()),
+        end_cursor: edges.last().map(|(c, _)| c.clone()),
+    };
+    (edges, info)
+}
+
+/// Declares `$conn` and `$edge` for node type `$node`, with any extra resolvers of the
+/// connection given after the names.
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ty, $what:literal $(, $($extra:tt)*)?) => {
+        #[doc = concat!("An edge to one ", $what, ".")]
+        pub struct $edge {
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        #[doc = concat!("An edge to one ", $what, ".")]
+        #[async_graphql::Object]
+        impl $edge {
+            /// An opaque cursor for `after` or `before`.
+            async fn cursor(&self) -> &str {
+                &self.cursor
+            }
+            #[doc = concat!("The ", $what, ".")]
+            async fn node(&self) -> &$node {
+                &self.node
+            }
+        }
+
+        #[doc = concat!("A page of ", $what, "s.")]
+        pub struct $conn {
+            pub edges: Vec<$edge>,
+            pub page_info: $crate::graphql::connection::PageInfo,
+            pub total_count: u64,
+            #[allow(dead_code)]
+            pub set: std::sync::Arc<roaring::RoaringBitmap>,
+        }
+
+        impl $conn {
+            pub fn new(
+                edges: Vec<(String, $node)>,
+                page_info: $crate::graphql::connection::PageInfo,
+                total_count: u64,
+                set: std::sync::Arc<roaring::RoaringBitmap>,
+            ) -> Self {
+                $conn {
+                    edges: edges.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect(),
+                    page_info,
+                    total_count,
+                    set,
+                }
+            }
+        }
+
+        #[doc = concat!("A page of ", $what, "s.")]
+        #[async_graphql::Object]
+        impl $conn {
+            /// The edges of this page.
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+            /// The nodes of this page, without cursors.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
+            }
+            /// Where this page sits in the whole list.
+            async fn page_info(&self) -> &$crate::graphql::connection::PageInfo {
+                &self.page_info
+            }
+            /// How many items match the filter, over all pages.
+            async fn total_count(&self) -> u64 {
+                self.total_count
+            }
+            $($($extra)*)?
+        }
+    };
+}
+pub(crate) use connection;

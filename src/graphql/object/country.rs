@@ -1,0 +1,148 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result, ID};
+use roaring::RoaringBitmap;
+
+use super::good_practice::{good_practices, GoodPracticeConnection};
+use super::measure::{measures, MeasureConnection};
+use super::recommendation::{recommendations, RecommendationConnection};
+use super::{catalog, Session};
+use crate::catalog::{page, Catalog, Row};
+use crate::graphql::connection::{connection, edges, page_request};
+use crate::graphql::filter::{CountryFilter, GoodPracticeFilter, MeasureFilter, RecommendationFilter};
+use crate::graphql::ids::global_id;
+use crate::graphql::scalars::UnRegionalGroup;
+use crate::model;
+use crate::store::Index;
+
+/// A State: one of the 193 UN Member States, the State of Palestine or the Holy See.
+#[derive(Clone)]
+pub struct Country(pub Arc<Row<model::Country>>);
+
+/// A State: one of the 193 UN Member States, the State of Palestine or the Holy See.
+#[Object]
+impl Country {
+    /// A global id, opaque and stable across restarts and export/import.
+    pub async fn id(&self) -> ID {
+        global_id("Country", self.0.record.code.as_str())
+    }
+    /// ISO 3166-1 alpha-3 code, e.g. `UKR`.
+    async fn code(&self) -> &str {
+        self.0.record.code.as_str()
+    }
+    /// ISO 3166-1 alpha-2 code, e.g. `UA`.
+    async fn iso2(&self) -> Option<&str> {
+        self.0.record.iso2.as_ref().map(|c| c.as_str())
+    }
+    /// The short English name.
+    async fn name(&self) -> &str {
+        &self.0.record.name
+    }
+    /// UN geoscheme region, e.g. `Europe`.
+    async fn region(&self) -> Option<&str> {
+        self.0.record.region.as_deref()
+    }
+    /// UN geoscheme subregion, e.g. `Eastern Europe`.
+    async fn subregion(&self) -> Option<&str> {
+        self.0.record.subregion.as_deref()
+    }
+    /// The UN regional group, if the State belongs to one.
+    async fn un_regional_group(&self) -> Option<UnRegionalGroup> {
+        self.0.record.un_regional_group.map(Into::into)
+    }
+    /// Recommendations this State received as State under review.
+    #[allow(clippy::too_many_arguments)]
+    async fn recommendations_received(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RecommendationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<RecommendationConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&Index::RecommendationsReceived(self.0.record.code));
+        recommendations(c, within, filter, first, after, last, before)
+    }
+    /// Recommendations this State made to others (joint ones included).
+    #[allow(clippy::too_many_arguments)]
+    async fn recommendations_made(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RecommendationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<RecommendationConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&Index::RecommendationsMade(self.0.record.code));
+        recommendations(c, within, filter, first, after, last, before)
+    }
+    /// The COVID-19 measures this State took.
+    #[allow(clippy::too_many_arguments)]
+    async fn measures(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MeasureFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<MeasureConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&Index::MeasuresByCountry(self.0.record.code));
+        measures(c, within, filter, first, after, last, before)
+    }
+    /// Good practices of this State.
+    #[allow(clippy::too_many_arguments)]
+    async fn good_practices(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<GoodPracticeFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<GoodPracticeConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&Index::GoodPracticesByCountry(self.0.record.code));
+        good_practices(c, within, filter, first, after, last, before)
+    }
+    /// The sessions in which this State was reviewed, in session order.
+    async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
+        let c = catalog(ctx)?;
+        Ok(c.list(&Index::CountryReviews(self.0.record.code))
+            .iter()
+            .filter_map(|n| model::SessionNumber::new(n as i64).ok())
+            .filter_map(|n| c.session(n).cloned().map(Session))
+            .collect())
+    }
+}
+
+connection!(CountryConnection, CountryEdge, Country, "country");
+
+pub fn countries(
+    c: &Catalog,
+    filter: Option<CountryFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<CountryConnection> {
+    let req = page_request(first, after, last, before)?;
+    let set: Arc<RoaringBitmap> = Arc::new(filter.unwrap_or_default().evaluate(c));
+    let order: Vec<u32> = (0..c.countries.len() as u32).collect();
+    let position = |cursor: &str| {
+        c.countries
+            .binary_search_by(|k| k.record.code.as_str().cmp(cursor))
+            .map(|p| p as u32)
+            .map_err(|p| p as u32)
+    };
+    let page = page::page(&order, &order, &set, &req, position, |i| {
+        c.countries[i as usize].record.code.to_string()
+    });
+    let (edges, info) = edges(page, |i| c.countries.get(i as usize).cloned().map(Country));
+    Ok(CountryConnection::new(edges, info, set.len(), set))
+}

@@ -1,0 +1,103 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result, ID};
+use roaring::RoaringBitmap;
+
+use super::{catalog, Country, Group, Measure, Recommendation, Sdg, Theme};
+use crate::catalog::{Catalog, Row};
+use crate::graphql::connection::{connection, edges, page_request};
+use crate::graphql::filter::GoodPracticeFilter;
+use crate::graphql::ids::global_id;
+use crate::model;
+
+/// A practice worth copying, with the countries, measures and recommendations it draws on.
+#[derive(Clone)]
+pub struct GoodPractice(pub Arc<Row<model::GoodPractice>>);
+
+/// A practice worth copying, with the countries, measures and recommendations it draws on.
+#[Object]
+impl GoodPractice {
+    /// A global id, opaque and stable across restarts and export/import.
+    pub async fn id(&self) -> ID {
+        global_id("GoodPractice", self.0.record.id.as_str())
+    }
+    /// The dataset's key (e.g. `GP-001`).
+    #[graphql(name = "ref")]
+    async fn reference(&self) -> &str {
+        self.0.record.id.as_str()
+    }
+    /// A short name of the practice.
+    async fn title(&self) -> &str {
+        &self.0.record.title
+    }
+    /// What was done and to what effect.
+    async fn description(&self) -> &str {
+        &self.0.record.description
+    }
+    /// The States where it was done.
+    async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.countries.iter().filter_map(|&k| c.country(k).cloned().map(Country)).collect())
+    }
+    /// The year it was reported.
+    async fn year(&self) -> Option<i32> {
+        self.0.record.year
+    }
+    /// Themes it bears on.
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.themes.iter().filter_map(|s| c.theme(s.as_str()).cloned().map(Theme)).collect())
+    }
+    /// Affected-person groups it concerns.
+    async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.groups.iter().filter_map(|s| c.group(s.as_str()).cloned().map(Group)).collect())
+    }
+    /// SDG goals it serves.
+    async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.sdgs.iter().filter_map(|&g| c.sdg(g).cloned().map(Sdg)).collect())
+    }
+    /// The measures the practice draws on.
+    async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.measures.iter().filter_map(|r| c.measures.by_ref(r.as_str()).cloned().map(Measure)).collect())
+    }
+    /// The recommendations the practice answers.
+    async fn recommendations(&self, ctx: &Context<'_>) -> Result<Vec<Recommendation>> {
+        let c = catalog(ctx)?;
+        Ok(self
+            .0
+            .record
+            .recommendations
+            .iter()
+            .filter_map(|r| c.recommendations.by_ref(r.as_str()).cloned().map(Recommendation))
+            .collect())
+    }
+    /// A citation of the source.
+    async fn source(&self) -> Option<&str> {
+        self.0.record.source.as_deref()
+    }
+    /// Grows by one with every change (for optimistic concurrency).
+    async fn version(&self) -> i32 {
+        self.0.version as i32
+    }
+}
+
+connection!(GoodPracticeConnection, GoodPracticeEdge, GoodPractice, "good practice");
+
+pub fn good_practices(
+    c: &Catalog,
+    within: &RoaringBitmap,
+    filter: Option<GoodPracticeFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<GoodPracticeConnection> {
+    let req = page_request(first, after, last, before)?;
+    let set = Arc::new(filter.unwrap_or_default().evaluate(c, within)?);
+    let page = c.good_practices.page(&set, &req, |r| r.id.as_str());
+    let (edges, info) = edges(page, |id| c.good_practices.get(id).cloned().map(GoodPractice));
+    Ok(GoodPracticeConnection::new(edges, info, set.len(), set))
+}

@@ -1,0 +1,181 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result, ID};
+use roaring::RoaringBitmap;
+
+use super::recommendation::facet;
+use super::{catalog, Country, FacetCount, GoodPractice, Group, Link, MeasureCategoryInfo, Sdg, Theme};
+use crate::catalog::{Catalog, Row};
+use crate::graphql::connection::{connection, edges, page_request};
+use crate::graphql::filter::MeasureFilter;
+use crate::graphql::ids::global_id;
+use crate::graphql::scalars::{self, Date, LinkStatus};
+use crate::model::{self, MeasureCategory};
+use crate::store::Index;
+
+/// A COVID-19 measure taken by a State.
+#[derive(Clone)]
+pub struct Measure(pub Arc<Row<model::Measure>>);
+
+/// A COVID-19 measure taken by a State.
+#[Object]
+impl Measure {
+    /// A global id, opaque and stable across restarts and export/import.
+    pub async fn id(&self) -> ID {
+        global_id("Measure", self.0.record.id.as_str())
+    }
+    /// The dataset's key for this measure (e.g. `M-UKR-001`).
+    #[graphql(name = "ref")]
+    async fn reference(&self) -> &str {
+        self.0.record.id.as_str()
+    }
+    /// The State that took it.
+    async fn country(&self, ctx: &Context<'_>) -> Result<Option<Country>> {
+        Ok(catalog(ctx)?.country(self.0.record.country).cloned().map(Country))
+    }
+    /// A short name of the measure.
+    async fn title(&self) -> &str {
+        &self.0.record.title
+    }
+    /// What the measure did, as the source describes it.
+    async fn description(&self) -> &str {
+        &self.0.record.description
+    }
+    /// What kind of measure it is.
+    async fn category(&self) -> scalars::MeasureCategory {
+        self.0.record.category.into()
+    }
+    /// The category's name, themes and OxCGRT indicators.
+    async fn category_info(&self, ctx: &Context<'_>) -> Result<Option<MeasureCategoryInfo>> {
+        Ok(catalog(ctx)?.measure_category(self.0.record.category).cloned().map(MeasureCategoryInfo))
+    }
+    /// The first day in force.
+    async fn start_date(&self) -> Date {
+        Date(self.0.record.start_date)
+    }
+    /// The last day in force; null while in force or unknown.
+    async fn end_date(&self) -> Option<Date> {
+        self.0.record.end_date.map(Date)
+    }
+    /// Themes the measure bears on.
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.themes.iter().filter_map(|s| c.theme(s.as_str()).cloned().map(Theme)).collect())
+    }
+    /// Affected-person groups the measure concerns.
+    async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.groups.iter().filter_map(|s| c.group(s.as_str()).cloned().map(Group)).collect())
+    }
+    /// SDG goals the measure serves.
+    async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.sdgs.iter().filter_map(|&g| c.sdg(g).cloned().map(Sdg)).collect())
+    }
+    /// A citation of the source.
+    async fn source(&self) -> Option<&str> {
+        self.0.record.source.as_deref()
+    }
+    /// The source's own code, e.g. `OxCGRT C1=3`.
+    async fn source_code(&self) -> Option<&str> {
+        self.0.record.source_code.as_deref()
+    }
+    /// Where the source can be read.
+    async fn source_url(&self) -> Option<&str> {
+        self.0.record.source_url.as_deref()
+    }
+    /// Links to the recommendations this measure bears on, each with its recommendation;
+    /// all statuses unless `status` is given.
+    async fn links(&self, ctx: &Context<'_>, status: Option<Vec<LinkStatus>>) -> Result<Vec<Link>> {
+        let c = catalog(ctx)?;
+        let status: Option<Vec<model::LinkStatus>> = status.map(|v| v.into_iter().map(Into::into).collect());
+        Ok(c.links_of_measure(self.0.id)
+            .filter(|l| status.as_ref().is_none_or(|s| s.contains(&l.record.status)))
+            .cloned()
+            .map(Link)
+            .collect())
+    }
+    /// Good practices that draw on this measure.
+    async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {
+        let c = catalog(ctx)?;
+        Ok(c.list(&Index::GoodPracticesByMeasure(self.0.id))
+            .iter()
+            .filter_map(|id| c.good_practices.get(id).cloned().map(GoodPractice))
+            .collect())
+    }
+    /// Grows by one with every change (for optimistic concurrency).
+    async fn version(&self) -> i32 {
+        self.0.version as i32
+    }
+}
+
+/// Counts over the whole filtered set of measures.
+pub struct MeasureFacets(Arc<RoaringBitmap>);
+
+/// Counts over the whole filtered set of measures.
+#[Object]
+impl MeasureFacets {
+    /// By measure category.
+    async fn category(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(facet(MeasureCategory::ALL.iter().map(|&k| FacetCount {
+            value: k.as_str().into(),
+            count: c.list(&Index::MeasuresByCategory(k)).intersection_len(&self.0),
+        }).collect()))
+    }
+    /// By State (ISO alpha-3 codes).
+    async fn country(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(facet(c.countries.iter().map(|k| FacetCount {
+            value: k.record.code.to_string(),
+            count: c.list(&Index::MeasuresByCountry(k.record.code)).intersection_len(&self.0),
+        }).collect()))
+    }
+    /// By theme slug.
+    async fn theme(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(facet(c.themes.iter().map(|t| FacetCount {
+            value: t.slug.to_string(),
+            count: c.list(&Index::MeasuresByTheme(t.slug.clone())).intersection_len(&self.0),
+        }).collect()))
+    }
+    /// By the year the measure started.
+    async fn year(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        let mut years: BTreeMap<i32, u64> = BTreeMap::new();
+        for id in self.0.iter() {
+            if let Some(m) = c.measures.get(id) {
+                *years.entry(m.record.start_date.year()).or_default() += 1;
+            }
+        }
+        Ok(facet(years.into_iter().map(|(y, n)| FacetCount { value: y.to_string(), count: n }).collect()))
+    }
+}
+
+connection!(
+    MeasureConnection,
+    MeasureEdge,
+    Measure,
+    "measure",
+    /// Counts over the whole filtered set (not just this page), per facet.
+    async fn facets(&self) -> MeasureFacets {
+        MeasureFacets(self.set.clone())
+    }
+);
+
+pub fn measures(
+    c: &Catalog,
+    within: &RoaringBitmap,
+    filter: Option<MeasureFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<MeasureConnection> {
+    let req = page_request(first, after, last, before)?;
+    let set = Arc::new(filter.unwrap_or_default().evaluate(c, within)?);
+    let page = c.measures.page(&set, &req, |r| r.id.as_str());
+    let (edges, info) = edges(page, |id| c.measures.get(id).cloned().map(Measure));
+    Ok(MeasureConnection::new(edges, info, set.len(), set))
+}

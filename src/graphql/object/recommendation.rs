@@ -1,0 +1,290 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use roaring::RoaringBitmap;
+
+use super::{catalog, Country, Cycle, GoodPractice, Group, Link, Sdg, Session, Theme};
+use crate::catalog::{Catalog, Row};
+use crate::graphql::connection::{connection, edges, page_request};
+use crate::graphql::filter::RecommendationFilter;
+use crate::graphql::ids::global_id;
+use crate::graphql::scalars::{self, LinkStatus};
+use crate::model::{self, ActionCategory, Response};
+use crate::store::Index;
+
+/// A recommendation made to a State under review by one or more recommending States in a
+/// UPR Working Group session.
+#[derive(Clone)]
+pub struct Recommendation(pub Arc<Row<model::Recommendation>>);
+
+/// A recommendation made to a State under review by one or more recommending States in a
+/// UPR Working Group session.
+#[Object]
+impl Recommendation {
+    /// A global id, opaque and stable across restarts and export/import.
+    pub async fn id(&self) -> ID {
+        global_id("Recommendation", self.0.record.id.as_str())
+    }
+    /// The dataset's key for this recommendation (e.g. `R-36-HND-001`).
+    #[graphql(name = "ref")]
+    async fn reference(&self) -> &str {
+        self.0.record.id.as_str()
+    }
+    /// The recommendation as worded in the Working Group's report.
+    async fn text(&self) -> &str {
+        &self.0.record.text
+    }
+    /// The State the recommendation was made to.
+    async fn state_under_review(&self, ctx: &Context<'_>) -> Result<Option<Country>> {
+        Ok(catalog(ctx)?.country(self.0.record.state_under_review).cloned().map(Country))
+    }
+    /// The States that made it (more than one for a joint recommendation).
+    async fn recommending_states(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.recommending_states.iter().filter_map(|&k| c.country(k).cloned().map(Country)).collect())
+    }
+    /// The session in which it was made.
+    async fn session(&self, ctx: &Context<'_>) -> Result<Option<Session>> {
+        Ok(catalog(ctx)?.session(self.0.record.session).cloned().map(Session))
+    }
+    /// The UPR cycle of its session.
+    async fn cycle(&self, ctx: &Context<'_>) -> Result<Option<Cycle>> {
+        let c = catalog(ctx)?;
+        Ok(c.session(self.0.record.session)
+            .and_then(|s| c.cycle(s.record.cycle))
+            .cloned()
+            .map(Cycle))
+    }
+    /// The State's response.
+    async fn response(&self) -> scalars::Response {
+        self.0.record.response.into()
+    }
+    /// UPR Info's action category: 1 minimal, 2 continuing, 3 considering, 4 general, 5
+    /// specific action.
+    async fn action_category(&self) -> Option<i32> {
+        self.0.record.action_category.map(|a| a.get() as i32)
+    }
+    /// UPR Info issues the recommendation is classified under.
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.themes.iter().filter_map(|s| c.theme(s.as_str()).cloned().map(Theme)).collect())
+    }
+    /// Affected-person groups the recommendation concerns.
+    async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.groups.iter().filter_map(|s| c.group(s.as_str()).cloned().map(Group)).collect())
+    }
+    /// SDG goals, through the themes' crosswalk.
+    async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.record.sdgs.iter().filter_map(|&g| c.sdg(g).cloned().map(Sdg)).collect())
+    }
+    /// The UN document of the Working Group report (e.g. `A/HRC/46/9`).
+    async fn document(&self) -> Option<&str> {
+        self.0.record.document.as_deref()
+    }
+    /// The paragraph of the report (e.g. `128.15`).
+    async fn paragraph(&self) -> Option<&str> {
+        self.0.record.paragraph.as_deref()
+    }
+    /// Links to the COVID-19 measures that bear on this recommendation, each with its
+    /// measure; all statuses unless `status` is given.
+    async fn links(&self, ctx: &Context<'_>, status: Option<Vec<LinkStatus>>) -> Result<Vec<Link>> {
+        let c = catalog(ctx)?;
+        let status: Option<Vec<model::LinkStatus>> = status.map(|v| v.into_iter().map(Into::into).collect());
+        Ok(c.links_of_recommendation(self.0.id)
+            .filter(|l| status.as_ref().is_none_or(|s| s.contains(&l.record.status)))
+            .cloned()
+            .map(Link)
+            .collect())
+    }
+    /// Good practices that draw on this recommendation.
+    async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {
+        let c = catalog(ctx)?;
+        Ok(c.list(&Index::GoodPracticesByRecommendation(self.0.id))
+            .iter()
+            .filter_map(|id| c.good_practices.get(id).cloned().map(GoodPractice))
+            .collect())
+    }
+    /// Grows by one with every change (for optimistic concurrency).
+    async fn version(&self) -> i32 {
+        self.0.version as i32
+    }
+}
+
+/// One value of a facet and how many items of the filtered set have it.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct FacetCount {
+    /// The value: an enum name, a slug, a number or an ISO code, as the facet says.
+    pub value: String,
+    /// How many items of the filtered set have the value.
+    pub count: u64,
+}
+
+/// Counts that sort descending, then by value.
+pub fn facet(mut counts: Vec<FacetCount>) -> Vec<FacetCount> {
+    counts.retain(|f| f.count > 0);
+    counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    counts
+}
+
+/// Counts over the whole filtered set of recommendations, for dashboards.
+///
+/// A small set is counted by reading its records (cost grows with the set); a large one by
+/// intersecting it with each value's posting list (cost grows with the number of values).
+pub struct RecommendationFacets(Arc<RoaringBitmap>);
+
+/// Below this many members, facets read the records instead of intersecting posting lists.
+const SCAN_BELOW: u64 = 20_000;
+
+impl RecommendationFacets {
+    fn count(
+        &self,
+        c: &Catalog,
+        values: impl Iterator<Item = (String, Index)>,
+        of: impl Fn(&model::Recommendation, &mut dyn FnMut(String)),
+    ) -> Vec<FacetCount> {
+        if self.0.len() < SCAN_BELOW {
+            let mut counts: HashMap<String, u64> = HashMap::new();
+            for id in self.0.iter() {
+                if let Some(r) = c.recommendations.get(id) {
+                    of(&r.record, &mut |v| *counts.entry(v).or_default() += 1);
+                }
+            }
+            facet(counts.into_iter().map(|(value, count)| FacetCount { value, count }).collect())
+        } else {
+            facet(
+                values
+                    .map(|(value, index)| FacetCount {
+                        value,
+                        count: c.list(&index).intersection_len(&self.0),
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// Counts over the whole filtered set of recommendations, for dashboards.
+///
+/// A small set is counted by reading its records (cost grows with the set); a large one by
+/// intersecting it with each value's posting list (cost grows with the number of values).
+#[Object]
+impl RecommendationFacets {
+    /// By response.
+    async fn response(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(self.count(
+            c,
+            Response::ALL.iter().map(|&r| (r.as_str().into(), Index::RecommendationsByResponse(r))),
+            |r, add| add(r.response.as_str().into()),
+        ))
+    }
+    /// By UPR Info action category (1 to 5).
+    async fn action_category(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(self.count(
+            c,
+            (1..=5).filter_map(|a| ActionCategory::new(a).ok()).map(|a| (a.to_string(), Index::RecommendationsByAction(a))),
+            |r, add| {
+                if let Some(a) = r.action_category {
+                    add(a.to_string())
+                }
+            },
+        ))
+    }
+    /// By theme slug.
+    async fn theme(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(self.count(
+            c,
+            c.themes.iter().map(|t| (t.slug.to_string(), Index::RecommendationsByTheme(t.slug.clone()))),
+            |r, add| r.themes.iter().for_each(|t| add(t.to_string())),
+        ))
+    }
+    /// By affected-group slug.
+    async fn group(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(self.count(
+            c,
+            c.groups.iter().map(|g| (g.slug.to_string(), Index::RecommendationsByGroup(g.slug.clone()))),
+            |r, add| r.groups.iter().for_each(|g| add(g.to_string())),
+        ))
+    }
+    /// By SDG goal.
+    async fn sdg(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(self.count(
+            c,
+            c.sdgs.iter().map(|s| (s.goal.to_string(), Index::RecommendationsBySdg(s.goal))),
+            |r, add| r.sdgs.iter().for_each(|g| add(g.to_string())),
+        ))
+    }
+    /// By UPR cycle.
+    async fn cycle(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        // Cycles have no posting list of their own: count through sessions.
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for s in &c.sessions {
+            let n = c.list(&Index::SessionRecommendations(s.record.number)).intersection_len(&self.0);
+            *counts.entry(s.record.cycle.to_string()).or_default() += n;
+        }
+        Ok(facet(counts.into_iter().map(|(value, count)| FacetCount { value, count }).collect()))
+    }
+    /// By Working Group session.
+    async fn session(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(self.count(
+            c,
+            c.sessions.iter().map(|s| (s.record.number.to_string(), Index::SessionRecommendations(s.record.number))),
+            |r, add| add(r.session.to_string()),
+        ))
+    }
+    /// By State under review (ISO alpha-3 codes).
+    async fn state_under_review(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(self.count(
+            c,
+            c.countries.iter().map(|k| (k.record.code.to_string(), Index::RecommendationsReceived(k.record.code))),
+            |r, add| add(r.state_under_review.to_string()),
+        ))
+    }
+    /// By recommending State (a joint recommendation counts for each of its States).
+    async fn recommending_state(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+        let c = catalog(ctx)?;
+        Ok(self.count(
+            c,
+            c.countries.iter().map(|k| (k.record.code.to_string(), Index::RecommendationsMade(k.record.code))),
+            |r, add| r.recommending_states.iter().for_each(|k| add(k.to_string())),
+        ))
+    }
+}
+
+connection!(
+    RecommendationConnection,
+    RecommendationEdge,
+    Recommendation,
+    "recommendation",
+    /// Counts over the whole filtered set (not just this page), per facet.
+    async fn facets(&self) -> RecommendationFacets {
+        RecommendationFacets(self.set.clone())
+    }
+);
+
+/// A page of the recommendations in `within` that pass `filter`.
+pub fn recommendations(
+    c: &Catalog,
+    within: &RoaringBitmap,
+    filter: Option<RecommendationFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<RecommendationConnection> {
+    let req = page_request(first, after, last, before)?;
+    let set = Arc::new(filter.unwrap_or_default().evaluate(c, within)?);
+    let page = c.recommendations.page(&set, &req, |r| r.id.as_str());
+    let (edges, info) = edges(page, |id| c.recommendations.get(id).cloned().map(Recommendation));
+    Ok(RecommendationConnection::new(edges, info, set.len(), set))
+}

@@ -1,0 +1,114 @@
+use async_graphql::{Context, Object, Result, ID};
+
+use super::catalog;
+use crate::graphql::ids::global_id;
+use crate::graphql::scalars;
+use crate::model;
+
+/// A UPR Info issue (the classification of its database), or `covid-19`.
+#[derive(Clone)]
+pub struct Theme(pub model::Theme);
+
+/// A UPR Info issue (the classification of its database), or `covid-19`.
+#[Object]
+impl Theme {
+    /// A global id, opaque and stable across restarts and export/import.
+    pub async fn id(&self) -> ID {
+        global_id("Theme", self.0.slug.as_str())
+    }
+    /// Stable key, e.g. `right-to-health`.
+    async fn slug(&self) -> &str {
+        self.0.slug.as_str()
+    }
+    /// The English name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The SDG goals this theme maps to (a crosswalk kept as data).
+    async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.sdgs.iter().filter_map(|&g| c.sdg(g).cloned().map(Sdg)).collect())
+    }
+    /// Where the theme comes from.
+    /// Where the group comes from.
+    /// Where the entry comes from.
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+}
+
+/// An affected-person group of OHCHR's Universal Human Rights Index.
+#[derive(Clone)]
+pub struct Group(pub model::Group);
+
+/// An affected-person group of OHCHR's Universal Human Rights Index.
+#[Object]
+impl Group {
+    /// A global id, opaque and stable across restarts and export/import.
+    pub async fn id(&self) -> ID {
+        global_id("Group", self.0.slug.as_str())
+    }
+    /// Stable key, e.g. `older-persons`.
+    async fn slug(&self) -> &str {
+        self.0.slug.as_str()
+    }
+    /// The English name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Where the entry comes from.
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+}
+
+/// A Sustainable Development Goal.
+#[derive(Clone)]
+pub struct Sdg(pub model::Sdg);
+
+/// A Sustainable Development Goal.
+#[Object]
+impl Sdg {
+    /// A global id, opaque and stable across restarts and export/import.
+    pub async fn id(&self) -> ID {
+        global_id("Sdg", &self.0.goal.to_string())
+    }
+    /// The goal's number, 1 to 17.
+    async fn goal(&self) -> i32 {
+        self.0.goal.get() as i32
+    }
+    /// The English name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+/// A measure category, with the themes it bears on and the OxCGRT indicators it covers.
+#[derive(Clone)]
+pub struct MeasureCategoryInfo(pub model::MeasureCategoryInfo);
+
+/// A measure category, with the themes it bears on and the OxCGRT indicators it covers.
+#[Object]
+impl MeasureCategoryInfo {
+    /// A global id, opaque and stable across restarts and export/import.
+    pub async fn id(&self) -> ID {
+        global_id("MeasureCategoryInfo", self.0.code.as_str())
+    }
+    /// The category.
+    async fn code(&self) -> scalars::MeasureCategory {
+        self.0.code.into()
+    }
+    /// The English name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The themes measures of this category bear on.
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        let c = catalog(ctx)?;
+        Ok(self.0.themes.iter().filter_map(|s| c.theme(s.as_str()).cloned().map(Theme)).collect())
+    }
+    /// OxCGRT indicator codes this category covers (e.g. `C1`, `H2`).
+    async fn oxcgrt(&self) -> &[String] {
+        &self.0.oxcgrt
+    }
+}
