@@ -37,8 +37,8 @@ fn embed_default_dataset(src: &Path, dst: &Path) {
     for name in DATASET_FILES {
         let from = src.join(name);
         println!("cargo:rerun-if-changed={}", from.display());
-        let raw = std::fs::read(&from)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", from.display()));
+        let raw =
+            std::fs::read(&from).unwrap_or_else(|e| panic!("cannot read {}: {e}", from.display()));
         let to = dst.join(format!("{name}.gz"));
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));

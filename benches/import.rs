@@ -31,7 +31,15 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("dataset");
     let t = Instant::now();
-    let files = generate(&GenerateOptions { preset, scale, seed: 1 }, &data).expect("generate");
+    let files = generate(
+        &GenerateOptions {
+            preset,
+            scale,
+            seed: 1,
+        },
+        &data,
+    )
+    .expect("generate");
     let records: usize = files.iter().map(|(_, n)| n).sum();
     let bytes: u64 = walk_size(&data);
     println!(
@@ -39,7 +47,10 @@ fn main() {
         bytes as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
-    println!("{:<8} {:>10} {:>14} {:>12} {:>12} {:>10}", "run", "import s", "records/s", "MB/s", "reimport s", "check s");
+    println!(
+        "{:<8} {:>10} {:>14} {:>12} {:>12} {:>10}",
+        "run", "import s", "records/s", "MB/s", "reimport s", "check s"
+    );
     for run in 1..=runs {
         let store_dir = dir.path().join(format!("store-{run}"));
         let store = Store::open(&store_dir).expect("open");
@@ -47,13 +58,22 @@ fn main() {
         import(&store, &Folder(data.clone()), ImportOptions::default()).expect("import");
         let first = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let again = import(&store, &Folder(data.clone()), ImportOptions::default()).expect("reimport");
+        let again =
+            import(&store, &Folder(data.clone()), ImportOptions::default()).expect("reimport");
         let second = t.elapsed().as_secs_f64();
-        assert_eq!(again.total().unchanged, records, "a re-import must change nothing");
+        assert_eq!(
+            again.total().unchanged,
+            records,
+            "a re-import must change nothing"
+        );
         let t = Instant::now();
         let report = check(&store).expect("check");
         let checked = t.elapsed().as_secs_f64();
-        assert!(report.is_clean(), "check found violations: {:?}", report.violations.first());
+        assert!(
+            report.is_clean(),
+            "check found violations: {:?}",
+            report.violations.first()
+        );
         println!(
             "{run:<8} {first:>10.2} {:>14.0} {:>12.1} {second:>12.2} {checked:>10.2}",
             records as f64 / first,
@@ -62,7 +82,10 @@ fn main() {
         store.flush().expect("flush");
         drop(store);
         if run == runs {
-            println!("store size on disk: {:.1} MB", walk_size(&store_dir) as f64 / 1e6);
+            println!(
+                "store size on disk: {:.1} MB",
+                walk_size(&store_dir) as f64 / 1e6
+            );
         }
     }
 }

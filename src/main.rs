@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use recover_better::dataset::{self, embedded::DefaultDataset, import::ImportOptions, Folder};
 use recover_better::catalog::Catalog;
+use recover_better::dataset::{self, embedded::DefaultDataset, import::ImportOptions, Folder};
 use recover_better::graphql::{self, Limits};
 use recover_better::server::{self, HttpOptions};
 use recover_better::store::{check, Store};
@@ -16,7 +16,12 @@ use recover_better::store::{check, Store};
 #[command(version, about, long_about = None)]
 struct Cli {
     /// The store folder (created if missing).
-    #[arg(long, global = true, env = "RECOVER_BETTER_DATA", default_value = "recover-better.sled")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECOVER_BETTER_DATA",
+        default_value = "recover-better.sled"
+    )]
     data: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -31,7 +36,11 @@ struct ServeArgs {
     #[arg(long)]
     empty: bool,
     /// An origin allowed by CORS (repeat, or comma-separate; `*` allows any).
-    #[arg(long = "cors-origin", env = "RECOVER_BETTER_CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "cors-origin",
+        env = "RECOVER_BETTER_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
     cors_origins: Vec<String>,
     /// Deepest nesting of selections a query may have.
     #[arg(long, env = "RECOVER_BETTER_MAX_DEPTH", default_value_t = Limits::default().depth)]
@@ -161,7 +170,11 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             if !(scale > 0.0 && scale.is_finite()) {
                 return Err(format!("--scale must be a positive number, got {scale}").into());
             }
-            let options = dataset::generate::GenerateOptions { preset, scale, seed };
+            let options = dataset::generate::GenerateOptions {
+                preset,
+                scale,
+                seed,
+            };
             for (file, n) in dataset::generate::generate(&options, &out)? {
                 println!("{file:<36} {n:>9}");
             }
@@ -170,7 +183,10 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     }
 }
 
-fn import(store: &Store, source: &dyn dataset::Source) -> Result<ExitCode, Box<dyn std::error::Error>> {
+fn import(
+    store: &Store,
+    source: &dyn dataset::Source,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     match dataset::import::import(store, source, ImportOptions { progress: true }) {
         Ok(summary) => {
@@ -195,7 +211,8 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
     let store = std::sync::Arc::new(open(data)?);
     if store.is_empty()? && !args.empty {
         tracing::info!(store = %data.display(), "new store: loading the embedded default dataset");
-        let summary = dataset::import::import(&store, &DefaultDataset, ImportOptions { progress: true })?;
+        let summary =
+            dataset::import::import(&store, &DefaultDataset, ImportOptions { progress: true })?;
         tracing::info!(records = summary.total().records, "default dataset loaded");
     }
     let started = std::time::Instant::now();
@@ -226,7 +243,12 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
         println!("GraphQL endpoint: http://{addr}/graphql (WebSocket: ws://{addr}/graphql/ws)");
         use std::io::Write;
         std::io::stdout().flush()?;
-        server::run(listener, server::app(schema, &options), server::shutdown_signal()).await?;
+        server::run(
+            listener,
+            server::app(schema, &options),
+            server::shutdown_signal(),
+        )
+        .await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     })?;
     store.flush()?;

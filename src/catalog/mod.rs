@@ -40,7 +40,11 @@ pub struct Table<T> {
 
 impl<T> Table<T> {
     fn build(rows: Vec<(u32, Stored<T>)>, key: impl Fn(&T) -> String) -> Table<T> {
-        let size = rows.iter().map(|(id, _)| *id as usize + 1).max().unwrap_or(0);
+        let size = rows
+            .iter()
+            .map(|(id, _)| *id as usize + 1)
+            .max()
+            .unwrap_or(0);
         let mut table = Table {
             rows: (0..size).map(|_| None).collect(),
             by_ref: HashMap::with_capacity(rows.len()),
@@ -85,18 +89,28 @@ impl<T> Table<T> {
     }
 
     /// A page of `set` in natural-key order; cursors are natural keys.
-    pub fn page(&self, set: &RoaringBitmap, req: &PageRequest, key: impl Fn(&T) -> &str) -> Page<u32> {
+    pub fn page(
+        &self,
+        set: &RoaringBitmap,
+        req: &PageRequest,
+        key: impl Fn(&T) -> &str,
+    ) -> Page<u32> {
         let position = |cursor: &str| -> std::result::Result<u32, u32> {
             // Where the key is or would be: Err(insertion point) for a deleted record.
-            self.order.binary_search_by(|&id| {
-                self.get(id)
-                    .map(|r| key(&r.record))
-                    .unwrap_or("")
-                    .cmp(cursor)
-            }).map(|p| p as u32).map_err(|p| p as u32)
+            self.order
+                .binary_search_by(|&id| {
+                    self.get(id)
+                        .map(|r| key(&r.record))
+                        .unwrap_or("")
+                        .cmp(cursor)
+                })
+                .map(|p| p as u32)
+                .map_err(|p| p as u32)
         };
         page::page(&self.order, &self.rank, set, req, position, |id| {
-            self.get(id).map(|r| key(&r.record).to_owned()).unwrap_or_default()
+            self.get(id)
+                .map(|r| key(&r.record).to_owned())
+                .unwrap_or_default()
         })
     }
 }
@@ -164,18 +178,35 @@ impl Catalog {
         let countries = rows(store.countries())?;
         let cycles = rows(store.cycles())?;
         let sessions = rows(store.sessions())?;
-        let themes = store.themes().map(|s| s.map(|s| s.record)).collect::<Result<Vec<_>>>()?;
-        let groups = store.groups().map(|s| s.map(|s| s.record)).collect::<Result<Vec<_>>>()?;
-        let sdgs = store.sdgs().map(|s| s.map(|s| s.record)).collect::<Result<Vec<_>>>()?;
+        let themes = store
+            .themes()
+            .map(|s| s.map(|s| s.record))
+            .collect::<Result<Vec<_>>>()?;
+        let groups = store
+            .groups()
+            .map(|s| s.map(|s| s.record))
+            .collect::<Result<Vec<_>>>()?;
+        let sdgs = store
+            .sdgs()
+            .map(|s| s.map(|s| s.record))
+            .collect::<Result<Vec<_>>>()?;
         let mut measure_categories = store
             .measure_categories()
             .map(|s| s.map(|s| s.record))
             .collect::<Result<Vec<_>>>()?;
         measure_categories.sort_by_key(|c| c.code);
 
-        let recommendations = Table::build(store.recommendations().collect::<Result<Vec<_>>>()?, |r| r.id.to_string());
-        let measures = Table::build(store.measures().collect::<Result<Vec<_>>>()?, |r| r.id.to_string());
-        let good_practices = Table::build(store.good_practices().collect::<Result<Vec<_>>>()?, |r| r.id.to_string());
+        let recommendations =
+            Table::build(store.recommendations().collect::<Result<Vec<_>>>()?, |r| {
+                r.id.to_string()
+            });
+        let measures = Table::build(store.measures().collect::<Result<Vec<_>>>()?, |r| {
+            r.id.to_string()
+        });
+        let good_practices =
+            Table::build(store.good_practices().collect::<Result<Vec<_>>>()?, |r| {
+                r.id.to_string()
+            });
 
         let mut links: Vec<Arc<LinkRow>> = store
             .links()
@@ -191,22 +222,30 @@ impl Catalog {
             })
             .collect::<Result<_>>()?;
         links.sort_by(|a, b| {
-            (&a.record.recommendation, &a.record.measure).cmp(&(&b.record.recommendation, &b.record.measure))
+            (&a.record.recommendation, &a.record.measure)
+                .cmp(&(&b.record.recommendation, &b.record.measure))
         });
         let mut links_by_recommendation: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut links_by_measure: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut linked_recommendations = RoaringBitmap::new();
         let mut linked_measures = RoaringBitmap::new();
         for (i, l) in links.iter().enumerate() {
-            links_by_recommendation.entry(l.recommendation).or_default().push(i as u32);
-            links_by_measure.entry(l.measure).or_default().push(i as u32);
+            links_by_recommendation
+                .entry(l.recommendation)
+                .or_default()
+                .push(i as u32);
+            links_by_measure
+                .entry(l.measure)
+                .or_default()
+                .push(i as u32);
             if l.record.status == LinkStatus::Confirmed {
                 linked_recommendations.insert(l.recommendation);
                 linked_measures.insert(l.measure);
             }
         }
 
-        let postings: HashMap<Index, RoaringBitmap> = store.posting_lists().collect::<Result<_>>()?;
+        let postings: HashMap<Index, RoaringBitmap> =
+            store.posting_lists().collect::<Result<_>>()?;
         let mut recommendations_by_cycle: HashMap<CycleNumber, RoaringBitmap> = HashMap::new();
         for s in &sessions {
             if let Some(l) = postings.get(&Index::SessionRecommendations(s.record.number)) {
@@ -217,18 +256,34 @@ impl Catalog {
         let analyzer = Analyzer::default();
         let recommendation_text = TextIndex::build(
             &analyzer,
-            recommendations.order_by_id().map(|r| (r.id, r.record.text.as_str())),
+            recommendations
+                .order_by_id()
+                .map(|r| (r.id, r.record.text.as_str())),
         );
         let measure_texts: Vec<(u32, String)> = measures
             .order_by_id()
-            .map(|r| (r.id, format!("{}\n{}", r.record.title, r.record.description)))
+            .map(|r| {
+                (
+                    r.id,
+                    format!("{}\n{}", r.record.title, r.record.description),
+                )
+            })
             .collect();
-        let measure_text = TextIndex::build(&analyzer, measure_texts.iter().map(|(i, t)| (*i, t.as_str())));
+        let measure_text = TextIndex::build(
+            &analyzer,
+            measure_texts.iter().map(|(i, t)| (*i, t.as_str())),
+        );
         let gp_texts: Vec<(u32, String)> = good_practices
             .order_by_id()
-            .map(|r| (r.id, format!("{}\n{}", r.record.title, r.record.description)))
+            .map(|r| {
+                (
+                    r.id,
+                    format!("{}\n{}", r.record.title, r.record.description),
+                )
+            })
             .collect();
-        let good_practice_text = TextIndex::build(&analyzer, gp_texts.iter().map(|(i, t)| (*i, t.as_str())));
+        let good_practice_text =
+            TextIndex::build(&analyzer, gp_texts.iter().map(|(i, t)| (*i, t.as_str())));
 
         Ok(Catalog {
             countries,
@@ -318,7 +373,9 @@ impl Catalog {
     pub fn link(&self, recommendation: &str, measure: &str) -> Option<&Arc<LinkRow>> {
         let key = (recommendation, measure);
         self.links
-            .binary_search_by(|l| (l.record.recommendation.as_str(), l.record.measure.as_str()).cmp(&key))
+            .binary_search_by(|l| {
+                (l.record.recommendation.as_str(), l.record.measure.as_str()).cmp(&key)
+            })
             .ok()
             .map(|i| &self.links[i])
     }
@@ -329,11 +386,15 @@ impl Catalog {
         let position = |cursor: &str| -> std::result::Result<u32, u32> {
             let (r, m) = cursor.split_once('\t').unwrap_or((cursor, ""));
             self.links
-                .binary_search_by(|l| (l.record.recommendation.as_str(), l.record.measure.as_str()).cmp(&(r, m)))
+                .binary_search_by(|l| {
+                    (l.record.recommendation.as_str(), l.record.measure.as_str()).cmp(&(r, m))
+                })
                 .map(|p| p as u32)
                 .map_err(|p| p as u32)
         };
-        page::page(&order, &order, set, req, position, |i| self.links[i as usize].key())
+        page::page(&order, &order, set, req, position, |i| {
+            self.links[i as usize].key()
+        })
     }
 }
 

@@ -24,6 +24,9 @@ pub struct Page<T> {
     pub has_previous: bool,
 }
 
+/// Whether a member of the set lies on one side of a position.
+type Probe<'a> = Box<dyn Fn(usize) -> bool + 'a>;
+
 /// `order` lists ids in natural-key order and `rank` maps an id back to its position there;
 /// `position` finds where a cursor key is (`Ok`) or would be (`Err`).
 pub fn page(
@@ -46,7 +49,7 @@ pub fn page(
     };
     let in_set = |pos: usize| set.contains(order[pos]);
     // Positions of the chosen items, ascending, then whether members lie before and after.
-    let (positions, before_exists, after_exists): (Vec<usize>, Box<dyn Fn(usize) -> bool + '_>, Box<dyn Fn(usize) -> bool + '_>);
+    let (positions, before_exists, after_exists): (Vec<usize>, Probe<'_>, Probe<'_>);
     if (set.len() as usize).saturating_mul(16) < n {
         let mut sorted: Vec<usize> = set
             .iter()
@@ -137,7 +140,9 @@ mod tests {
             x ^= x << 17;
             ids.swap(i, (x % (i as u64 + 1)) as usize);
         }
-        let keys: Vec<String> = (0..n).map(|id| format!("k{:05}", ids.iter().position(|&i| i == id).unwrap())).collect();
+        let keys: Vec<String> = (0..n)
+            .map(|id| format!("k{:05}", ids.iter().position(|&i| i == id).unwrap()))
+            .collect();
         let mut order: Vec<u32> = (0..n).collect();
         order.sort_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
         let mut rank = vec![0; n as usize];
@@ -190,9 +195,27 @@ mod tests {
         let rank = vec![0, 1, 2];
         let keys = ["a", "c", "e"];
         let set: RoaringBitmap = [0, 1, 2].into_iter().collect();
-        let position = |c: &str| keys.binary_search(&c).map(|p| p as u32).map_err(|p| p as u32);
-        let p = page(&order, &rank, &set, &PageRequest { first: Some(5), after: Some("b".into()), ..Default::default() }, position, |id| keys[id as usize].to_string());
-        assert_eq!(p.items.iter().map(|(_, i)| *i).collect::<Vec<_>>(), vec![1, 2]);
+        let position = |c: &str| {
+            keys.binary_search(&c)
+                .map(|p| p as u32)
+                .map_err(|p| p as u32)
+        };
+        let p = page(
+            &order,
+            &rank,
+            &set,
+            &PageRequest {
+                first: Some(5),
+                after: Some("b".into()),
+                ..Default::default()
+            },
+            position,
+            |id| keys[id as usize].to_string(),
+        );
+        assert_eq!(
+            p.items.iter().map(|(_, i)| *i).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         assert!(p.has_previous && !p.has_next);
     }
 }

@@ -12,8 +12,8 @@ use rust_stemmers::{Algorithm, Stemmer};
 
 const STOP_WORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into",
-    "is", "it", "its", "of", "on", "or", "such", "that", "the", "their", "there", "these",
-    "they", "this", "to", "was", "were", "which", "will", "with",
+    "is", "it", "its", "of", "on", "or", "such", "that", "the", "their", "there", "these", "they",
+    "this", "to", "was", "were", "which", "will", "with",
 ];
 
 /// BM25 parameters (the usual defaults).
@@ -34,7 +34,10 @@ impl Default for Analyzer {
 }
 
 impl Analyzer {
-    pub fn tokens<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (std::ops::Range<usize>, String)> + 't {
+    pub fn tokens<'t>(
+        &'t self,
+        text: &'t str,
+    ) -> impl Iterator<Item = (std::ops::Range<usize>, String)> + 't {
         let mut rest = text.char_indices().peekable();
         std::iter::from_fn(move || loop {
             // Skip to the next word.
@@ -162,9 +165,16 @@ pub fn snippet(analyzer: &Analyzer, text: &str, terms: &[String], max_words: usi
     let words: Vec<(std::ops::Range<usize>, bool)> = {
         // Every word, stop words included, so the window counts what a reader sees.
         let mut all = vec![];
-        let mut matched = analyzer.tokens(text).filter(|(_, s)| terms.contains(s)).map(|(r, _)| r).peekable();
+        let mut matched = analyzer
+            .tokens(text)
+            .filter(|(_, s)| terms.contains(s))
+            .map(|(r, _)| r)
+            .peekable();
         let mut start = None;
-        for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        for (i, c) in text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')))
+        {
             match (start, c.is_alphanumeric()) {
                 (None, true) => start = Some(i),
                 (Some(s), false) => {
@@ -188,7 +198,11 @@ pub fn snippet(analyzer: &Analyzer, text: &str, terms: &[String], max_words: usi
     let to = (from + max_words).min(words.len());
     let from = to.saturating_sub(max_words).min(from);
     let start = if from == 0 { 0 } else { words[from].0.start };
-    let end = if to == words.len() { text.len() } else { words[to - 1].0.end };
+    let end = if to == words.len() {
+        text.len()
+    } else {
+        words[to - 1].0.end
+    };
     let mut out = String::new();
     if start > 0 {
         out.push('…');
@@ -236,7 +250,10 @@ mod tests {
     #[test]
     fn words_are_stemmed_and_stop_words_dropped() {
         let a = Analyzer::default();
-        assert_eq!(a.query_terms("The Domestic violence, violent!"), vec!["domest", "violenc", "violent"]);
+        assert_eq!(
+            a.query_terms("The Domestic violence, violent!"),
+            vec!["domest", "violenc", "violent"]
+        );
     }
 
     #[test]
@@ -250,9 +267,16 @@ mod tests {
         let idx = TextIndex::build(&a, docs.iter().map(|(i, t)| (*i, *t)));
         let q = a.query_terms("domestic violence");
         assert_eq!(idx.matching(&q).iter().collect::<Vec<_>>(), vec![0]);
-        assert_eq!(idx.matching(&a.query_terms("protect")).len(), 3, "protect/protection share a stem");
+        assert_eq!(
+            idx.matching(&a.query_terms("protect")).len(),
+            3,
+            "protect/protection share a stem"
+        );
         assert!(idx.matching(&a.query_terms("unknownword")).is_empty());
-        let s = idx.scores(&a.query_terms("trafficking victims"), &[0, 1].into_iter().collect());
+        let s = idx.scores(
+            &a.query_terms("trafficking victims"),
+            &[0, 1].into_iter().collect(),
+        );
         assert!(s[&1] > s[&0]);
     }
 
@@ -261,9 +285,15 @@ mod tests {
         let a = Analyzer::default();
         let terms = a.query_terms("violence");
         let s = snippet(&a, "Stop <b>violence</b> & violent acts", &terms, 30);
-        assert_eq!(s, "Stop &lt;b&gt;<mark>violence</mark>&lt;/b&gt; &amp; violent acts");
+        assert_eq!(
+            s,
+            "Stop &lt;b&gt;<mark>violence</mark>&lt;/b&gt; &amp; violent acts"
+        );
         let long = format!("{} violence {}", "word ".repeat(50), "tail ".repeat(50));
         let s = snippet(&a, &long, &terms, 10);
-        assert!(s.starts_with('…') && s.ends_with('…') && s.contains("<mark>violence</mark>"), "{s}");
+        assert!(
+            s.starts_with('…') && s.ends_with('…') && s.contains("<mark>violence</mark>"),
+            "{s}"
+        );
     }
 }

@@ -68,7 +68,10 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportSummary, DatasetError> 
     out.write(FILES[0], store.sdgs().map(rec))?;
     out.write(FILES[1], store.themes().map(rec))?;
     out.write(FILES[2], store.groups().map(rec))?;
-    let mut categories = store.measure_categories().map(rec).collect::<StoreResult<Vec<_>>>()?;
+    let mut categories = store
+        .measure_categories()
+        .map(rec)
+        .collect::<StoreResult<Vec<_>>>()?;
     categories.sort_by_key(|c| c.code.as_str());
     out.write(FILES[3], categories.into_iter().map(Ok))?;
     out.write(FILES[4], store.countries().map(rec))?;
@@ -78,24 +81,36 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportSummary, DatasetError> 
         FILES[7],
         store.refs(RefKind::Recommendation).map(|r| {
             let (_, id) = r?;
-            store.recommendation_by_id(id)?.map(|s| s.record).ok_or_else(|| missing("recommendation", id))
+            store
+                .recommendation_by_id(id)?
+                .map(|s| s.record)
+                .ok_or_else(|| missing("recommendation", id))
         }),
     )?;
     out.write(
         FILES[8],
         store.refs(RefKind::Measure).map(|r| {
             let (_, id) = r?;
-            store.measure_by_id(id)?.map(|s| s.record).ok_or_else(|| missing("measure", id))
+            store
+                .measure_by_id(id)?
+                .map(|s| s.record)
+                .ok_or_else(|| missing("measure", id))
         }),
     )?;
     out.write(
         FILES[9],
         store.refs(RefKind::GoodPractice).map(|r| {
             let (_, id) = r?;
-            store.good_practice_by_id(id)?.map(|s| s.record).ok_or_else(|| missing("good practice", id))
+            store
+                .good_practice_by_id(id)?
+                .map(|s| s.record)
+                .ok_or_else(|| missing("good practice", id))
         }),
     )?;
-    let mut links = store.links().map(|l| l.map(|(_, s)| s.record)).collect::<StoreResult<Vec<_>>>()?;
+    let mut links = store
+        .links()
+        .map(|l| l.map(|(_, s)| s.record))
+        .collect::<StoreResult<Vec<_>>>()?;
     links.sort_by(|a, b| (&a.recommendation, &a.measure).cmp(&(&b.recommendation, &b.measure)));
     out.write(FILES[10], links.into_iter().map(Ok))?;
     Ok(out.summary)

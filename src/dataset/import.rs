@@ -39,13 +39,19 @@ impl std::fmt::Display for Problem {
 }
 
 pub fn format_problems(problems: &[Problem]) -> String {
-    let mut s = format!("the dataset has {} problem(s); nothing was imported\n", problems.len());
+    let mut s = format!(
+        "the dataset has {} problem(s); nothing was imported\n",
+        problems.len()
+    );
     for p in problems.iter().take(MAX_PROBLEMS_SHOWN) {
         s.push_str(&p.to_string());
         s.push('\n');
     }
     if problems.len() > MAX_PROBLEMS_SHOWN {
-        s.push_str(&format!("... and {} more\n", problems.len() - MAX_PROBLEMS_SHOWN));
+        s.push_str(&format!(
+            "... and {} more\n",
+            problems.len() - MAX_PROBLEMS_SHOWN
+        ));
     }
     s.truncate(s.trim_end().len());
     s
@@ -84,7 +90,11 @@ impl ImportSummary {
 
 impl std::fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{:<36} {:>9} {:>9} {:>9} {:>9}", "file", "records", "created", "updated", "unchanged")?;
+        writeln!(
+            f,
+            "{:<36} {:>9} {:>9} {:>9} {:>9}",
+            "file", "records", "created", "updated", "unchanged"
+        )?;
         for s in self.files.iter().chain(std::iter::once(&self.total())) {
             writeln!(
                 f,
@@ -195,24 +205,110 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
     let mut found_any = false;
     for (i, &name) in FILES.iter().enumerate() {
         bar.set_message(name);
-        let bytes = source
-            .read(name)
-            .map_err(|e| super::io_error(std::path::Path::new(&format!("{}/{name}", source.describe())), e))?;
+        let bytes = source.read(name).map_err(|e| {
+            super::io_error(
+                std::path::Path::new(&format!("{}/{name}", source.describe())),
+                e,
+            )
+        })?;
         let Some(bytes) = bytes else { continue };
         found_any = true;
         let p = &mut parsed;
         match name {
-            "taxonomy/themes.jsonl" => parse_file(p, i, &bytes, |t: &Theme| format!("{:?}", t.slug.as_str()), "theme slug", Record::Theme),
-            "taxonomy/groups.jsonl" => parse_file(p, i, &bytes, |t: &Group| format!("{:?}", t.slug.as_str()), "group slug", Record::Group),
-            "taxonomy/sdgs.jsonl" => parse_file(p, i, &bytes, |t: &Sdg| t.goal.to_string(), "SDG goal", Record::Sdg),
-            "taxonomy/measure_categories.jsonl" => parse_file(p, i, &bytes, |t: &MeasureCategoryInfo| t.code.to_string(), "measure category", Record::MeasureCategory),
-            "countries.jsonl" => parse_file(p, i, &bytes, |t: &Country| format!("{:?}", t.code.as_str()), "country code", Record::Country),
-            "cycles.jsonl" => parse_file(p, i, &bytes, |t: &Cycle| t.number.to_string(), "cycle number", Record::Cycle),
-            "sessions.jsonl" => parse_file(p, i, &bytes, |t: &Session| t.number.to_string(), "session number", Record::Session),
-            "recommendations.jsonl" => parse_file(p, i, &bytes, |t: &Recommendation| format!("{:?}", t.id.as_str()), "recommendation id", Record::Recommendation),
-            "measures.jsonl" => parse_file(p, i, &bytes, |t: &Measure| format!("{:?}", t.id.as_str()), "measure id", Record::Measure),
-            "good_practices.jsonl" => parse_file(p, i, &bytes, |t: &GoodPractice| format!("{:?}", t.id.as_str()), "good practice id", Record::GoodPractice),
-            "links.jsonl" => parse_file(p, i, &bytes, |t: &Link| format!("({:?}, {:?})", t.recommendation.as_str(), t.measure.as_str()), "link", Record::Link),
+            "taxonomy/themes.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Theme| format!("{:?}", t.slug.as_str()),
+                "theme slug",
+                Record::Theme,
+            ),
+            "taxonomy/groups.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Group| format!("{:?}", t.slug.as_str()),
+                "group slug",
+                Record::Group,
+            ),
+            "taxonomy/sdgs.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Sdg| t.goal.to_string(),
+                "SDG goal",
+                Record::Sdg,
+            ),
+            "taxonomy/measure_categories.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &MeasureCategoryInfo| t.code.to_string(),
+                "measure category",
+                Record::MeasureCategory,
+            ),
+            "countries.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Country| format!("{:?}", t.code.as_str()),
+                "country code",
+                Record::Country,
+            ),
+            "cycles.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Cycle| t.number.to_string(),
+                "cycle number",
+                Record::Cycle,
+            ),
+            "sessions.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Session| t.number.to_string(),
+                "session number",
+                Record::Session,
+            ),
+            "recommendations.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Recommendation| format!("{:?}", t.id.as_str()),
+                "recommendation id",
+                Record::Recommendation,
+            ),
+            "measures.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Measure| format!("{:?}", t.id.as_str()),
+                "measure id",
+                Record::Measure,
+            ),
+            "good_practices.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &GoodPractice| format!("{:?}", t.id.as_str()),
+                "good practice id",
+                Record::GoodPractice,
+            ),
+            "links.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Link| {
+                    format!(
+                        "({:?}, {:?})",
+                        t.recommendation.as_str(),
+                        t.measure.as_str()
+                    )
+                },
+                "link",
+                Record::Link,
+            ),
             other => unreachable!("FILES lists {other} without a parser"),
         }
         bar.inc(1);
@@ -227,8 +323,7 @@ fn bar(options: ImportOptions, len: u64, template: &str) -> ProgressBar {
     if options.progress && std::io::stderr().is_terminal() {
         let b = ProgressBar::new(len);
         b.set_style(
-            ProgressStyle::with_template(template)
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         b
     } else {
@@ -237,8 +332,16 @@ fn bar(options: ImportOptions, len: u64, template: &str) -> ProgressBar {
 }
 
 /// Imports a dataset: every record, or (on any problem) none.
-pub fn import(store: &Store, source: &dyn Source, options: ImportOptions) -> Result<ImportSummary, DatasetError> {
-    let reading = bar(options, FILES.len() as u64, "reading  {bar:30} {pos}/{len} files {msg}");
+pub fn import(
+    store: &Store,
+    source: &dyn Source,
+    options: ImportOptions,
+) -> Result<ImportSummary, DatasetError> {
+    let reading = bar(
+        options,
+        FILES.len() as u64,
+        "reading  {bar:30} {pos}/{len} files {msg}",
+    );
     let parsed = read_all(source, &reading)?;
     reading.finish_and_clear();
 

@@ -36,13 +36,19 @@ pub fn page_request(
         match v {
             None => Ok(None),
             Some(n) if n < 0 => Err(bad_input(name, format!("must not be negative, got {n}"))),
-            Some(n) if n > MAX_PAGE => Err(bad_input(name, format!("at most {MAX_PAGE} items per page, got {n}"))),
+            Some(n) if n > MAX_PAGE => Err(bad_input(
+                name,
+                format!("at most {MAX_PAGE} items per page, got {n}"),
+            )),
             Some(n) => Ok(Some(n as usize)),
         }
     };
     let cursor = |name: &str, c: Option<String>| -> Result<Option<String>> {
-        c.map(|c| decode_cursor(&c).ok_or_else(|| bad_input(name, format!("{c:?} is not a cursor of this API"))))
-            .transpose()
+        c.map(|c| {
+            decode_cursor(&c)
+                .ok_or_else(|| bad_input(name, format!("{c:?} is not a cursor of this API")))
+        })
+        .transpose()
     };
     let mut req = PageRequest {
         first: size("first", first)?,

@@ -149,12 +149,21 @@ fn in_groups(catalog: &Catalog, groups: &[UnRegionalGroup]) -> Vec<CountryCode> 
     catalog
         .countries
         .iter()
-        .filter(|c| c.record.un_regional_group.is_some_and(|g| groups.contains(&g)))
+        .filter(|c| {
+            c.record
+                .un_regional_group
+                .is_some_and(|g| groups.contains(&g))
+        })
         .map(|c| c.record.code)
         .collect()
 }
 
-fn slugs(arg: &str, what: &str, values: &[String], exists: impl Fn(&str) -> bool) -> Result<Vec<Slug>> {
+fn slugs(
+    arg: &str,
+    what: &str,
+    values: &[String],
+    exists: impl Fn(&str) -> bool,
+) -> Result<Vec<Slug>> {
     values
         .iter()
         .map(|v| {
@@ -168,7 +177,11 @@ fn slugs(arg: &str, what: &str, values: &[String], exists: impl Fn(&str) -> bool
         .collect()
 }
 
-fn numbers<T>(arg: &str, values: &[i32], parse: impl Fn(i64) -> Result<T, model::InvalidValue>) -> Result<Vec<T>> {
+fn numbers<T>(
+    arg: &str,
+    values: &[i32],
+    parse: impl Fn(i64) -> Result<T, model::InvalidValue>,
+) -> Result<Vec<T>> {
     values
         .iter()
         .map(|&n| parse(n as i64).map_err(|e| bad_input(arg, e)))
@@ -191,46 +204,129 @@ impl RecommendationFilter {
         let c = catalog;
         if let Some(v) = non_empty(&self.state_under_review) {
             let codes = countries(c, "filter.stateUnderReview", v)?;
-            narrow(&mut acc, Some(codes.into_iter().map(|k| c.list(&Index::RecommendationsReceived(k))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    codes
+                        .into_iter()
+                        .map(|k| c.list(&Index::RecommendationsReceived(k)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.recommending_state) {
             let codes = countries(c, "filter.recommendingState", v)?;
-            narrow(&mut acc, Some(codes.into_iter().map(|k| c.list(&Index::RecommendationsMade(k))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    codes
+                        .into_iter()
+                        .map(|k| c.list(&Index::RecommendationsMade(k)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.un_regional_group) {
             let codes = in_groups(c, v);
-            narrow(&mut acc, Some(codes.into_iter().map(|k| c.list(&Index::RecommendationsReceived(k))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    codes
+                        .into_iter()
+                        .map(|k| c.list(&Index::RecommendationsReceived(k)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.recommending_regional_group) {
             let codes = in_groups(c, v);
-            narrow(&mut acc, Some(codes.into_iter().map(|k| c.list(&Index::RecommendationsMade(k))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    codes
+                        .into_iter()
+                        .map(|k| c.list(&Index::RecommendationsMade(k)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.cycle) {
             let cycles = numbers("filter.cycle", v, model::CycleNumber::new)?;
-            narrow(&mut acc, Some(cycles.into_iter().map(|n| c.recommendations_in_cycle(n)).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    cycles
+                        .into_iter()
+                        .map(|n| c.recommendations_in_cycle(n))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.session) {
             let sessions = numbers("filter.session", v, model::SessionNumber::new)?;
-            narrow(&mut acc, Some(sessions.into_iter().map(|n| c.list(&Index::SessionRecommendations(n))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    sessions
+                        .into_iter()
+                        .map(|n| c.list(&Index::SessionRecommendations(n)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.response) {
-            narrow(&mut acc, Some(v.iter().map(|&r| c.list(&Index::RecommendationsByResponse(r.into()))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    v.iter()
+                        .map(|&r| c.list(&Index::RecommendationsByResponse(r.into())))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.action_category) {
             let a = numbers("filter.actionCategory", v, model::ActionCategory::new)?;
-            narrow(&mut acc, Some(a.into_iter().map(|a| c.list(&Index::RecommendationsByAction(a))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    a.into_iter()
+                        .map(|a| c.list(&Index::RecommendationsByAction(a)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.theme) {
             let s = slugs("filter.theme", "theme", v, |x| c.theme(x).is_some())?;
-            narrow(&mut acc, Some(s.into_iter().map(|s| c.list(&Index::RecommendationsByTheme(s))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    s.into_iter()
+                        .map(|s| c.list(&Index::RecommendationsByTheme(s)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.group) {
             let s = slugs("filter.group", "group", v, |x| c.group(x).is_some())?;
-            narrow(&mut acc, Some(s.into_iter().map(|s| c.list(&Index::RecommendationsByGroup(s))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    s.into_iter()
+                        .map(|s| c.list(&Index::RecommendationsByGroup(s)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.sdg) {
             let g = numbers("filter.sdg", v, model::SdgGoal::new)?;
-            narrow(&mut acc, Some(g.into_iter().map(|g| c.list(&Index::RecommendationsBySdg(g))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    g.into_iter()
+                        .map(|g| c.list(&Index::RecommendationsBySdg(g)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(t) = &self.text {
             let terms = text_terms(c, "filter.text", t)?;
@@ -251,26 +347,70 @@ impl MeasureFilter {
         let c = catalog;
         if let Some(v) = non_empty(&self.country) {
             let codes = countries(c, "filter.country", v)?;
-            narrow(&mut acc, Some(codes.into_iter().map(|k| c.list(&Index::MeasuresByCountry(k))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    codes
+                        .into_iter()
+                        .map(|k| c.list(&Index::MeasuresByCountry(k)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.un_regional_group) {
             let codes = in_groups(c, v);
-            narrow(&mut acc, Some(codes.into_iter().map(|k| c.list(&Index::MeasuresByCountry(k))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    codes
+                        .into_iter()
+                        .map(|k| c.list(&Index::MeasuresByCountry(k)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.category) {
-            narrow(&mut acc, Some(v.iter().map(|&k| c.list(&Index::MeasuresByCategory(k.into()))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    v.iter()
+                        .map(|&k| c.list(&Index::MeasuresByCategory(k.into())))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.theme) {
             let s = slugs("filter.theme", "theme", v, |x| c.theme(x).is_some())?;
-            narrow(&mut acc, Some(s.into_iter().map(|s| c.list(&Index::MeasuresByTheme(s))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    s.into_iter()
+                        .map(|s| c.list(&Index::MeasuresByTheme(s)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.group) {
             let s = slugs("filter.group", "group", v, |x| c.group(x).is_some())?;
-            narrow(&mut acc, Some(s.into_iter().map(|s| c.list(&Index::MeasuresByGroup(s))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    s.into_iter()
+                        .map(|s| c.list(&Index::MeasuresByGroup(s)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.sdg) {
             let g = numbers("filter.sdg", v, model::SdgGoal::new)?;
-            narrow(&mut acc, Some(g.into_iter().map(|g| c.list(&Index::MeasuresBySdg(g))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    g.into_iter()
+                        .map(|g| c.list(&Index::MeasuresBySdg(g)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(t) = &self.text {
             let terms = text_terms(c, "filter.text", t)?;
@@ -284,13 +424,19 @@ impl MeasureFilter {
         if self.active_on.is_some() || self.started_from.is_some() || self.started_to.is_some() {
             if let (Some(from), Some(to)) = (self.started_from, self.started_to) {
                 if to < from {
-                    return Err(bad_input("filter.startedTo", format!("{} is before startedFrom {}", to.0, from.0)));
+                    return Err(bad_input(
+                        "filter.startedTo",
+                        format!("{} is before startedFrom {}", to.0, from.0),
+                    ));
                 }
             }
             retain(&mut acc, |id| {
-                let Some(m) = c.measures.get(id) else { return false };
+                let Some(m) = c.measures.get(id) else {
+                    return false;
+                };
                 let m = &m.record;
-                self.active_on.is_none_or(|d| m.start_date <= d.0 && m.end_date.is_none_or(|e| e >= d.0))
+                self.active_on
+                    .is_none_or(|d| m.start_date <= d.0 && m.end_date.is_none_or(|e| e >= d.0))
                     && self.started_from.is_none_or(|d| m.start_date >= d.0)
                     && self.started_to.is_none_or(|d| m.start_date <= d.0)
             });
@@ -305,19 +451,48 @@ impl GoodPracticeFilter {
         let c = catalog;
         if let Some(v) = non_empty(&self.country) {
             let codes = countries(c, "filter.country", v)?;
-            narrow(&mut acc, Some(codes.into_iter().map(|k| c.list(&Index::GoodPracticesByCountry(k))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    codes
+                        .into_iter()
+                        .map(|k| c.list(&Index::GoodPracticesByCountry(k)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.theme) {
             let s = slugs("filter.theme", "theme", v, |x| c.theme(x).is_some())?;
-            narrow(&mut acc, Some(s.into_iter().map(|s| c.list(&Index::GoodPracticesByTheme(s))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    s.into_iter()
+                        .map(|s| c.list(&Index::GoodPracticesByTheme(s)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.group) {
             let s = slugs("filter.group", "group", v, |x| c.group(x).is_some())?;
-            narrow(&mut acc, Some(s.into_iter().map(|s| c.list(&Index::GoodPracticesByGroup(s))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    s.into_iter()
+                        .map(|s| c.list(&Index::GoodPracticesByGroup(s)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(v) = non_empty(&self.sdg) {
             let g = numbers("filter.sdg", v, model::SdgGoal::new)?;
-            narrow(&mut acc, Some(g.into_iter().map(|g| c.list(&Index::GoodPracticesBySdg(g))).collect()));
+            narrow(
+                &mut acc,
+                Some(
+                    g.into_iter()
+                        .map(|g| c.list(&Index::GoodPracticesBySdg(g)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(t) = &self.text {
             let terms = text_terms(c, "filter.text", t)?;
@@ -350,12 +525,22 @@ impl LinkFilter {
         let authors = non_empty(&self.created_by);
         let mut acc = within.clone();
         retain(&mut acc, |i| {
-            let Some(l) = c.links.get(i as usize) else { return false };
-            relations.as_ref().is_none_or(|r| r.contains(&l.record.relation))
-                && statuses.as_ref().is_none_or(|s| s.contains(&l.record.status))
-                && authors.is_none_or(|a| l.record.created_by.as_ref().is_some_and(|b| a.contains(b)))
+            let Some(l) = c.links.get(i as usize) else {
+                return false;
+            };
+            relations
+                .as_ref()
+                .is_none_or(|r| r.contains(&l.record.relation))
+                && statuses
+                    .as_ref()
+                    .is_none_or(|s| s.contains(&l.record.status))
+                && authors
+                    .is_none_or(|a| l.record.created_by.as_ref().is_some_and(|b| a.contains(b)))
                 && countries.as_ref().is_none_or(|cs| {
-                    let sur = c.recommendations.get(l.recommendation).map(|r| r.record.state_under_review);
+                    let sur = c
+                        .recommendations
+                        .get(l.recommendation)
+                        .map(|r| r.record.state_under_review);
                     let of = c.measures.get(l.measure).map(|m| m.record.country);
                     cs.iter().any(|k| Some(*k) == sur || Some(*k) == of)
                 })
@@ -377,9 +562,13 @@ impl CountryFilter {
             .enumerate()
             .filter(|(_, c)| {
                 let c = &c.record;
-                groups.as_ref().is_none_or(|g| c.un_regional_group.is_some_and(|x| g.contains(&x)))
+                groups
+                    .as_ref()
+                    .is_none_or(|g| c.un_regional_group.is_some_and(|x| g.contains(&x)))
                     && regions.is_none_or(|r| c.region.as_ref().is_some_and(|x| r.contains(x)))
-                    && needle.as_ref().is_none_or(|n| c.name.to_lowercase().contains(n.as_str()))
+                    && needle
+                        .as_ref()
+                        .is_none_or(|n| c.name.to_lowercase().contains(n.as_str()))
             })
             .map(|(i, _)| i as u32)
             .collect()

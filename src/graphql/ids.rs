@@ -32,7 +32,10 @@ mod tests {
     #[test]
     fn ids_and_cursors_round_trip() {
         let id = global_id("Link", "R-1\tM-2");
-        assert_eq!(parse_global_id(&id), Some(("Link".into(), "R-1\tM-2".into())));
+        assert_eq!(
+            parse_global_id(&id),
+            Some(("Link".into(), "R-1\tM-2".into()))
+        );
         assert_eq!(decode_cursor(&encode_cursor("R-1")), Some("R-1".into()));
         assert_eq!(decode_cursor("not a cursor"), None);
         assert_eq!(parse_global_id("!!"), None);

@@ -6,14 +6,17 @@ use std::sync::Arc;
 use async_graphql::{Context, Interface, Object, Result, SimpleObject, Union, ID};
 use roaring::RoaringBitmap;
 
-use super::connection::{connection, MAX_PAGE, DEFAULT_PAGE};
+use super::connection::{connection, DEFAULT_PAGE, MAX_PAGE};
 use super::errors::bad_input;
-use super::filter::{text_terms, CountryFilter, GoodPracticeFilter, LinkFilter, MeasureFilter, RecommendationFilter};
+use super::filter::{
+    text_terms, CountryFilter, GoodPracticeFilter, LinkFilter, MeasureFilter, RecommendationFilter,
+};
 use super::ids::{decode_cursor, encode_cursor, parse_global_id};
 use super::object::{
-    catalog, country, good_practice, link, measure, recommendation, Country, CountryConnection, Cycle, GoodPractice,
-    GoodPracticeConnection, Group, Link, LinkConnection, Measure, MeasureCategoryInfo, MeasureConnection,
-    Recommendation, RecommendationConnection, Sdg, Session, Theme,
+    catalog, country, good_practice, link, measure, recommendation, Country, CountryConnection,
+    Cycle, GoodPractice, GoodPracticeConnection, Group, Link, LinkConnection, Measure,
+    MeasureCategoryInfo, MeasureConnection, Recommendation, RecommendationConnection, Sdg, Session,
+    Theme,
 };
 use crate::catalog::{text, Catalog};
 use crate::model::{CountryCode, CycleNumber, SessionNumber};
@@ -118,8 +121,16 @@ impl QueryRoot {
     }
 
     /// A recommendation by its dataset key; null if there is none.
-    async fn recommendation(&self, ctx: &Context<'_>, #[graphql(name = "ref")] reference: String) -> Result<Option<Recommendation>> {
-        Ok(catalog(ctx)?.recommendations.by_ref(&reference).cloned().map(Recommendation))
+    async fn recommendation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "ref")] reference: String,
+    ) -> Result<Option<Recommendation>> {
+        Ok(catalog(ctx)?
+            .recommendations
+            .by_ref(&reference)
+            .cloned()
+            .map(Recommendation))
     }
 
     /// Recommendations in key order, with facet counts over the filtered set.
@@ -133,12 +144,28 @@ impl QueryRoot {
         before: Option<String>,
     ) -> Result<RecommendationConnection> {
         let c = catalog(ctx)?;
-        recommendation::recommendations(c, &c.recommendations.all, filter, first, after, last, before)
+        recommendation::recommendations(
+            c,
+            &c.recommendations.all,
+            filter,
+            first,
+            after,
+            last,
+            before,
+        )
     }
 
     /// A measure by its dataset key; null if there is none.
-    async fn measure(&self, ctx: &Context<'_>, #[graphql(name = "ref")] reference: String) -> Result<Option<Measure>> {
-        Ok(catalog(ctx)?.measures.by_ref(&reference).cloned().map(Measure))
+    async fn measure(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "ref")] reference: String,
+    ) -> Result<Option<Measure>> {
+        Ok(catalog(ctx)?
+            .measures
+            .by_ref(&reference)
+            .cloned()
+            .map(Measure))
     }
 
     /// COVID-19 measures in key order, with facet counts over the filtered set.
@@ -156,8 +183,16 @@ impl QueryRoot {
     }
 
     /// A good practice by its dataset key; null if there is none.
-    async fn good_practice(&self, ctx: &Context<'_>, #[graphql(name = "ref")] reference: String) -> Result<Option<GoodPractice>> {
-        Ok(catalog(ctx)?.good_practices.by_ref(&reference).cloned().map(GoodPractice))
+    async fn good_practice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "ref")] reference: String,
+    ) -> Result<Option<GoodPractice>> {
+        Ok(catalog(ctx)?
+            .good_practices
+            .by_ref(&reference)
+            .cloned()
+            .map(GoodPractice))
     }
 
     /// Good practices in key order.
@@ -175,8 +210,16 @@ impl QueryRoot {
     }
 
     /// The link between a recommendation and a measure; null if there is none.
-    async fn link(&self, ctx: &Context<'_>, recommendation: String, measure: String) -> Result<Option<Link>> {
-        Ok(catalog(ctx)?.link(&recommendation, &measure).cloned().map(Link))
+    async fn link(
+        &self,
+        ctx: &Context<'_>,
+        recommendation: String,
+        measure: String,
+    ) -> Result<Option<Link>> {
+        Ok(catalog(ctx)?
+            .link(&recommendation, &measure)
+            .cloned()
+            .map(Link))
     }
 
     /// Links in key order (recommendation, then measure).
@@ -209,7 +252,12 @@ impl QueryRoot {
 
     /// The measure categories with their themes and OxCGRT indicators.
     async fn measure_categories(&self, ctx: &Context<'_>) -> Result<Vec<MeasureCategoryInfo>> {
-        Ok(catalog(ctx)?.measure_categories.iter().cloned().map(MeasureCategoryInfo).collect())
+        Ok(catalog(ctx)?
+            .measure_categories
+            .iter()
+            .cloned()
+            .map(MeasureCategoryInfo)
+            .collect())
     }
 
     /// Full-text search over recommendations, measures and good practices, best first.
@@ -233,7 +281,10 @@ impl QueryRoot {
     /// Objects by global ids, in the order given (null where there is none).
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_PAGE as usize {
-            return Err(bad_input("ids", format!("at most {MAX_PAGE} ids, got {}", ids.len())));
+            return Err(bad_input(
+                "ids",
+                format!("at most {MAX_PAGE} ids, got {}", ids.len()),
+            ));
         }
         let c = catalog(ctx)?;
         Ok(ids.iter().map(|id| node(c, id)).collect())
@@ -244,9 +295,16 @@ fn node(c: &Catalog, id: &ID) -> Option<Node> {
     let (t, key) = parse_global_id(id)?;
     Some(match t.as_str() {
         "Country" => Node::Country(Country(c.country(CountryCode::parse(&key).ok()?)?.clone())),
-        "Cycle" => Node::Cycle(Cycle(c.cycle(CycleNumber::new(key.parse().ok()?).ok()?)?.clone())),
-        "Session" => Node::Session(Session(c.session(SessionNumber::new(key.parse().ok()?).ok()?)?.clone())),
-        "Recommendation" => Node::Recommendation(Recommendation(c.recommendations.by_ref(&key)?.clone())),
+        "Cycle" => Node::Cycle(Cycle(
+            c.cycle(CycleNumber::new(key.parse().ok()?).ok()?)?.clone(),
+        )),
+        "Session" => Node::Session(Session(
+            c.session(SessionNumber::new(key.parse().ok()?).ok()?)?
+                .clone(),
+        )),
+        "Recommendation" => {
+            Node::Recommendation(Recommendation(c.recommendations.by_ref(&key)?.clone()))
+        }
         "Measure" => Node::Measure(Measure(c.measures.by_ref(&key)?.clone())),
         "GoodPractice" => Node::GoodPractice(GoodPractice(c.good_practices.by_ref(&key)?.clone())),
         "Link" => {
@@ -255,9 +313,12 @@ fn node(c: &Catalog, id: &ID) -> Option<Node> {
         }
         "Theme" => Node::Theme(Theme(c.theme(&key)?.clone())),
         "Group" => Node::Group(Group(c.group(&key)?.clone())),
-        "Sdg" => Node::Sdg(Sdg(c.sdg(crate::model::SdgGoal::new(key.parse().ok()?).ok()?)?.clone())),
+        "Sdg" => Node::Sdg(Sdg(c
+            .sdg(crate::model::SdgGoal::new(key.parse().ok()?).ok()?)?
+            .clone())),
         "MeasureCategoryInfo" => Node::MeasureCategoryInfo(MeasureCategoryInfo(
-            c.measure_category(crate::model::MeasureCategory::parse(&key)?)?.clone(),
+            c.measure_category(crate::model::MeasureCategory::parse(&key)?)?
+                .clone(),
         )),
         _ => return None,
     })
@@ -266,10 +327,22 @@ fn node(c: &Catalog, id: &ID) -> Option<Node> {
 /// Longest snippet, in words.
 const SNIPPET_WORDS: usize = 30;
 
-fn search(c: &Catalog, text: &str, first: Option<i32>, after: Option<String>) -> Result<SearchConnection> {
+fn search(
+    c: &Catalog,
+    text: &str,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<SearchConnection> {
     let first = match first {
-        Some(n) if n < 0 => return Err(bad_input("first", format!("must not be negative, got {n}"))),
-        Some(n) if n > MAX_PAGE => return Err(bad_input("first", format!("at most {MAX_PAGE} items per page, got {n}"))),
+        Some(n) if n < 0 => {
+            return Err(bad_input("first", format!("must not be negative, got {n}")))
+        }
+        Some(n) if n > MAX_PAGE => {
+            return Err(bad_input(
+                "first",
+                format!("at most {MAX_PAGE} items per page, got {n}"),
+            ))
+        }
         Some(n) => n as usize,
         None => DEFAULT_PAGE,
     };
@@ -284,10 +357,19 @@ fn search(c: &Catalog, text: &str, first: Option<i32>, after: Option<String>) ->
     // (score, kind, id); kind orders ties: recommendations, measures, good practices.
     let mut hits: Vec<(f32, u8, u32)> = vec![];
     let mut total = RoaringBitmap::new();
-    for (kind, index) in [(0u8, &c.recommendation_text), (1, &c.measure_text), (2, &c.good_practice_text)] {
+    for (kind, index) in [
+        (0u8, &c.recommendation_text),
+        (1, &c.measure_text),
+        (2, &c.good_practice_text),
+    ] {
         let docs = index.matching(&terms);
         total.insert_range(hits.len() as u32..(hits.len() as u64 + docs.len()) as u32);
-        hits.extend(index.scores(&terms, &docs).into_iter().map(|(id, s)| (s, kind, id)));
+        hits.extend(
+            index
+                .scores(&terms, &docs)
+                .into_iter()
+                .map(|(id, s)| (s, kind, id)),
+        );
     }
     hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let total_count = hits.len() as u64;
@@ -298,19 +380,35 @@ fn search(c: &Catalog, text: &str, first: Option<i32>, after: Option<String>) ->
             let (node, body) = match kind {
                 0 => {
                     let r = c.recommendations.get(id)?;
-                    (SearchResult::Recommendation(Recommendation(r.clone())), r.record.text.clone())
+                    (
+                        SearchResult::Recommendation(Recommendation(r.clone())),
+                        r.record.text.clone(),
+                    )
                 }
                 1 => {
                     let m = c.measures.get(id)?;
-                    (SearchResult::Measure(Measure(m.clone())), format!("{} — {}", m.record.title, m.record.description))
+                    (
+                        SearchResult::Measure(Measure(m.clone())),
+                        format!("{} — {}", m.record.title, m.record.description),
+                    )
                 }
                 _ => {
                     let g = c.good_practices.get(id)?;
-                    (SearchResult::GoodPractice(GoodPractice(g.clone())), format!("{} — {}", g.record.title, g.record.description))
+                    (
+                        SearchResult::GoodPractice(GoodPractice(g.clone())),
+                        format!("{} — {}", g.record.title, g.record.description),
+                    )
                 }
             };
             let snippet = text::snippet(&c.analyzer, &body, &terms, SNIPPET_WORDS);
-            Some((encode_cursor(&i.to_string()), SearchHit { score: score as f64, snippet, node }))
+            Some((
+                encode_cursor(&i.to_string()),
+                SearchHit {
+                    score: score as f64,
+                    snippet,
+                    node,
+                },
+            ))
         })
         .collect();
     let info = super::connection::PageInfo {
@@ -319,5 +417,10 @@ fn search(c: &Catalog, text: &str, first: Option<i32>, after: Option<String>) ->
         start_cursor: edges.first().map(|(c, _)| c.clone()),
         end_cursor: edges.last().map(|(c, _)| c.clone()),
     };
-    Ok(SearchConnection::new(edges, info, total_count, Arc::new(total)))
+    Ok(SearchConnection::new(
+        edges,
+        info,
+        total_count,
+        Arc::new(total),
+    ))
 }

@@ -77,7 +77,9 @@ impl Slug {
         let ok = !s.is_empty()
             && s.len() <= Self::MAX_LEN
             && s.split('-').all(|w| {
-                !w.is_empty() && w.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                !w.is_empty()
+                    && w.bytes()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             });
         if ok {
             Ok(Self(s.to_owned()))
@@ -169,7 +171,9 @@ impl SessionNumber {
         if (1..=999).contains(&n) {
             Ok(Self(n as u16))
         } else {
-            Err(invalid(format!("session number {n} is not between 1 and 999")))
+            Err(invalid(format!(
+                "session number {n} is not between 1 and 999"
+            )))
         }
     }
     pub fn get(self) -> u16 {
@@ -188,7 +192,9 @@ impl ActionCategory {
         if (1..=5).contains(&n) {
             Ok(Self(n as u8))
         } else {
-            Err(invalid(format!("action category {n} is not between 1 and 5")))
+            Err(invalid(format!(
+                "action category {n} is not between 1 and 5"
+            )))
         }
     }
     pub fn get(self) -> u8 {
@@ -371,7 +377,13 @@ mod tests {
     #[test]
     fn dates_must_exist_on_the_calendar() {
         assert_eq!(Date::parse("2020-02-29").unwrap().to_string(), "2020-02-29");
-        for bad in ["2021-02-29", "2020-2-29", "20200229", "2020-13-01", "2020-02-29T00:00:00Z"] {
+        for bad in [
+            "2021-02-29",
+            "2020-2-29",
+            "20200229",
+            "2020-13-01",
+            "2020-02-29T00:00:00Z",
+        ] {
             assert!(Date::parse(bad).is_err(), "{bad} accepted");
         }
         assert_eq!(Date::parse("1970-01-02").unwrap().days(), 1);
@@ -382,7 +394,9 @@ mod tests {
         let t = Timestamp::parse("2020-12-04T10:00:00Z").unwrap();
         assert_eq!(t.to_string(), "2020-12-04T10:00:00Z");
         assert_eq!(
-            Timestamp::parse("2020-12-04T10:00:00+00:00").unwrap().to_string(),
+            Timestamp::parse("2020-12-04T10:00:00+00:00")
+                .unwrap()
+                .to_string(),
             "2020-12-04T10:00:00Z"
         );
         assert!(Timestamp::parse("2020-12-04T10:00:00+02:00").is_err());

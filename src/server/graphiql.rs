@@ -57,16 +57,21 @@ include!(concat!(env!("OUT_DIR"), "/graphiql/assets.rs"));
 /// against the schema (see `schema.graphql`).
 pub const DEFAULT_QUERY: &str = r#"# Welcome to the Recover Better API.
 #
-# Run a query with Ctrl-Enter (or the ▶ button). The Documentation Explorer
-# (the first icon on the left) lists every type and field.
+# Run a query with Ctrl-Enter or the ▶ button.
+# The Documentation Explorer (first icon on
+# the left) lists every type and field.
 #
-# Example: recommendations Honduras received in the Universal Periodic Review
-# that a confirmed link ties to a COVID-19 measure, with those measures.
+# Example: the recommendations Honduras received
+# in the Universal Periodic Review that are
+# linked to COVID-19 measures, with the measures.
 query CountryRecommendations {
   country(code: "HND") {
     code
     name
-    recommendationsReceived(first: 5, filter: { linked: true }) {
+    recommendationsReceived(
+      first: 5
+      filter: { linked: true }
+    ) {
       totalCount
       nodes {
         ref
@@ -329,9 +334,9 @@ async fn licenses() -> Response {
         ));
     }
     html.push_str(
-        "    </ul>\n    <p>graphiql.min.js is GraphiQL's standalone build: it includes GraphiQL's \
-         own open-source dependencies (among them graphql-js and CodeMirror), whose notices \
-         it keeps in the file.</p>\n",
+        "    </ul>\n    <p>graphiql.min.js is the standalone build published in the graphiql \
+         package: it bundles GraphiQL's own open-source dependencies (among them graphql-js \
+         and CodeMirror), which come under their own licences.</p>\n",
     );
     for package in PACKAGES {
         html.push_str(&format!(

@@ -49,7 +49,9 @@ pub fn check(store: &Store) -> Result<CheckReport> {
             let record = match Record::decode(kind, &v) {
                 Ok(s) => s.record,
                 Err(e) => {
-                    report.violations.push(format!("{} key {:?}: {e}", tree.name(), at.as_ref()));
+                    report
+                        .violations
+                        .push(format!("{} key {:?}: {e}", tree.name(), at.as_ref()));
                     continue;
                 }
             };
@@ -63,10 +65,17 @@ pub fn check(store: &Store) -> Result<CheckReport> {
                 Key::Theme(s) | Key::Group(s) => Some(s.as_str().as_bytes().to_vec()),
                 Key::Sdg(g) => Some(sdg_key(*g).to_vec()),
                 Key::MeasureCategory(c) => Some(category_key(*c).to_vec()),
-                Key::Recommendation(r) => view.id(RefKind::Recommendation, r)?.map(|i| id_key(i).to_vec()),
+                Key::Recommendation(r) => view
+                    .id(RefKind::Recommendation, r)?
+                    .map(|i| id_key(i).to_vec()),
                 Key::Measure(r) => view.id(RefKind::Measure, r)?.map(|i| id_key(i).to_vec()),
-                Key::GoodPractice(r) => view.id(RefKind::GoodPractice, r)?.map(|i| id_key(i).to_vec()),
-                Key::Link { recommendation, measure } => match (
+                Key::GoodPractice(r) => view
+                    .id(RefKind::GoodPractice, r)?
+                    .map(|i| id_key(i).to_vec()),
+                Key::Link {
+                    recommendation,
+                    measure,
+                } => match (
                     view.id(RefKind::Recommendation, recommendation)?,
                     view.id(RefKind::Measure, measure)?,
                 ) {
@@ -90,7 +99,9 @@ pub fn check(store: &Store) -> Result<CheckReport> {
             };
             if let (Some(rk), Some(id)) = (ref_kind, decode_id(&at)) {
                 let r = match &key {
-                    Key::Recommendation(r) | Key::Measure(r) | Key::GoodPractice(r) => r.to_string(),
+                    Key::Recommendation(r) | Key::Measure(r) | Key::GoodPractice(r) => {
+                        r.to_string()
+                    }
                     _ => String::new(),
                 };
                 ids.insert((rk as u8, id), r);
@@ -119,10 +130,14 @@ pub fn check(store: &Store) -> Result<CheckReport> {
                 let m = max_id.entry(kind as u8).or_default();
                 *m = (*m).max(id + 1);
                 if ids.get(&(kind as u8, id)) != Some(&r.to_string()) {
-                    report.violations.push(format!("refs entry {r} -> id {id} has no such record"));
+                    report
+                        .violations
+                        .push(format!("refs entry {r} -> id {id} has no such record"));
                 }
             }
-            _ => report.violations.push(format!("refs entry {:?} is malformed", k.as_ref())),
+            _ => report
+                .violations
+                .push(format!("refs entry {:?} is malformed", k.as_ref())),
         }
     }
     for (kind, max) in max_id {
@@ -148,19 +163,29 @@ pub fn check(store: &Store) -> Result<CheckReport> {
         Some(i) => format!("{i:?}"),
         None => format!("undecodable key {k:?}"),
     };
-    let sample = |b: &RoaringBitmap| b.iter().take(5).map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+    let sample = |b: &RoaringBitmap| {
+        b.iter()
+            .take(5)
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for kv in store.tree(TreeId::Index).iter() {
         let (k, v) = kv?;
         let stored = match super::codec::decode_postings(&v) {
             Ok(l) => l,
             Err(e) => {
-                report.violations.push(format!("posting list {}: {e}", describe(&k)));
+                report
+                    .violations
+                    .push(format!("posting list {}: {e}", describe(&k)));
                 continue;
             }
         };
         let want = expected.remove(k.as_ref()).unwrap_or_default();
         if stored.is_empty() {
-            report.violations.push(format!("posting list {} is stored empty", describe(&k)));
+            report
+                .violations
+                .push(format!("posting list {} is stored empty", describe(&k)));
         }
         let orphans = &stored - &want;
         if !orphans.is_empty() {

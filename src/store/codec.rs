@@ -76,7 +76,8 @@ pub fn decode_postings(bytes: &[u8]) -> Result<roaring::RoaringBitmap, DecodeErr
         return Err(DecodeError::UnknownFormat(format));
     }
     // `deserialize_from` validates the containers, so corrupt bytes are an error, not UB.
-    roaring::RoaringBitmap::deserialize_from(body).map_err(|e| DecodeError::Malformed(e.to_string()))
+    roaring::RoaringBitmap::deserialize_from(body)
+        .map_err(|e| DecodeError::Malformed(e.to_string()))
 }
 
 #[cfg(test)]
@@ -99,7 +100,10 @@ mod tests {
 
     #[test]
     fn recommendation_bytes_are_frozen() {
-        let bytes = encode(&Stored { version: 7, record: sample_recommendation() });
+        let bytes = encode(&Stored {
+            version: 7,
+            record: sample_recommendation(),
+        });
         assert_eq!(
             hex(&bytes),
             "010703522d31044163742e03484e44010350525448010108010f72696768742d746f2d6865616c7468000106000103312e32",
@@ -114,7 +118,10 @@ mod tests {
                "created_at":"2020-12-04T10:00:00Z"}"#,
         )
         .unwrap();
-        let bytes = encode(&Stored { version: 1, record: link });
+        let bytes = encode(&Stored {
+            version: 1,
+            record: link,
+        });
         assert_eq!(
             hex(&bytes),
             "010103522d31034d2d3103020000000114323032302d31322d30345431303a30303a30305a00",
@@ -137,19 +144,28 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        let s = Stored { version: 3, record: sample_recommendation() };
+        let s = Stored {
+            version: 3,
+            record: sample_recommendation(),
+        };
         assert_eq!(decode::<Recommendation>(&encode(&s)), Ok(s));
     }
 
     #[test]
     fn unknown_formats_and_garbage_are_refused() {
-        let mut bytes = encode(&Stored { version: 1, record: sample_recommendation() });
+        let mut bytes = encode(&Stored {
+            version: 1,
+            record: sample_recommendation(),
+        });
         bytes[0] = FORMAT_VERSION + 1;
         assert_eq!(
             decode::<Recommendation>(&bytes),
             Err(DecodeError::UnknownFormat(FORMAT_VERSION + 1))
         );
-        assert!(matches!(decode::<Recommendation>(&[FORMAT_VERSION, 0xff, 0xff]), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode::<Recommendation>(&[FORMAT_VERSION, 0xff, 0xff]),
+            Err(DecodeError::Malformed(_))
+        ));
         assert_eq!(decode::<Recommendation>(&[]), Err(DecodeError::Empty));
     }
 

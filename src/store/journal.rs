@@ -39,7 +39,10 @@ fn journal_key(t: usize, key: &[u8]) -> Vec<u8> {
     k
 }
 
-pub(super) fn apply_journaled(store: &Store, overlay: &[BTreeMap<Vec<u8>, Option<Vec<u8>>>]) -> Result<()> {
+pub(super) fn apply_journaled(
+    store: &Store,
+    overlay: &[BTreeMap<Vec<u8>, Option<Vec<u8>>>],
+) -> Result<()> {
     let journal = store.tree(TreeId::Journal);
     let meta = store.tree(TreeId::Meta);
     journal.clear()?;
@@ -110,7 +113,9 @@ pub(super) fn recover(store: &Store) -> Result<bool> {
             for kv in journal.iter() {
                 let (k, before) = kv?;
                 let (&t, key) = k.split_first().unwrap_or((&u8::MAX, &[]));
-                let Some(tree) = store.trees.get(t as usize) else { continue };
+                let Some(tree) = store.trees.get(t as usize) else {
+                    continue;
+                };
                 match before.split_first() {
                     Some((&PRESENT, v)) => tree.insert(key, v)?,
                     _ => tree.remove(key)?,
@@ -141,9 +146,22 @@ mod tests {
         countries.insert(b"AAA", b"old".as_slice()).unwrap();
         // A journal as step 1 would write it, the marker of step 2, and a partial step 3.
         let journal = store.tree(TreeId::Journal);
-        journal.insert(journal_key(TreeId::Countries as usize, b"AAA"), [&[PRESENT][..], b"old"].concat()).unwrap();
-        journal.insert(journal_key(TreeId::Countries as usize, b"BBB"), vec![ABSENT]).unwrap();
-        store.tree(TreeId::Meta).insert(MARKER, &[UNDO_FROM_JOURNAL]).unwrap();
+        journal
+            .insert(
+                journal_key(TreeId::Countries as usize, b"AAA"),
+                [&[PRESENT][..], b"old"].concat(),
+            )
+            .unwrap();
+        journal
+            .insert(
+                journal_key(TreeId::Countries as usize, b"BBB"),
+                vec![ABSENT],
+            )
+            .unwrap();
+        store
+            .tree(TreeId::Meta)
+            .insert(MARKER, &[UNDO_FROM_JOURNAL])
+            .unwrap();
         countries.insert(b"AAA", b"new".as_slice()).unwrap();
         countries.insert(b"BBB", b"new".as_slice()).unwrap();
 

@@ -174,7 +174,9 @@ pub struct Rejection {
 pub enum StoreError {
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
-    #[error("the store at {0} is in use by another process (stop it, or choose another --data folder)")]
+    #[error(
+        "the store at {0} is in use by another process (stop it, or choose another --data folder)"
+    )]
     Locked(PathBuf),
     #[error("the store at {path} was written by a newer release (store format {found}); this release reads format {supported}")]
     NewerFormat {
@@ -315,9 +317,7 @@ impl Store {
     }
 
     fn all<T: DeserializeOwned>(&self, t: TreeId) -> impl Iterator<Item = Result<Stored<T>>> + '_ {
-        self.tree(t)
-            .iter()
-            .map(move |kv| Self::decode(t, &kv?.1))
+        self.tree(t).iter().map(move |kv| Self::decode(t, &kv?.1))
     }
 
     fn all_by_id<T: DeserializeOwned>(
@@ -346,18 +346,16 @@ impl Store {
 
     /// Every ref of a kind with its internal id, in natural-key order.
     pub fn refs(&self, kind: RefKind) -> impl Iterator<Item = Result<(Ref, u32)>> + '_ {
-        self.tree(TreeId::Refs)
-            .scan_prefix([kind as u8])
-            .map(|kv| {
-                let (k, v) = kv?;
-                match (decode_ref_key(&k), decode_id(&v)) {
-                    (Some((_, r)), Some(id)) => Ok((r, id)),
-                    _ => Err(StoreError::Corrupt {
-                        tree: "refs",
-                        reason: format!("entry {k:?}"),
-                    }),
-                }
-            })
+        self.tree(TreeId::Refs).scan_prefix([kind as u8]).map(|kv| {
+            let (k, v) = kv?;
+            match (decode_ref_key(&k), decode_id(&v)) {
+                (Some((_, r)), Some(id)) => Ok((r, id)),
+                _ => Err(StoreError::Corrupt {
+                    tree: "refs",
+                    reason: format!("entry {k:?}"),
+                }),
+            }
+        })
     }
 
     // --- records -----------------------------------------------------------------------------
@@ -398,10 +396,15 @@ impl Store {
     pub fn sdgs(&self) -> impl Iterator<Item = Result<Stored<Sdg>>> + '_ {
         self.all(TreeId::Sdgs)
     }
-    pub fn measure_category(&self, c: MeasureCategory) -> Result<Option<Stored<MeasureCategoryInfo>>> {
+    pub fn measure_category(
+        &self,
+        c: MeasureCategory,
+    ) -> Result<Option<Stored<MeasureCategoryInfo>>> {
         self.get(TreeId::MeasureCategories, &category_key(c))
     }
-    pub fn measure_categories(&self) -> impl Iterator<Item = Result<Stored<MeasureCategoryInfo>>> + '_ {
+    pub fn measure_categories(
+        &self,
+    ) -> impl Iterator<Item = Result<Stored<MeasureCategoryInfo>>> + '_ {
         self.all(TreeId::MeasureCategories)
     }
 
@@ -409,10 +412,14 @@ impl Store {
         self.get(TreeId::Recommendations, &id_key(id))
     }
     pub fn recommendation(&self, r: &Ref) -> Result<Option<(u32, Stored<Recommendation>)>> {
-        self.by_ref(RefKind::Recommendation, r, |id| self.recommendation_by_id(id))
+        self.by_ref(RefKind::Recommendation, r, |id| {
+            self.recommendation_by_id(id)
+        })
     }
     /// Every recommendation with its internal id, in id order.
-    pub fn recommendations(&self) -> impl Iterator<Item = Result<(u32, Stored<Recommendation>)>> + '_ {
+    pub fn recommendations(
+        &self,
+    ) -> impl Iterator<Item = Result<(u32, Stored<Recommendation>)>> + '_ {
         self.all_by_id(TreeId::Recommendations)
     }
     pub fn measure_by_id(&self, id: u32) -> Result<Option<Stored<Measure>>> {
@@ -495,9 +502,14 @@ impl Store {
     pub fn posting_lists(&self) -> impl Iterator<Item = Result<(Index, RoaringBitmap)>> + '_ {
         self.tree(TreeId::Index).iter().map(|kv| {
             let (k, v) = kv?;
-            let corrupt = |reason: String| StoreError::Corrupt { tree: "index", reason };
-            let index = Index::decode_key(&k).ok_or_else(|| corrupt(format!("undecodable key {k:?}")))?;
-            let list = codec::decode_postings(&v).map_err(|e| corrupt(format!("{index:?}: {e}")))?;
+            let corrupt = |reason: String| StoreError::Corrupt {
+                tree: "index",
+                reason,
+            };
+            let index =
+                Index::decode_key(&k).ok_or_else(|| corrupt(format!("undecodable key {k:?}")))?;
+            let list =
+                codec::decode_postings(&v).map_err(|e| corrupt(format!("{index:?}: {e}")))?;
             Ok((index, list))
         })
     }

@@ -221,11 +221,19 @@ impl std::fmt::Display for Key {
 /// What [`Store::apply`] did to one change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Created { version: u32 },
-    Updated { version: u32 },
+    Created {
+        version: u32,
+    },
+    Updated {
+        version: u32,
+    },
     /// The record was already stored exactly so: nothing was written.
-    Unchanged { version: u32 },
-    Deleted { cascaded_links: usize },
+    Unchanged {
+        version: u32,
+    },
+    Deleted {
+        cascaded_links: usize,
+    },
 }
 
 #[derive(Default)]
@@ -284,10 +292,11 @@ impl Store {
             };
             match result {
                 Ok(o) => outcomes.push(o),
-                Err(reasons) => rejections.extend(reasons.into_iter().map(|reason| Rejection {
-                    change: i,
-                    reason,
-                })),
+                Err(reasons) => rejections.extend(
+                    reasons
+                        .into_iter()
+                        .map(|reason| Rejection { change: i, reason }),
+                ),
             }
             if let Some(p) = options.progress {
                 if i % 1024 == 0 {
@@ -580,14 +589,15 @@ impl<'s> Plan<'s> {
             }
             Ok(())
         };
-        let slugs = |p: &mut Problems, field: &str, t: TreeId, what: &str, v: &[Slug]| -> Result<()> {
-            for s in v {
-                if !self.exists(t, s.as_str().as_bytes())? {
-                    p.push(format!("{field}: unknown {what} slug {:?}", s.as_str()));
+        let slugs =
+            |p: &mut Problems, field: &str, t: TreeId, what: &str, v: &[Slug]| -> Result<()> {
+                for s in v {
+                    if !self.exists(t, s.as_str().as_bytes())? {
+                        p.push(format!("{field}: unknown {what} slug {:?}", s.as_str()));
+                    }
                 }
-            }
-            Ok(())
-        };
+                Ok(())
+            };
         let sdgs = |p: &mut Problems, v: &[SdgGoal]| -> Result<()> {
             for &g in v {
                 if !self.exists(TreeId::Sdgs, &sdg_key(g))? {
@@ -596,21 +606,30 @@ impl<'s> Plan<'s> {
             }
             Ok(())
         };
-        let refs = |p: &mut Problems, field: &str, kind: RefKind, what: &str, v: &[Ref]| -> Result<()> {
-            for r in v {
-                if self.id(kind, r)?.is_none() {
-                    p.push(format!("{field}={:?} does not resolve (no such {what})", r.as_str()));
+        let refs =
+            |p: &mut Problems, field: &str, kind: RefKind, what: &str, v: &[Ref]| -> Result<()> {
+                for r in v {
+                    if self.id(kind, r)?.is_none() {
+                        p.push(format!(
+                            "{field}={:?} does not resolve (no such {what})",
+                            r.as_str()
+                        ));
+                    }
                 }
-            }
-            Ok(())
-        };
+                Ok(())
+            };
         match record {
             Record::Country(_) | Record::Cycle(_) | Record::Group(_) | Record::Sdg(_) => {}
             Record::Theme(t) => sdgs(&mut p, &t.sdgs)?,
-            Record::MeasureCategory(c) => slugs(&mut p, "themes", TreeId::Themes, "theme", &c.themes)?,
+            Record::MeasureCategory(c) => {
+                slugs(&mut p, "themes", TreeId::Themes, "theme", &c.themes)?
+            }
             Record::Session(s) => {
                 if !self.exists(TreeId::Cycles, &cycle_key(s.cycle))? {
-                    p.push(format!("cycle={} does not resolve (no such cycle)", s.cycle));
+                    p.push(format!(
+                        "cycle={} does not resolve (no such cycle)",
+                        s.cycle
+                    ));
                 }
                 for &c in &s.states_under_review {
                     country(&mut p, "states_under_review", c)?;
@@ -648,11 +667,29 @@ impl<'s> Plan<'s> {
                 slugs(&mut p, "groups", TreeId::Groups, "group", &g.groups)?;
                 sdgs(&mut p, &g.sdgs)?;
                 refs(&mut p, "measures", RefKind::Measure, "measure", &g.measures)?;
-                refs(&mut p, "recommendations", RefKind::Recommendation, "recommendation", &g.recommendations)?;
+                refs(
+                    &mut p,
+                    "recommendations",
+                    RefKind::Recommendation,
+                    "recommendation",
+                    &g.recommendations,
+                )?;
             }
             Record::Link(l) => {
-                refs(&mut p, "recommendation", RefKind::Recommendation, "recommendation", std::slice::from_ref(&l.recommendation))?;
-                refs(&mut p, "measure", RefKind::Measure, "measure", std::slice::from_ref(&l.measure))?;
+                refs(
+                    &mut p,
+                    "recommendation",
+                    RefKind::Recommendation,
+                    "recommendation",
+                    std::slice::from_ref(&l.recommendation),
+                )?;
+                refs(
+                    &mut p,
+                    "measure",
+                    RefKind::Measure,
+                    "measure",
+                    std::slice::from_ref(&l.measure),
+                )?;
             }
         }
         Ok(p)
@@ -681,7 +718,10 @@ impl<'s> Plan<'s> {
         let Some((tree, at)) = self.locate(&key, true)? else {
             return Ok(Err(vec![format!("{key} cannot be located")]));
         };
-        let old = self.get(tree, &at)?.map(|v| Record::decode(kind, &v)).transpose()?;
+        let old = self
+            .get(tree, &at)?
+            .map(|v| Record::decode(kind, &v))
+            .transpose()?;
         if let Some(conflict) = Self::version_conflict(expected, old.as_ref().map(|o| o.version)) {
             problems.push(conflict);
         }
@@ -690,10 +730,13 @@ impl<'s> Plan<'s> {
         }
         if let Some(old) = &old {
             if old.record == record {
-                return Ok(Ok(Outcome::Unchanged { version: old.version }));
+                return Ok(Ok(Outcome::Unchanged {
+                    version: old.version,
+                }));
             }
         }
-        let new_entries: BTreeSet<Entry> = self.derived_entries(&record, &at)?.into_iter().collect();
+        let new_entries: BTreeSet<Entry> =
+            self.derived_entries(&record, &at)?.into_iter().collect();
         let old_entries: BTreeSet<Entry> = match &old {
             Some(o) => self.derived_entries(&o.record, &at)?.into_iter().collect(),
             None => BTreeSet::new(),
@@ -718,7 +761,11 @@ impl<'s> Plan<'s> {
         };
         let in_session = self.postings(&Index::SessionRecommendations(s.number))?;
         let mut p = vec![];
-        for c in old.states_under_review.iter().filter(|c| !s.states_under_review.contains(c)) {
+        for c in old
+            .states_under_review
+            .iter()
+            .filter(|c| !s.states_under_review.contains(c))
+        {
             let n = self
                 .postings(&Index::RecommendationsReceived(*c))?
                 .intersection_len(&in_session);
@@ -737,7 +784,11 @@ impl<'s> Plan<'s> {
         let Some((tree, at)) = self.locate(key, false)? else {
             return Ok(Err(vec![format!("no {key} to delete")]));
         };
-        let Some(old) = self.get(tree, &at)?.map(|v| Record::decode(kind, &v)).transpose()? else {
+        let Some(old) = self
+            .get(tree, &at)?
+            .map(|v| Record::decode(kind, &v))
+            .transpose()?
+        else {
             return Ok(Err(vec![format!("no {key} to delete")]));
         };
         let mut problems = vec![];
@@ -792,7 +843,10 @@ impl<'s> Plan<'s> {
         let id = decode_id(at).unwrap_or_default();
         let checks: Vec<(I, &str)> = match key {
             Key::Country(c) => vec![
-                (I::RecommendationsReceived(*c), "recommendations it received"),
+                (
+                    I::RecommendationsReceived(*c),
+                    "recommendations it received",
+                ),
                 (I::RecommendationsMade(*c), "recommendations it made"),
                 (I::MeasuresByCountry(*c), "its measures"),
                 (I::GoodPracticesByCountry(*c), "good practices"),
@@ -800,7 +854,10 @@ impl<'s> Plan<'s> {
             ],
             Key::Cycle(n) => vec![(I::CycleSessions(*n), "its sessions")],
             Key::Session(n) => vec![(I::SessionRecommendations(*n), "its recommendations")],
-            Key::Recommendation(_) => vec![(I::GoodPracticesByRecommendation(id), "good practices that cite it")],
+            Key::Recommendation(_) => vec![(
+                I::GoodPracticesByRecommendation(id),
+                "good practices that cite it",
+            )],
             Key::Measure(_) => vec![(I::GoodPracticesByMeasure(id), "good practices that cite it")],
             Key::Theme(s) => vec![
                 (I::RecommendationsByTheme(s.clone()), "recommendations"),
@@ -824,7 +881,9 @@ impl<'s> Plan<'s> {
         for (index, what) in checks {
             let n = self.postings(&index)?.len();
             if n > 0 {
-                p.push(format!("{key} is still referenced by {n} {what}; change or delete those first"));
+                p.push(format!(
+                    "{key} is still referenced by {n} {what}; change or delete those first"
+                ));
             }
         }
         // The taxonomy's own crosswalks refer to themes and SDGs.
@@ -832,9 +891,14 @@ impl<'s> Plan<'s> {
             Key::Theme(s) => {
                 for k in self.keys_with_prefix(TreeId::MeasureCategories, &[])? {
                     if let Some(v) = self.get(TreeId::MeasureCategories, &k)? {
-                        if let Record::MeasureCategory(c) = Record::decode(Kind::MeasureCategory, &v)?.record {
+                        if let Record::MeasureCategory(c) =
+                            Record::decode(Kind::MeasureCategory, &v)?.record
+                        {
                             if c.themes.contains(s) {
-                                p.push(format!("{key} is still listed by measure category {}", c.code));
+                                p.push(format!(
+                                    "{key} is still listed by measure category {}",
+                                    c.code
+                                ));
                             }
                         }
                     }
@@ -860,7 +924,11 @@ impl<'s> Plan<'s> {
         for (kind, delta) in std::mem::take(&mut self.counts) {
             if delta != 0 {
                 let now = self.store.count(kind)? as i64 + delta;
-                self.set(TreeId::Meta, kind.counter_key(), (now.max(0) as u64).to_be_bytes().to_vec());
+                self.set(
+                    TreeId::Meta,
+                    kind.counter_key(),
+                    (now.max(0) as u64).to_be_bytes().to_vec(),
+                );
             }
         }
         for (key, (list, changed)) in std::mem::take(&mut self.lists) {

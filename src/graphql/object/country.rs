@@ -9,7 +9,9 @@ use super::recommendation::{recommendations, RecommendationConnection};
 use super::{catalog, Session};
 use crate::catalog::{page, Catalog, Row};
 use crate::graphql::connection::{connection, edges, page_request};
-use crate::graphql::filter::{CountryFilter, GoodPracticeFilter, MeasureFilter, RecommendationFilter};
+use crate::graphql::filter::{
+    CountryFilter, GoodPracticeFilter, MeasureFilter, RecommendationFilter,
+};
 use crate::graphql::ids::global_id;
 use crate::graphql::scalars::UnRegionalGroup;
 use crate::model;

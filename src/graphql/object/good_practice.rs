@@ -37,7 +37,13 @@ impl GoodPractice {
     /// The States where it was done.
     async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.countries.iter().filter_map(|&k| c.country(k).cloned().map(Country)).collect())
+        Ok(self
+            .0
+            .record
+            .countries
+            .iter()
+            .filter_map(|&k| c.country(k).cloned().map(Country))
+            .collect())
     }
     /// The year it was reported.
     async fn year(&self) -> Option<i32> {
@@ -46,22 +52,46 @@ impl GoodPractice {
     /// Themes it bears on.
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.themes.iter().filter_map(|s| c.theme(s.as_str()).cloned().map(Theme)).collect())
+        Ok(self
+            .0
+            .record
+            .themes
+            .iter()
+            .filter_map(|s| c.theme(s.as_str()).cloned().map(Theme))
+            .collect())
     }
     /// Affected-person groups it concerns.
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.groups.iter().filter_map(|s| c.group(s.as_str()).cloned().map(Group)).collect())
+        Ok(self
+            .0
+            .record
+            .groups
+            .iter()
+            .filter_map(|s| c.group(s.as_str()).cloned().map(Group))
+            .collect())
     }
     /// SDG goals it serves.
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.sdgs.iter().filter_map(|&g| c.sdg(g).cloned().map(Sdg)).collect())
+        Ok(self
+            .0
+            .record
+            .sdgs
+            .iter()
+            .filter_map(|&g| c.sdg(g).cloned().map(Sdg))
+            .collect())
     }
     /// The measures the practice draws on.
     async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.measures.iter().filter_map(|r| c.measures.by_ref(r.as_str()).cloned().map(Measure)).collect())
+        Ok(self
+            .0
+            .record
+            .measures
+            .iter()
+            .filter_map(|r| c.measures.by_ref(r.as_str()).cloned().map(Measure))
+            .collect())
     }
     /// The recommendations the practice answers.
     async fn recommendations(&self, ctx: &Context<'_>) -> Result<Vec<Recommendation>> {
@@ -71,7 +101,12 @@ impl GoodPractice {
             .record
             .recommendations
             .iter()
-            .filter_map(|r| c.recommendations.by_ref(r.as_str()).cloned().map(Recommendation))
+            .filter_map(|r| {
+                c.recommendations
+                    .by_ref(r.as_str())
+                    .cloned()
+                    .map(Recommendation)
+            })
             .collect())
     }
     /// A citation of the source.
@@ -84,7 +119,12 @@ impl GoodPractice {
     }
 }
 
-connection!(GoodPracticeConnection, GoodPracticeEdge, GoodPractice, "good practice");
+connection!(
+    GoodPracticeConnection,
+    GoodPracticeEdge,
+    GoodPractice,
+    "good practice"
+);
 
 pub fn good_practices(
     c: &Catalog,
@@ -98,6 +138,8 @@ pub fn good_practices(
     let req = page_request(first, after, last, before)?;
     let set = Arc::new(filter.unwrap_or_default().evaluate(c, within)?);
     let page = c.good_practices.page(&set, &req, |r| r.id.as_str());
-    let (edges, info) = edges(page, |id| c.good_practices.get(id).cloned().map(GoodPractice));
+    let (edges, info) = edges(page, |id| {
+        c.good_practices.get(id).cloned().map(GoodPractice)
+    });
     Ok(GoodPracticeConnection::new(edges, info, set.len(), set))
 }

@@ -23,11 +23,19 @@ impl Link {
     }
     /// The recommendation the measure bears on.
     async fn recommendation(&self, ctx: &Context<'_>) -> Result<Option<Recommendation>> {
-        Ok(catalog(ctx)?.recommendations.get(self.0.recommendation).cloned().map(Recommendation))
+        Ok(catalog(ctx)?
+            .recommendations
+            .get(self.0.recommendation)
+            .cloned()
+            .map(Recommendation))
     }
     /// The measure.
     async fn measure(&self, ctx: &Context<'_>) -> Result<Option<Measure>> {
-        Ok(catalog(ctx)?.measures.get(self.0.measure).cloned().map(Measure))
+        Ok(catalog(ctx)?
+            .measures
+            .get(self.0.measure)
+            .cloned()
+            .map(Measure))
     }
     /// How the measure bears on the recommendation.
     async fn relation(&self) -> scalars::LinkRelation {

@@ -5,7 +5,9 @@ use async_graphql::{Context, Object, Result, ID};
 use roaring::RoaringBitmap;
 
 use super::recommendation::facet;
-use super::{catalog, Country, FacetCount, GoodPractice, Group, Link, MeasureCategoryInfo, Sdg, Theme};
+use super::{
+    catalog, Country, FacetCount, GoodPractice, Group, Link, MeasureCategoryInfo, Sdg, Theme,
+};
 use crate::catalog::{Catalog, Row};
 use crate::graphql::connection::{connection, edges, page_request};
 use crate::graphql::filter::MeasureFilter;
@@ -32,7 +34,10 @@ impl Measure {
     }
     /// The State that took it.
     async fn country(&self, ctx: &Context<'_>) -> Result<Option<Country>> {
-        Ok(catalog(ctx)?.country(self.0.record.country).cloned().map(Country))
+        Ok(catalog(ctx)?
+            .country(self.0.record.country)
+            .cloned()
+            .map(Country))
     }
     /// A short name of the measure.
     async fn title(&self) -> &str {
@@ -48,7 +53,10 @@ impl Measure {
     }
     /// The category's name, themes and OxCGRT indicators.
     async fn category_info(&self, ctx: &Context<'_>) -> Result<Option<MeasureCategoryInfo>> {
-        Ok(catalog(ctx)?.measure_category(self.0.record.category).cloned().map(MeasureCategoryInfo))
+        Ok(catalog(ctx)?
+            .measure_category(self.0.record.category)
+            .cloned()
+            .map(MeasureCategoryInfo))
     }
     /// The first day in force.
     async fn start_date(&self) -> Date {
@@ -61,17 +69,35 @@ impl Measure {
     /// Themes the measure bears on.
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.themes.iter().filter_map(|s| c.theme(s.as_str()).cloned().map(Theme)).collect())
+        Ok(self
+            .0
+            .record
+            .themes
+            .iter()
+            .filter_map(|s| c.theme(s.as_str()).cloned().map(Theme))
+            .collect())
     }
     /// Affected-person groups the measure concerns.
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.groups.iter().filter_map(|s| c.group(s.as_str()).cloned().map(Group)).collect())
+        Ok(self
+            .0
+            .record
+            .groups
+            .iter()
+            .filter_map(|s| c.group(s.as_str()).cloned().map(Group))
+            .collect())
     }
     /// SDG goals the measure serves.
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.sdgs.iter().filter_map(|&g| c.sdg(g).cloned().map(Sdg)).collect())
+        Ok(self
+            .0
+            .record
+            .sdgs
+            .iter()
+            .filter_map(|&g| c.sdg(g).cloned().map(Sdg))
+            .collect())
     }
     /// A citation of the source.
     async fn source(&self) -> Option<&str> {
@@ -89,7 +115,8 @@ impl Measure {
     /// all statuses unless `status` is given.
     async fn links(&self, ctx: &Context<'_>, status: Option<Vec<LinkStatus>>) -> Result<Vec<Link>> {
         let c = catalog(ctx)?;
-        let status: Option<Vec<model::LinkStatus>> = status.map(|v| v.into_iter().map(Into::into).collect());
+        let status: Option<Vec<model::LinkStatus>> =
+            status.map(|v| v.into_iter().map(Into::into).collect());
         Ok(c.links_of_measure(self.0.id)
             .filter(|l| status.as_ref().is_none_or(|s| s.contains(&l.record.status)))
             .cloned()
@@ -119,26 +146,47 @@ impl MeasureFacets {
     /// By measure category.
     async fn category(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
-        Ok(facet(MeasureCategory::ALL.iter().map(|&k| FacetCount {
-            value: k.as_str().into(),
-            count: c.list(&Index::MeasuresByCategory(k)).intersection_len(&self.0),
-        }).collect()))
+        Ok(facet(
+            MeasureCategory::ALL
+                .iter()
+                .map(|&k| FacetCount {
+                    value: k.as_str().into(),
+                    count: c
+                        .list(&Index::MeasuresByCategory(k))
+                        .intersection_len(&self.0),
+                })
+                .collect(),
+        ))
     }
     /// By State (ISO alpha-3 codes).
     async fn country(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
-        Ok(facet(c.countries.iter().map(|k| FacetCount {
-            value: k.record.code.to_string(),
-            count: c.list(&Index::MeasuresByCountry(k.record.code)).intersection_len(&self.0),
-        }).collect()))
+        Ok(facet(
+            c.countries
+                .iter()
+                .map(|k| FacetCount {
+                    value: k.record.code.to_string(),
+                    count: c
+                        .list(&Index::MeasuresByCountry(k.record.code))
+                        .intersection_len(&self.0),
+                })
+                .collect(),
+        ))
     }
     /// By theme slug.
     async fn theme(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
-        Ok(facet(c.themes.iter().map(|t| FacetCount {
-            value: t.slug.to_string(),
-            count: c.list(&Index::MeasuresByTheme(t.slug.clone())).intersection_len(&self.0),
-        }).collect()))
+        Ok(facet(
+            c.themes
+                .iter()
+                .map(|t| FacetCount {
+                    value: t.slug.to_string(),
+                    count: c
+                        .list(&Index::MeasuresByTheme(t.slug.clone()))
+                        .intersection_len(&self.0),
+                })
+                .collect(),
+        ))
     }
     /// By the year the measure started.
     async fn year(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
@@ -149,7 +197,15 @@ impl MeasureFacets {
                 *years.entry(m.record.start_date.year()).or_default() += 1;
             }
         }
-        Ok(facet(years.into_iter().map(|(y, n)| FacetCount { value: y.to_string(), count: n }).collect()))
+        Ok(facet(
+            years
+                .into_iter()
+                .map(|(y, n)| FacetCount {
+                    value: y.to_string(),
+                    count: n,
+                })
+                .collect(),
+        ))
     }
 }
 

@@ -37,16 +37,28 @@ impl Recommendation {
     }
     /// The State the recommendation was made to.
     async fn state_under_review(&self, ctx: &Context<'_>) -> Result<Option<Country>> {
-        Ok(catalog(ctx)?.country(self.0.record.state_under_review).cloned().map(Country))
+        Ok(catalog(ctx)?
+            .country(self.0.record.state_under_review)
+            .cloned()
+            .map(Country))
     }
     /// The States that made it (more than one for a joint recommendation).
     async fn recommending_states(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.recommending_states.iter().filter_map(|&k| c.country(k).cloned().map(Country)).collect())
+        Ok(self
+            .0
+            .record
+            .recommending_states
+            .iter()
+            .filter_map(|&k| c.country(k).cloned().map(Country))
+            .collect())
     }
     /// The session in which it was made.
     async fn session(&self, ctx: &Context<'_>) -> Result<Option<Session>> {
-        Ok(catalog(ctx)?.session(self.0.record.session).cloned().map(Session))
+        Ok(catalog(ctx)?
+            .session(self.0.record.session)
+            .cloned()
+            .map(Session))
     }
     /// The UPR cycle of its session.
     async fn cycle(&self, ctx: &Context<'_>) -> Result<Option<Cycle>> {
@@ -68,17 +80,35 @@ impl Recommendation {
     /// UPR Info issues the recommendation is classified under.
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.themes.iter().filter_map(|s| c.theme(s.as_str()).cloned().map(Theme)).collect())
+        Ok(self
+            .0
+            .record
+            .themes
+            .iter()
+            .filter_map(|s| c.theme(s.as_str()).cloned().map(Theme))
+            .collect())
     }
     /// Affected-person groups the recommendation concerns.
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.groups.iter().filter_map(|s| c.group(s.as_str()).cloned().map(Group)).collect())
+        Ok(self
+            .0
+            .record
+            .groups
+            .iter()
+            .filter_map(|s| c.group(s.as_str()).cloned().map(Group))
+            .collect())
     }
     /// SDG goals, through the themes' crosswalk.
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.sdgs.iter().filter_map(|&g| c.sdg(g).cloned().map(Sdg)).collect())
+        Ok(self
+            .0
+            .record
+            .sdgs
+            .iter()
+            .filter_map(|&g| c.sdg(g).cloned().map(Sdg))
+            .collect())
     }
     /// The UN document of the Working Group report (e.g. `A/HRC/46/9`).
     async fn document(&self) -> Option<&str> {
@@ -92,7 +122,8 @@ impl Recommendation {
     /// measure; all statuses unless `status` is given.
     async fn links(&self, ctx: &Context<'_>, status: Option<Vec<LinkStatus>>) -> Result<Vec<Link>> {
         let c = catalog(ctx)?;
-        let status: Option<Vec<model::LinkStatus>> = status.map(|v| v.into_iter().map(Into::into).collect());
+        let status: Option<Vec<model::LinkStatus>> =
+            status.map(|v| v.into_iter().map(Into::into).collect());
         Ok(c.links_of_recommendation(self.0.id)
             .filter(|l| status.as_ref().is_none_or(|s| s.contains(&l.record.status)))
             .cloned()
@@ -152,7 +183,12 @@ impl RecommendationFacets {
                     of(&r.record, &mut |v| *counts.entry(v).or_default() += 1);
                 }
             }
-            facet(counts.into_iter().map(|(value, count)| FacetCount { value, count }).collect())
+            facet(
+                counts
+                    .into_iter()
+                    .map(|(value, count)| FacetCount { value, count })
+                    .collect(),
+            )
         } else {
             facet(
                 values
@@ -177,7 +213,9 @@ impl RecommendationFacets {
         let c = catalog(ctx)?;
         Ok(self.count(
             c,
-            Response::ALL.iter().map(|&r| (r.as_str().into(), Index::RecommendationsByResponse(r))),
+            Response::ALL
+                .iter()
+                .map(|&r| (r.as_str().into(), Index::RecommendationsByResponse(r))),
             |r, add| add(r.response.as_str().into()),
         ))
     }
@@ -186,7 +224,9 @@ impl RecommendationFacets {
         let c = catalog(ctx)?;
         Ok(self.count(
             c,
-            (1..=5).filter_map(|a| ActionCategory::new(a).ok()).map(|a| (a.to_string(), Index::RecommendationsByAction(a))),
+            (1..=5)
+                .filter_map(|a| ActionCategory::new(a).ok())
+                .map(|a| (a.to_string(), Index::RecommendationsByAction(a))),
             |r, add| {
                 if let Some(a) = r.action_category {
                     add(a.to_string())
@@ -199,7 +239,12 @@ impl RecommendationFacets {
         let c = catalog(ctx)?;
         Ok(self.count(
             c,
-            c.themes.iter().map(|t| (t.slug.to_string(), Index::RecommendationsByTheme(t.slug.clone()))),
+            c.themes.iter().map(|t| {
+                (
+                    t.slug.to_string(),
+                    Index::RecommendationsByTheme(t.slug.clone()),
+                )
+            }),
             |r, add| r.themes.iter().for_each(|t| add(t.to_string())),
         ))
     }
@@ -208,7 +253,12 @@ impl RecommendationFacets {
         let c = catalog(ctx)?;
         Ok(self.count(
             c,
-            c.groups.iter().map(|g| (g.slug.to_string(), Index::RecommendationsByGroup(g.slug.clone()))),
+            c.groups.iter().map(|g| {
+                (
+                    g.slug.to_string(),
+                    Index::RecommendationsByGroup(g.slug.clone()),
+                )
+            }),
             |r, add| r.groups.iter().for_each(|g| add(g.to_string())),
         ))
     }
@@ -217,7 +267,9 @@ impl RecommendationFacets {
         let c = catalog(ctx)?;
         Ok(self.count(
             c,
-            c.sdgs.iter().map(|s| (s.goal.to_string(), Index::RecommendationsBySdg(s.goal))),
+            c.sdgs
+                .iter()
+                .map(|s| (s.goal.to_string(), Index::RecommendationsBySdg(s.goal))),
             |r, add| r.sdgs.iter().for_each(|g| add(g.to_string())),
         ))
     }
@@ -227,17 +279,29 @@ impl RecommendationFacets {
         // Cycles have no posting list of their own: count through sessions.
         let mut counts: HashMap<String, u64> = HashMap::new();
         for s in &c.sessions {
-            let n = c.list(&Index::SessionRecommendations(s.record.number)).intersection_len(&self.0);
+            let n = c
+                .list(&Index::SessionRecommendations(s.record.number))
+                .intersection_len(&self.0);
             *counts.entry(s.record.cycle.to_string()).or_default() += n;
         }
-        Ok(facet(counts.into_iter().map(|(value, count)| FacetCount { value, count }).collect()))
+        Ok(facet(
+            counts
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect(),
+        ))
     }
     /// By Working Group session.
     async fn session(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
         Ok(self.count(
             c,
-            c.sessions.iter().map(|s| (s.record.number.to_string(), Index::SessionRecommendations(s.record.number))),
+            c.sessions.iter().map(|s| {
+                (
+                    s.record.number.to_string(),
+                    Index::SessionRecommendations(s.record.number),
+                )
+            }),
             |r, add| add(r.session.to_string()),
         ))
     }
@@ -246,7 +310,12 @@ impl RecommendationFacets {
         let c = catalog(ctx)?;
         Ok(self.count(
             c,
-            c.countries.iter().map(|k| (k.record.code.to_string(), Index::RecommendationsReceived(k.record.code))),
+            c.countries.iter().map(|k| {
+                (
+                    k.record.code.to_string(),
+                    Index::RecommendationsReceived(k.record.code),
+                )
+            }),
             |r, add| add(r.state_under_review.to_string()),
         ))
     }
@@ -255,8 +324,17 @@ impl RecommendationFacets {
         let c = catalog(ctx)?;
         Ok(self.count(
             c,
-            c.countries.iter().map(|k| (k.record.code.to_string(), Index::RecommendationsMade(k.record.code))),
-            |r, add| r.recommending_states.iter().for_each(|k| add(k.to_string())),
+            c.countries.iter().map(|k| {
+                (
+                    k.record.code.to_string(),
+                    Index::RecommendationsMade(k.record.code),
+                )
+            }),
+            |r, add| {
+                r.recommending_states
+                    .iter()
+                    .for_each(|k| add(k.to_string()))
+            },
         ))
     }
 }
@@ -285,6 +363,8 @@ pub fn recommendations(
     let req = page_request(first, after, last, before)?;
     let set = Arc::new(filter.unwrap_or_default().evaluate(c, within)?);
     let page = c.recommendations.page(&set, &req, |r| r.id.as_str());
-    let (edges, info) = edges(page, |id| c.recommendations.get(id).cloned().map(Recommendation));
+    let (edges, info) = edges(page, |id| {
+        c.recommendations.get(id).cloned().map(Recommendation)
+    });
     Ok(RecommendationConnection::new(edges, info, set.len(), set))
 }

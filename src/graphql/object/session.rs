@@ -75,7 +75,13 @@ impl Session {
     /// The States reviewed in this session, by code.
     async fn states_under_review(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
         let c = catalog(ctx)?;
-        Ok(self.0.record.states_under_review.iter().filter_map(|&k| c.country(k).cloned().map(Country)).collect())
+        Ok(self
+            .0
+            .record
+            .states_under_review
+            .iter()
+            .filter_map(|&k| c.country(k).cloned().map(Country))
+            .collect())
     }
     /// The recommendations made in this session.
     async fn recommendations(

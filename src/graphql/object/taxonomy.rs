@@ -27,7 +27,12 @@ impl Theme {
     /// The SDG goals this theme maps to (a crosswalk kept as data).
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         let c = catalog(ctx)?;
-        Ok(self.0.sdgs.iter().filter_map(|&g| c.sdg(g).cloned().map(Sdg)).collect())
+        Ok(self
+            .0
+            .sdgs
+            .iter()
+            .filter_map(|&g| c.sdg(g).cloned().map(Sdg))
+            .collect())
     }
     /// Where the theme comes from.
     /// Where the group comes from.
@@ -105,7 +110,12 @@ impl MeasureCategoryInfo {
     /// The themes measures of this category bear on.
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let c = catalog(ctx)?;
-        Ok(self.0.themes.iter().filter_map(|s| c.theme(s.as_str()).cloned().map(Theme)).collect())
+        Ok(self
+            .0
+            .themes
+            .iter()
+            .filter_map(|s| c.theme(s.as_str()).cloned().map(Theme))
+            .collect())
     }
     /// OxCGRT indicator codes this category covers (e.g. `C1`, `H2`).
     async fn oxcgrt(&self) -> &[String] {
