@@ -1,7 +1,10 @@
 //! The errors a client sees: a stable `extensions.code`, the argument at fault, and a
 //! message that helps. Internal causes are logged, never sent.
 
-use async_graphql::{Error, ErrorExtensions};
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::{Error, ErrorExtensions, Response, ServerError};
 
 /// An invalid argument: `extensions.code = "BAD_USER_INPUT"`, `extensions.argument` names it.
 pub fn bad_input(argument: &str, message: impl std::fmt::Display) -> Error {
@@ -15,4 +18,57 @@ pub fn bad_input(argument: &str, message: impl std::fmt::Display) -> Error {
 pub fn internal(cause: impl std::fmt::Display) -> Error {
     tracing::error!(%cause, "internal error");
     Error::new("internal error").extend_with(|_, e| e.set("code", "INTERNAL_SERVER_ERROR"))
+}
+
+/// Gives every error a stable `extensions.code`, including the ones async-graphql raises
+/// itself before our resolvers run: invalid argument values (`BAD_USER_INPUT`, with the
+/// argument named), depth, complexity and directive limits (`QUERY_LIMIT_EXCEEDED`), and
+/// other parse or validation failures (`GRAPHQL_VALIDATION_FAILED`).
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for e in &mut response.errors {
+            classify(e);
+        }
+        response
+    }
+}
+
+fn classify(e: &mut ServerError) {
+    if e.extensions
+        .as_ref()
+        .is_some_and(|x| x.get("code").is_some())
+    {
+        return;
+    }
+    let ext = e.extensions.get_or_insert_with(Default::default);
+    let m = e.message.as_str();
+    if m.starts_with("Invalid value for argument")
+        || (m.starts_with("Variable \"") && m.contains("Invalid value"))
+    {
+        ext.set("code", "BAD_USER_INPUT");
+        // The argument is the first quoted name: `Invalid value for argument "filter.activeOn", ...`.
+        if let Some(name) = m.split('"').nth(1) {
+            ext.set("argument", name.trim_start_matches('$'));
+        }
+    } else if m.starts_with("Query is nested too deep")
+        || m.starts_with("Query is too complex")
+        || m.contains("directives")
+        || m.contains("recursive")
+    {
+        ext.set("code", "QUERY_LIMIT_EXCEEDED");
+    } else if e.path.is_empty() {
+        ext.set("code", "GRAPHQL_VALIDATION_FAILED");
+    } else {
+        ext.set("code", "INTERNAL_SERVER_ERROR");
+    }
 }

@@ -46,6 +46,7 @@ impl Default for Limits {
 pub fn schema(catalog: Arc<Catalog>, limits: Limits) -> AppSchema {
     Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
         .data(catalog)
+        .extension(errors::ErrorCodes)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives)

@@ -3,15 +3,12 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result, ID};
 use roaring::RoaringBitmap;
 
-use super::good_practice::{good_practices, GoodPracticeConnection};
 use super::measure::{measures, MeasureConnection};
 use super::recommendation::{recommendations, RecommendationConnection};
-use super::{catalog, Session};
+use super::{catalog, GoodPractice, Session};
 use crate::catalog::{page, Catalog, Row};
 use crate::graphql::connection::{connection, edges, page_request};
-use crate::graphql::filter::{
-    CountryFilter, GoodPracticeFilter, MeasureFilter, RecommendationFilter,
-};
+use crate::graphql::filter::{CountryFilter, MeasureFilter, RecommendationFilter};
 use crate::graphql::ids::global_id;
 use crate::graphql::scalars::UnRegionalGroup;
 use crate::model;
@@ -97,20 +94,16 @@ impl Country {
         let within = c.list(&Index::MeasuresByCountry(self.0.record.code));
         measures(c, within, filter, first, after, last, before)
     }
-    /// Good practices of this State.
-    #[allow(clippy::too_many_arguments)]
-    async fn good_practices(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<GoodPracticeFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<GoodPracticeConnection> {
+    /// Good practices of this State, in key order.
+    async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {
         let c = catalog(ctx)?;
-        let within = c.list(&Index::GoodPracticesByCountry(self.0.record.code));
-        good_practices(c, within, filter, first, after, last, before)
+        let mut rows: Vec<_> = c
+            .list(&Index::GoodPracticesByCountry(self.0.record.code))
+            .iter()
+            .filter_map(|id| c.good_practices.get(id).cloned())
+            .collect();
+        rows.sort_by(|a, b| a.record.id.cmp(&b.record.id));
+        Ok(rows.into_iter().map(GoodPractice).collect())
     }
     /// The sessions in which this State was reviewed, in session order.
     async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
