@@ -86,6 +86,7 @@ enum Command {
         /// Multiply recommendations, measures, good practices and links.
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// The random seed: the same seed, preset and scale give byte-identical files.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// The folder to write into.

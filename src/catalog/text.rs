@@ -2,8 +2,8 @@
 //! highlighted snippets.
 //!
 //! Words are lower-cased runs of letters and digits; common English stop words are dropped;
-//! the rest are reduced to their Porter2 stem (rust-stemmers), so "violence" matches
-//! "violent". A query matches a document when every one of its words does.
+//! the rest are reduced to their Porter2 stem (rust-stemmers), so "violations" matches
+//! "violation" (but "violent" does not match "violence": their stems differ). A query matches a document when every one of its words does.
 
 use std::collections::HashMap;
 

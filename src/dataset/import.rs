@@ -354,10 +354,13 @@ pub fn import(
     let n = changes.len() as u64;
     let applying = bar(options, n, "checking {bar:30} {pos}/{len} records");
     let progress = |i: u64| applying.set_position(i);
+    // With problems already found, the store still checks every record (so the report lists
+    // everything wrong at once) but writes nothing.
     let result = store.apply(
         changes,
         ApplyOptions {
             durable: true,
+            dry_run: !problems.is_empty(),
             progress: Some(&progress),
         },
     );
@@ -382,9 +385,9 @@ pub fn import(
         problems.sort_by_key(|p| (FILES.iter().position(|&f| f == p.file), p.line));
         return Err(DatasetError::Invalid(problems));
     }
-    let report = report.expect("no problems means the store accepted the changes");
-    // The parse found problems only if the store was never asked; here both are clean, so
-    // every parsed record has exactly one outcome.
+    let report = report.expect("no problems means the store accepted and wrote the changes");
+    // Parsing and the store both found nothing wrong, so every parsed record has exactly one
+    // outcome, in the order of `origins`.
     let mut files: Vec<FileSummary> = FILES
         .iter()
         .enumerate()

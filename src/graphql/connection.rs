@@ -25,6 +25,19 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+/// What one item of a list field of unknown length counts for in a query's complexity.
+pub const LIST_COST: usize = 10;
+
+/// The complexity of a connection field: its children times the page size asked for (or the
+/// default), so a limit on complexity bounds the number of objects a query can resolve.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first
+        .or(last)
+        .unwrap_or(DEFAULT_PAGE as i32)
+        .clamp(1, MAX_PAGE) as usize;
+    size.saturating_mul(child_complexity).saturating_add(1)
+}
+
 /// Checks and decodes the four pagination arguments.
 pub fn page_request(
     first: Option<i32>,

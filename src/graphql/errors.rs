@@ -53,12 +53,16 @@ fn classify(e: &mut ServerError) {
     let ext = e.extensions.get_or_insert_with(Default::default);
     let m = e.message.as_str();
     if m.starts_with("Invalid value for argument")
-        || (m.starts_with("Variable \"") && m.contains("Invalid value"))
+        || m.starts_with("Failed to parse")
+        || (m.starts_with("Variable ")
+            && (m.contains("Invalid value") || m.contains("is not defined")))
     {
         ext.set("code", "BAD_USER_INPUT");
         // The argument is the first quoted name: `Invalid value for argument "filter.activeOn", ...`.
-        if let Some(name) = m.split('"').nth(1) {
-            ext.set("argument", name.trim_start_matches('$'));
+        if m.starts_with("Invalid value for argument") {
+            if let Some(name) = m.split('"').nth(1) {
+                ext.set("argument", name);
+            }
         }
     } else if m.starts_with("Query is nested too deep")
         || m.starts_with("Query is too complex")

@@ -35,7 +35,8 @@ pub struct RecommendationFilter {
     pub group: Option<Vec<String>>,
     /// SDG goals, 1 to 17.
     pub sdg: Option<Vec<i32>>,
-    /// Words that must all appear in the text (English stemming: "violent" finds "violence").
+    /// Words that must all appear in the text (English stemming: "violations" finds
+    /// "violation").
     pub text: Option<String>,
     /// With `true`, only recommendations with at least one CONFIRMED link; with `false`,
     /// only those without.

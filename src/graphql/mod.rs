@@ -26,7 +26,8 @@ pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 pub struct Limits {
     /// Deepest nesting of selections.
     pub depth: usize,
-    /// Largest complexity (one per field, times the page size of connections).
+    /// Largest complexity: one per field, connections' children times their page size, list
+    /// fields' children times [`connection::LIST_COST`].
     pub complexity: usize,
     /// Most directives on one field.
     pub directives: usize,
@@ -36,7 +37,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             depth: 16,
-            complexity: 100_000,
+            complexity: 50_000,
             directives: 8,
         }
     }

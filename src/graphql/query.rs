@@ -77,6 +77,7 @@ impl QueryRoot {
     }
 
     /// Countries in code order.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
     async fn countries(
         &self,
         ctx: &Context<'_>,
@@ -90,6 +91,7 @@ impl QueryRoot {
     }
 
     /// Every UPR cycle, in order.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn cycles(&self, ctx: &Context<'_>) -> Result<Vec<Cycle>> {
         Ok(catalog(ctx)?.cycles.iter().cloned().map(Cycle).collect())
     }
@@ -107,6 +109,7 @@ impl QueryRoot {
     }
 
     /// Sessions in order, all or those of one cycle.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sessions(&self, ctx: &Context<'_>, cycle: Option<i32>) -> Result<Vec<Session>> {
         let cycle = cycle
             .map(|c| CycleNumber::new(c as i64).map_err(|e| bad_input("cycle", e)))
@@ -134,6 +137,7 @@ impl QueryRoot {
     }
 
     /// Recommendations in key order, with facet counts over the filtered set.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
     async fn recommendations(
         &self,
         ctx: &Context<'_>,
@@ -169,6 +173,7 @@ impl QueryRoot {
     }
 
     /// COVID-19 measures in key order, with facet counts over the filtered set.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
     async fn measures(
         &self,
         ctx: &Context<'_>,
@@ -196,6 +201,7 @@ impl QueryRoot {
     }
 
     /// Good practices in key order.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
     async fn good_practices(
         &self,
         ctx: &Context<'_>,
@@ -223,6 +229,7 @@ impl QueryRoot {
     }
 
     /// Links in key order (recommendation, then measure).
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
     async fn links(
         &self,
         ctx: &Context<'_>,
@@ -236,21 +243,25 @@ impl QueryRoot {
     }
 
     /// UPR Info's issues (plus `covid-19`), by slug.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         Ok(catalog(ctx)?.themes.iter().cloned().map(Theme).collect())
     }
 
     /// Affected-person groups, by slug.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
         Ok(catalog(ctx)?.groups.iter().cloned().map(Group).collect())
     }
 
     /// The 17 Sustainable Development Goals.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         Ok(catalog(ctx)?.sdgs.iter().cloned().map(Sdg).collect())
     }
 
     /// The measure categories with their themes and OxCGRT indicators.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn measure_categories(&self, ctx: &Context<'_>) -> Result<Vec<MeasureCategoryInfo>> {
         Ok(catalog(ctx)?
             .measure_categories
@@ -262,6 +273,7 @@ impl QueryRoot {
 
     /// Full-text search over recommendations, measures and good practices, best first.
     /// Every word must match (English stemming); each hit has a score and a snippet.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, None, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -279,6 +291,7 @@ impl QueryRoot {
     }
 
     /// Objects by global ids, in the order given (null where there is none).
+    #[graphql(complexity = "ids.len() * child_complexity + 1")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_PAGE as usize {
             return Err(bad_input(

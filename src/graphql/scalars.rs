@@ -20,6 +20,9 @@ impl ScalarType for Date {
             _ => Err(InputValueError::expected_type(value)),
         }
     }
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(s) if model::Date::parse(s).is_ok())
+    }
     fn to_value(&self) -> Value {
         Value::String(self.0.to_string())
     }
@@ -39,6 +42,9 @@ impl ScalarType for DateTime {
                 .map_err(|e| InputValueError::custom(e.0)),
             _ => Err(InputValueError::expected_type(value)),
         }
+    }
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(s) if model::Timestamp::parse(s).is_ok())
     }
     fn to_value(&self) -> Value {
         Value::String(self.0.to_string())

@@ -240,6 +240,8 @@ pub enum Outcome {
 pub struct ApplyOptions<'a> {
     /// Flush to disk before returning, so the write survives a crash or SIGKILL.
     pub durable: bool,
+    /// Check every change and report what would happen, but write nothing.
+    pub dry_run: bool,
     /// Called with the number of changes planned so far (for progress bars).
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
 }
@@ -306,6 +308,9 @@ impl Store {
         }
         if !rejections.is_empty() {
             return Err(StoreError::Rejected(rejections));
+        }
+        if options.dry_run {
+            return Ok(ApplyReport { outcomes });
         }
         plan.commit()?;
         if options.durable {
@@ -585,7 +590,10 @@ impl<'s> Plan<'s> {
         let mut p = vec![];
         let country = |p: &mut Problems, field: &str, c: CountryCode| -> Result<()> {
             if !self.exists(TreeId::Countries, &country_key(c))? {
-                p.push(format!("{field}={c:?} does not resolve (no such country)"));
+                p.push(format!(
+                    "{field}={:?} does not resolve (no such country)",
+                    c.as_str()
+                ));
             }
             Ok(())
         };
@@ -655,6 +663,12 @@ impl<'s> Plan<'s> {
             }
             Record::Measure(m) => {
                 country(&mut p, "country", m.country)?;
+                if !self.exists(TreeId::MeasureCategories, &category_key(m.category))? {
+                    p.push(format!(
+                        "category={:?} does not resolve (not in taxonomy/measure_categories)",
+                        m.category.as_str()
+                    ));
+                }
                 slugs(&mut p, "themes", TreeId::Themes, "theme", &m.themes)?;
                 slugs(&mut p, "groups", TreeId::Groups, "group", &m.groups)?;
                 sdgs(&mut p, &m.sdgs)?;
@@ -845,36 +859,42 @@ impl<'s> Plan<'s> {
             Key::Country(c) => vec![
                 (
                     I::RecommendationsReceived(*c),
-                    "recommendations it received",
+                    "recommendation(s) it received",
                 ),
-                (I::RecommendationsMade(*c), "recommendations it made"),
-                (I::MeasuresByCountry(*c), "its measures"),
-                (I::GoodPracticesByCountry(*c), "good practices"),
-                (I::CountryReviews(*c), "sessions that reviewed it"),
+                (I::RecommendationsMade(*c), "recommendation(s) it made"),
+                (I::MeasuresByCountry(*c), "measure(s) it took"),
+                (I::GoodPracticesByCountry(*c), "good practice(s)"),
+                (I::CountryReviews(*c), "session(s) that reviewed it"),
             ],
-            Key::Cycle(n) => vec![(I::CycleSessions(*n), "its sessions")],
-            Key::Session(n) => vec![(I::SessionRecommendations(*n), "its recommendations")],
+            Key::Cycle(n) => vec![(I::CycleSessions(*n), "session(s) of the cycle")],
+            Key::Session(n) => vec![(
+                I::SessionRecommendations(*n),
+                "recommendation(s) made in it",
+            )],
             Key::Recommendation(_) => vec![(
                 I::GoodPracticesByRecommendation(id),
-                "good practices that cite it",
+                "good practice(s) that cite it",
             )],
-            Key::Measure(_) => vec![(I::GoodPracticesByMeasure(id), "good practices that cite it")],
+            Key::Measure(_) => vec![(
+                I::GoodPracticesByMeasure(id),
+                "good practice(s) that cite it",
+            )],
             Key::Theme(s) => vec![
-                (I::RecommendationsByTheme(s.clone()), "recommendations"),
-                (I::MeasuresByTheme(s.clone()), "measures"),
-                (I::GoodPracticesByTheme(s.clone()), "good practices"),
+                (I::RecommendationsByTheme(s.clone()), "recommendation(s)"),
+                (I::MeasuresByTheme(s.clone()), "measure(s)"),
+                (I::GoodPracticesByTheme(s.clone()), "good practice(s)"),
             ],
             Key::Group(s) => vec![
-                (I::RecommendationsByGroup(s.clone()), "recommendations"),
-                (I::MeasuresByGroup(s.clone()), "measures"),
-                (I::GoodPracticesByGroup(s.clone()), "good practices"),
+                (I::RecommendationsByGroup(s.clone()), "recommendation(s)"),
+                (I::MeasuresByGroup(s.clone()), "measure(s)"),
+                (I::GoodPracticesByGroup(s.clone()), "good practice(s)"),
             ],
             Key::Sdg(g) => vec![
-                (I::RecommendationsBySdg(*g), "recommendations"),
-                (I::MeasuresBySdg(*g), "measures"),
-                (I::GoodPracticesBySdg(*g), "good practices"),
+                (I::RecommendationsBySdg(*g), "recommendation(s)"),
+                (I::MeasuresBySdg(*g), "measure(s)"),
+                (I::GoodPracticesBySdg(*g), "good practice(s)"),
             ],
-            Key::MeasureCategory(c) => vec![(I::MeasuresByCategory(*c), "measures")],
+            Key::MeasureCategory(c) => vec![(I::MeasuresByCategory(*c), "measure(s)")],
             Key::GoodPractice(_) | Key::Link { .. } => vec![],
         };
         let mut p = vec![];

@@ -51,6 +51,7 @@ impl Country {
     }
     /// Recommendations this State received as State under review.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
     async fn recommendations_received(
         &self,
         ctx: &Context<'_>,
@@ -66,6 +67,7 @@ impl Country {
     }
     /// Recommendations this State made to others (joint ones included).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
     async fn recommendations_made(
         &self,
         ctx: &Context<'_>,
@@ -81,6 +83,7 @@ impl Country {
     }
     /// The COVID-19 measures this State took.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
     async fn measures(
         &self,
         ctx: &Context<'_>,
@@ -95,6 +98,7 @@ impl Country {
         measures(c, within, filter, first, after, last, before)
     }
     /// Good practices of this State, in key order.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {
         let c = catalog(ctx)?;
         let mut rows: Vec<_> = c
@@ -106,6 +110,7 @@ impl Country {
         Ok(rows.into_iter().map(GoodPractice).collect())
     }
     /// The sessions in which this State was reviewed, in session order.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
         let c = catalog(ctx)?;
         Ok(c.list(&Index::CountryReviews(self.0.record.code))

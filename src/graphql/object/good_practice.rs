@@ -35,6 +35,7 @@ impl GoodPractice {
         &self.0.record.description
     }
     /// The States where it was done.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -50,6 +51,7 @@ impl GoodPractice {
         self.0.record.year
     }
     /// Themes it bears on.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -61,6 +63,7 @@ impl GoodPractice {
             .collect())
     }
     /// Affected-person groups it concerns.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -72,6 +75,7 @@ impl GoodPractice {
             .collect())
     }
     /// SDG goals it serves.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -83,6 +87,7 @@ impl GoodPractice {
             .collect())
     }
     /// The measures the practice draws on.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -94,6 +99,7 @@ impl GoodPractice {
             .collect())
     }
     /// The recommendations the practice answers.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn recommendations(&self, ctx: &Context<'_>) -> Result<Vec<Recommendation>> {
         let c = catalog(ctx)?;
         Ok(self

@@ -67,6 +67,7 @@ impl Measure {
         self.0.record.end_date.map(Date)
     }
     /// Themes the measure bears on.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -78,6 +79,7 @@ impl Measure {
             .collect())
     }
     /// Affected-person groups the measure concerns.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -89,6 +91,7 @@ impl Measure {
             .collect())
     }
     /// SDG goals the measure serves.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -113,10 +116,13 @@ impl Measure {
     }
     /// Links to the recommendations this measure bears on, each with its recommendation;
     /// all statuses unless `status` is given.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn links(&self, ctx: &Context<'_>, status: Option<Vec<LinkStatus>>) -> Result<Vec<Link>> {
         let c = catalog(ctx)?;
-        let status: Option<Vec<model::LinkStatus>> =
-            status.map(|v| v.into_iter().map(Into::into).collect());
+        // An empty list filters nothing, as everywhere else.
+        let status: Option<Vec<model::LinkStatus>> = status
+            .filter(|v| !v.is_empty())
+            .map(|v| v.into_iter().map(Into::into).collect());
         Ok(c.links_of_measure(self.0.id)
             .filter(|l| status.as_ref().is_none_or(|s| s.contains(&l.record.status)))
             .cloned()
@@ -124,6 +130,7 @@ impl Measure {
             .collect())
     }
     /// Good practices that draw on this measure.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {
         let c = catalog(ctx)?;
         Ok(c.list(&Index::GoodPracticesByMeasure(self.0.id))

@@ -43,6 +43,7 @@ impl Recommendation {
             .map(Country))
     }
     /// The States that made it (more than one for a joint recommendation).
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn recommending_states(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -78,6 +79,7 @@ impl Recommendation {
         self.0.record.action_category.map(|a| a.get() as i32)
     }
     /// UPR Info issues the recommendation is classified under.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -89,6 +91,7 @@ impl Recommendation {
             .collect())
     }
     /// Affected-person groups the recommendation concerns.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -100,6 +103,7 @@ impl Recommendation {
             .collect())
     }
     /// SDG goals, through the themes' crosswalk.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -120,10 +124,13 @@ impl Recommendation {
     }
     /// Links to the COVID-19 measures that bear on this recommendation, each with its
     /// measure; all statuses unless `status` is given.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn links(&self, ctx: &Context<'_>, status: Option<Vec<LinkStatus>>) -> Result<Vec<Link>> {
         let c = catalog(ctx)?;
-        let status: Option<Vec<model::LinkStatus>> =
-            status.map(|v| v.into_iter().map(Into::into).collect());
+        // An empty list filters nothing, as everywhere else.
+        let status: Option<Vec<model::LinkStatus>> = status
+            .filter(|v| !v.is_empty())
+            .map(|v| v.into_iter().map(Into::into).collect());
         Ok(c.links_of_recommendation(self.0.id)
             .filter(|l| status.as_ref().is_none_or(|s| s.contains(&l.record.status)))
             .cloned()
@@ -131,6 +138,7 @@ impl Recommendation {
             .collect())
     }
     /// Good practices that draw on this recommendation.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {
         let c = catalog(ctx)?;
         Ok(c.list(&Index::GoodPracticesByRecommendation(self.0.id))

@@ -35,6 +35,7 @@ impl Cycle {
         self.0.record.end_date.map(Date)
     }
     /// Its sessions, in order.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
         let c = catalog(ctx)?;
         Ok(c.list(&Index::CycleSessions(self.0.record.number))
@@ -73,6 +74,7 @@ impl Session {
         self.0.record.end_date.map(Date)
     }
     /// The States reviewed in this session, by code.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn states_under_review(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -84,6 +86,7 @@ impl Session {
             .collect())
     }
     /// The recommendations made in this session.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
     async fn recommendations(
         &self,
         ctx: &Context<'_>,

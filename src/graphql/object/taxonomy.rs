@@ -25,6 +25,7 @@ impl Theme {
         &self.0.name
     }
     /// The SDG goals this theme maps to (a crosswalk kept as data).
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         let c = catalog(ctx)?;
         Ok(self
@@ -108,6 +109,7 @@ impl MeasureCategoryInfo {
         &self.0.name
     }
     /// The themes measures of this category bear on.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let c = catalog(ctx)?;
         Ok(self

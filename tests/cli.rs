@@ -1,0 +1,365 @@
+//! The command line, run as a user runs it: the real binary, exit codes, stdout and stderr.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{assert_same_files, bin, read_files, Dataset};
+use recover_better::store::Store;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .env_remove("RECOVER_BETTER_DATA")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn run_with_store(store: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--data", store.to_str().unwrap()];
+    all.extend_from_slice(args);
+    // sled releases a folder's lock from a background thread shortly after the test process
+    // drops its handle: wait for it rather than fail.
+    for _ in 0..100 {
+        let out = run(&all);
+        if !stderr(&out).contains("is in use by another process") {
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the store at {} stayed locked", store.display());
+}
+
+/// Changes a store folder behind the store's back, with sled itself.
+fn tamper(store: &Path, f: impl FnOnce(&sled::Db)) {
+    let db = sled::open(store).unwrap();
+    f(&db);
+    db.flush().unwrap();
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Generates the tiny preset into `dir` with the binary; returns the per-file counts it printed.
+fn generate_tiny(dir: &Path) -> Vec<(String, usize)> {
+    let out = run(&[
+        "generate",
+        "--preset",
+        "tiny",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    stdout(&out)
+        .lines()
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let file = parts.next().unwrap().to_owned();
+            (file, parts.next().unwrap().parse().unwrap())
+        })
+        .collect()
+}
+
+/// A store folder holding the tiny preset, imported with the binary.
+fn tiny_store() -> (tempfile::TempDir, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    generate_tiny(data.path());
+    assert_exit(
+        &run_with_store(store.path(), &["import", data.path().to_str().unwrap()]),
+        0,
+    );
+    (data, store)
+}
+
+#[test]
+fn generate_writes_the_eleven_files_and_import_prints_a_summary_with_a_total_line() {
+    let data = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+
+    let generated = generate_tiny(data.path());
+    let out = run_with_store(store.path(), &["import", data.path().to_str().unwrap()]);
+
+    assert_exit(&out, 0);
+    let files: Vec<&str> = generated.iter().map(|(f, _)| f.as_str()).collect();
+    let mut expected: Vec<&str> = recover_better::dataset::FILES.to_vec();
+    expected.sort();
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["file", "records", "created", "updated", "unchanged"]
+    );
+    let total_records: usize = generated.iter().map(|(_, n)| n).sum();
+    let total = lines
+        .iter()
+        .find(|l| l.starts_with("total "))
+        .unwrap_or_else(|| panic!("no total line in:\n{text}"));
+    let n = total_records.to_string();
+    assert_eq!(
+        total.split_whitespace().collect::<Vec<_>>(),
+        ["total", n.as_str(), n.as_str(), "0", "0"]
+    );
+    for (file, count) in &generated {
+        let row = lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(file.as_str()))
+            .unwrap_or_else(|| panic!("no row for {file} in:\n{text}"));
+        let c = count.to_string();
+        assert_eq!(
+            row.split_whitespace().collect::<Vec<_>>(),
+            [file.as_str(), c.as_str(), c.as_str(), "0", "0"]
+        );
+    }
+}
+
+#[test]
+fn check_of_a_sound_store_exits_0_and_says_ok_on_stderr() {
+    let (_data, store) = tiny_store();
+
+    let out = run_with_store(store.path(), &["check"]);
+
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "", "no violations are printed");
+    assert_eq!(stderr(&out).lines().last(), Some("ok: no violations"));
+}
+
+#[test]
+fn check_of_a_damaged_store_exits_1_and_lists_the_violation() {
+    let (_data, store) = tiny_store();
+    // Remove one posting list behind the store's back.
+    tamper(store.path(), |db| {
+        let index = db.open_tree("index").unwrap();
+        let (k, _) = index.first().unwrap().unwrap();
+        index.remove(k).unwrap();
+    });
+
+    let out = run_with_store(store.path(), &["check"]);
+
+    assert_exit(&out, 1);
+    let violations = stdout(&out);
+    assert_eq!(violations.lines().count(), 1, "{violations}");
+    assert!(
+        violations.starts_with("posting list CountryReviews(") && violations.contains("is missing"),
+        "{violations}"
+    );
+    assert_eq!(stderr(&out).lines().last(), Some("1 violation(s)"));
+}
+
+#[test]
+fn two_exports_of_a_store_are_byte_identical() {
+    let (_data, store) = tiny_store();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+
+    let first = run_with_store(store.path(), &["export", a.path().to_str().unwrap()]);
+    let second = run_with_store(store.path(), &["export", b.path().to_str().unwrap()]);
+
+    assert_exit(&first, 0);
+    assert_exit(&second, 0);
+    assert_eq!(stdout(&first), stdout(&second));
+    assert_same_files(&read_files(a.path()), &read_files(b.path()));
+}
+
+#[test]
+fn an_import_of_a_bad_dataset_exits_1_and_prints_file_line_reason_on_stderr() {
+    let store = tempfile::tempdir().unwrap();
+    let mut bad = Dataset::small();
+    bad.replace(
+        "recommendations.jsonl",
+        2,
+        r#""session":36"#,
+        r#""session":38"#,
+    );
+    let dir = bad.write_temp();
+
+    let out = run_with_store(store.path(), &["import", dir.path().to_str().unwrap()]);
+
+    assert_exit(&out, 1);
+    assert_eq!(
+        stderr(&out),
+        "the dataset has 1 problem(s); nothing was imported\n\
+         recommendations.jsonl:2: session=38 does not resolve (no such session)\n"
+    );
+    assert_eq!(stdout(&out), "");
+    let store = Store::open(store.path()).unwrap();
+    assert!(store.is_empty().unwrap());
+}
+
+#[test]
+fn every_subcommand_help_explains_what_it_does() {
+    let cases = [
+        (
+            "import",
+            "Load a dataset folder (JSON Lines, see README) into the store, all or nothing.",
+        ),
+        ("init", "Load the embedded default dataset"),
+        (
+            "export",
+            "Write the store as a dataset folder, each file sorted by natural key",
+        ),
+        (
+            "check",
+            "Verify every invariant of the store in both directions; exit 1 on any violation",
+        ),
+        (
+            "generate",
+            "Write a synthetic dataset, deterministic per seed (no store is opened)",
+        ),
+    ];
+    for (command, summary) in cases {
+        let out = run(&[command, "--help"]);
+
+        assert_exit(&out, 0);
+        let help = stdout(&out);
+        assert!(help.starts_with(summary), "{command} --help:\n{help}");
+        assert!(
+            help.contains(&format!("Usage: recover-better {command}")),
+            "{command} --help:\n{help}"
+        );
+        assert!(help.contains("--data <DATA>"), "{command} --help:\n{help}");
+    }
+    let import = stdout(&run(&["import", "--help"]));
+    assert!(import.contains("`file:line: reason`"), "{import}");
+    assert!(import.contains("--default"), "{import}");
+    let generate = stdout(&run(&["generate", "--help"]));
+    for preset in ["tiny:", "small:", "world:"] {
+        assert!(generate.contains(preset), "{generate}");
+    }
+}
+
+/// The options and arguments of a `--help` text that come with no description at all.
+fn undocumented(help: &str) -> Vec<String> {
+    let lines: Vec<&str> = help.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let is_head = |l: &str| {
+        let t = l.trim_start();
+        (1..=6).contains(&indent(l))
+            && (t.starts_with('-') || t.starts_with('<') || t.starts_with('['))
+    };
+    let mut out = vec![];
+    let mut i = 0;
+    while i < lines.len() {
+        if !is_head(lines[i]) {
+            i += 1;
+            continue;
+        }
+        let head = lines[i].trim();
+        let (spec, rest) = match head.find("  ") {
+            Some(p) => (&head[..p], head[p..].trim()),
+            None => (head, ""),
+        };
+        let mut description = rest.to_owned();
+        i += 1;
+        while i < lines.len() && !is_head(lines[i]) && (lines[i].is_empty() || indent(lines[i]) > 6)
+        {
+            description.push(' ');
+            description.push_str(lines[i].trim());
+            i += 1;
+        }
+        // Defaults and environment variables are not descriptions.
+        let mut words = String::new();
+        let mut depth = 0;
+        for c in description.chars() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ if depth == 0 => words.push(c),
+                _ => {}
+            }
+        }
+        if words.trim().is_empty() {
+            out.push(spec.to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_help_checker_finds_an_undocumented_option() {
+    let help = "Usage: x\n\nOptions:\n      --seed <SEED>\n          [default: 1]\n\n      --out <OUT>\n          The folder\n";
+
+    assert_eq!(undocumented(help), ["--seed <SEED>"]);
+}
+
+#[test]
+fn every_option_of_every_subcommand_is_described() {
+    for command in ["import", "init", "export", "check", "generate"] {
+        let help = stdout(&run(&[command, "--help"]));
+
+        assert_eq!(
+            undocumented(&help),
+            Vec::<String>::new(),
+            "{command} --help:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn a_store_written_by_a_newer_release_is_refused_with_a_clear_message() {
+    let store = tempfile::tempdir().unwrap();
+    drop(Store::open(store.path()).unwrap());
+    {
+        // sled's background flusher may hold the folder's lock for a moment after a drop.
+        let db = (0..100)
+            .find_map(|_| {
+                sled::open(store.path()).ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                })
+            })
+            .expect("reopen the store with sled");
+        db.open_tree("meta")
+            .unwrap()
+            .insert("format", &[99u8])
+            .unwrap();
+        db.flush().unwrap();
+    }
+
+    let out = run_with_store(store.path(), &["check"]);
+
+    assert_exit(&out, 1);
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: the store at {} was written by a newer release (store format 99); this release reads format 1\n",
+            store.path().display()
+        )
+    );
+}
+
+#[test]
+fn a_store_in_use_by_another_process_is_refused_with_a_clear_message() {
+    let store = tempfile::tempdir().unwrap();
+    let _held = Store::open(store.path()).unwrap();
+
+    let out = run(&["--data", store.path().to_str().unwrap(), "check"]);
+
+    assert_exit(&out, 1);
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: the store at {} is in use by another process (stop it, or choose another --data folder)\n",
+            store.path().display()
+        )
+    );
+}
