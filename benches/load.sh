@@ -63,8 +63,8 @@ LUA
 
 echo
 echo "world preset; wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per query; $(nproc) cores"
-printf '| %-4s | %10s | %9s | %9s | %7s |\n' query "req/s" "p50 ms" "p99 ms" errors
-printf '|------|-----------:|----------:|----------:|--------:|\n'
+printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' query "req/s" "p50 ms" "p99 ms" errors "p50 ms (c=1)"
+printf '|------|-----------:|----------:|----------:|--------:|--------------:|\n'
 for name in Q0 Q1 Q2 Q3 Q4 Q5 Q6; do
   python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "${Q[$name]}" >"$WORK/$name.json"
   # Each query must succeed before it is measured.
@@ -73,7 +73,10 @@ for name in Q0 Q1 Q2 Q3 Q4 Q5 Q6; do
   fi
   line=$(BODY_FILE="$WORK/$name.json" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/post.lua" "$URL" | grep '^RESULT')
   read -r _ rps p50 p99 errors _ <<<"$line"
-  printf '| %-4s | %10s | %9s | %9s | %7s |\n' "$name" "$rps" "$p50" "$p99" "$errors"
+  # One connection: the service time of a request, without queueing behind 31 others.
+  line1=$(BODY_FILE="$WORK/$name.json" wrk -t1 -c1 -d3s -s "$WORK/post.lua" "$URL" | grep '^RESULT')
+  read -r _ _ p50_c1 _ _ _ <<<"$line1"
+  printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "$name" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
 done
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 HWM=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")

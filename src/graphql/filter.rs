@@ -6,6 +6,7 @@ use roaring::RoaringBitmap;
 
 use super::errors::bad_input;
 use super::scalars::{Date, LinkRelation, LinkStatus, MeasureCategory, Response, UnRegionalGroup};
+use crate::catalog::text::TextIndex;
 use crate::catalog::Catalog;
 use crate::model::{self, CountryCode, Slug};
 use crate::store::Index;
@@ -112,17 +113,6 @@ pub struct CountryFilter {
     pub name_contains: Option<String>,
 }
 
-/// Narrows `acc` to the union of the lists (no lists given: no narrowing).
-fn narrow(acc: &mut RoaringBitmap, lists: Option<Vec<&RoaringBitmap>>) {
-    if let Some(lists) = lists {
-        let mut union = RoaringBitmap::new();
-        for l in lists {
-            union |= l;
-        }
-        *acc &= union;
-    }
-}
-
 /// Keeps the members for which `keep` holds.
 fn retain(acc: &mut RoaringBitmap, keep: impl Fn(u32) -> bool) {
     *acc = acc.iter().filter(|&i| keep(i)).collect();
@@ -159,36 +149,6 @@ fn in_groups(catalog: &Catalog, groups: &[UnRegionalGroup]) -> Vec<CountryCode> 
         .collect()
 }
 
-fn slugs(
-    arg: &str,
-    what: &str,
-    values: &[String],
-    exists: impl Fn(&str) -> bool,
-) -> Result<Vec<Slug>> {
-    values
-        .iter()
-        .map(|v| {
-            let s = Slug::parse(v).map_err(|e| bad_input(arg, e))?;
-            if exists(v) {
-                Ok(s)
-            } else {
-                Err(bad_input(arg, format!("unknown {what} slug {v:?}")))
-            }
-        })
-        .collect()
-}
-
-fn numbers<T>(
-    arg: &str,
-    values: &[i32],
-    parse: impl Fn(i64) -> Result<T, model::InvalidValue>,
-) -> Result<Vec<T>> {
-    values
-        .iter()
-        .map(|&n| parse(n as i64).map_err(|e| bad_input(arg, e)))
-        .collect()
-}
-
 /// The stems of a text filter, or an error when it has no searchable word.
 pub fn text_terms(catalog: &Catalog, arg: &str, text: &str) -> Result<Vec<String>> {
     let terms = catalog.analyzer.query_terms(text);
@@ -198,230 +158,210 @@ pub fn text_terms(catalog: &Catalog, arg: &str, text: &str) -> Result<Vec<String
     Ok(terms)
 }
 
+/// A set being narrowed by one filter field after another. Each method checks its field's
+/// values (naming `arg` when one is invalid) and keeps the members found in the posting list
+/// of any of them; an absent or empty field keeps everything.
+struct Narrowing<'c> {
+    c: &'c Catalog,
+    set: RoaringBitmap,
+}
+
+impl<'c> Narrowing<'c> {
+    fn new(c: &'c Catalog, within: &RoaringBitmap) -> Self {
+        Narrowing {
+            c,
+            set: within.clone(),
+        }
+    }
+
+    fn any_of(&mut self, lists: impl IntoIterator<Item = &'c RoaringBitmap>) {
+        let mut union = RoaringBitmap::new();
+        for l in lists {
+            union |= l;
+        }
+        self.set &= union;
+    }
+
+    fn countries(
+        &mut self,
+        arg: &str,
+        v: &Option<Vec<String>>,
+        index: fn(CountryCode) -> Index,
+    ) -> Result<()> {
+        if let Some(v) = non_empty(v) {
+            let c = self.c;
+            let codes = countries(c, arg, v)?;
+            self.any_of(codes.into_iter().map(|k| c.list(&index(k))));
+        }
+        Ok(())
+    }
+
+    fn regional_groups(
+        &mut self,
+        v: &Option<Vec<UnRegionalGroup>>,
+        index: fn(CountryCode) -> Index,
+    ) {
+        if let Some(v) = non_empty(v) {
+            let c = self.c;
+            self.any_of(in_groups(c, v).into_iter().map(|k| c.list(&index(k))));
+        }
+    }
+
+    fn themes(
+        &mut self,
+        arg: &str,
+        v: &Option<Vec<String>>,
+        index: fn(Slug) -> Index,
+    ) -> Result<()> {
+        let c = self.c;
+        self.slugs(arg, "theme", v, |s| c.theme(s).is_some(), index)
+    }
+
+    fn groups(
+        &mut self,
+        arg: &str,
+        v: &Option<Vec<String>>,
+        index: fn(Slug) -> Index,
+    ) -> Result<()> {
+        let c = self.c;
+        self.slugs(arg, "group", v, |s| c.group(s).is_some(), index)
+    }
+
+    fn slugs(
+        &mut self,
+        arg: &str,
+        what: &str,
+        v: &Option<Vec<String>>,
+        exists: impl Fn(&str) -> bool,
+        index: fn(Slug) -> Index,
+    ) -> Result<()> {
+        if let Some(v) = non_empty(v) {
+            let slugs = v
+                .iter()
+                .map(|x| {
+                    let s = Slug::parse(x).map_err(|e| bad_input(arg, e))?;
+                    if exists(x) {
+                        Ok(s)
+                    } else {
+                        Err(bad_input(arg, format!("unknown {what} slug {x:?}")))
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let c = self.c;
+            self.any_of(slugs.into_iter().map(|s| c.list(&index(s))));
+        }
+        Ok(())
+    }
+
+    /// A numeric field whose values `parse` checks and `list` maps to posting lists.
+    fn numbers<T>(
+        &mut self,
+        arg: &str,
+        v: &Option<Vec<i32>>,
+        parse: impl Fn(i64) -> Result<T, model::InvalidValue>,
+        list: impl Fn(T) -> &'c RoaringBitmap,
+    ) -> Result<()> {
+        if let Some(v) = non_empty(v) {
+            let values = v
+                .iter()
+                .map(|&n| parse(n as i64).map_err(|e| bad_input(arg, e)))
+                .collect::<Result<Vec<_>>>()?;
+            self.any_of(values.into_iter().map(list));
+        }
+        Ok(())
+    }
+
+    fn sdgs(
+        &mut self,
+        arg: &str,
+        v: &Option<Vec<i32>>,
+        index: fn(model::SdgGoal) -> Index,
+    ) -> Result<()> {
+        let c = self.c;
+        self.numbers(arg, v, model::SdgGoal::new, |g| c.list(&index(g)))
+    }
+
+    fn text(&mut self, arg: &str, text: &Option<String>, index: &TextIndex) -> Result<()> {
+        if let Some(t) = text {
+            let terms = text_terms(self.c, arg, t)?;
+            self.set &= index.matching(&terms);
+        }
+        Ok(())
+    }
+
+    fn linked(&mut self, linked: Option<bool>, with_links: &RoaringBitmap) {
+        match linked {
+            Some(true) => self.set &= with_links,
+            Some(false) => self.set -= with_links,
+            None => {}
+        }
+    }
+}
+
 impl RecommendationFilter {
     /// The ids of the recommendations that pass, within `within`.
     pub fn evaluate(&self, catalog: &Catalog, within: &RoaringBitmap) -> Result<RoaringBitmap> {
-        let mut acc = within.clone();
+        use Index as I;
         let c = catalog;
-        if let Some(v) = non_empty(&self.state_under_review) {
-            let codes = countries(c, "filter.stateUnderReview", v)?;
-            narrow(
-                &mut acc,
-                Some(
-                    codes
-                        .into_iter()
-                        .map(|k| c.list(&Index::RecommendationsReceived(k)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.recommending_state) {
-            let codes = countries(c, "filter.recommendingState", v)?;
-            narrow(
-                &mut acc,
-                Some(
-                    codes
-                        .into_iter()
-                        .map(|k| c.list(&Index::RecommendationsMade(k)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.un_regional_group) {
-            let codes = in_groups(c, v);
-            narrow(
-                &mut acc,
-                Some(
-                    codes
-                        .into_iter()
-                        .map(|k| c.list(&Index::RecommendationsReceived(k)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.recommending_regional_group) {
-            let codes = in_groups(c, v);
-            narrow(
-                &mut acc,
-                Some(
-                    codes
-                        .into_iter()
-                        .map(|k| c.list(&Index::RecommendationsMade(k)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.cycle) {
-            let cycles = numbers("filter.cycle", v, model::CycleNumber::new)?;
-            narrow(
-                &mut acc,
-                Some(
-                    cycles
-                        .into_iter()
-                        .map(|n| c.recommendations_in_cycle(n))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.session) {
-            let sessions = numbers("filter.session", v, model::SessionNumber::new)?;
-            narrow(
-                &mut acc,
-                Some(
-                    sessions
-                        .into_iter()
-                        .map(|n| c.list(&Index::SessionRecommendations(n)))
-                        .collect(),
-                ),
-            );
-        }
+        let mut n = Narrowing::new(c, within);
+        n.countries(
+            "filter.stateUnderReview",
+            &self.state_under_review,
+            I::RecommendationsReceived,
+        )?;
+        n.countries(
+            "filter.recommendingState",
+            &self.recommending_state,
+            I::RecommendationsMade,
+        )?;
+        n.regional_groups(&self.un_regional_group, I::RecommendationsReceived);
+        n.regional_groups(&self.recommending_regional_group, I::RecommendationsMade);
+        n.numbers("filter.cycle", &self.cycle, model::CycleNumber::new, |k| {
+            c.recommendations_in_cycle(k)
+        })?;
+        n.numbers(
+            "filter.session",
+            &self.session,
+            model::SessionNumber::new,
+            |s| c.list(&I::SessionRecommendations(s)),
+        )?;
         if let Some(v) = non_empty(&self.response) {
-            narrow(
-                &mut acc,
-                Some(
-                    v.iter()
-                        .map(|&r| c.list(&Index::RecommendationsByResponse(r.into())))
-                        .collect(),
-                ),
+            n.any_of(
+                v.iter()
+                    .map(|&r| c.list(&I::RecommendationsByResponse(r.into()))),
             );
         }
-        if let Some(v) = non_empty(&self.action_category) {
-            let a = numbers("filter.actionCategory", v, model::ActionCategory::new)?;
-            narrow(
-                &mut acc,
-                Some(
-                    a.into_iter()
-                        .map(|a| c.list(&Index::RecommendationsByAction(a)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.theme) {
-            let s = slugs("filter.theme", "theme", v, |x| c.theme(x).is_some())?;
-            narrow(
-                &mut acc,
-                Some(
-                    s.into_iter()
-                        .map(|s| c.list(&Index::RecommendationsByTheme(s)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.group) {
-            let s = slugs("filter.group", "group", v, |x| c.group(x).is_some())?;
-            narrow(
-                &mut acc,
-                Some(
-                    s.into_iter()
-                        .map(|s| c.list(&Index::RecommendationsByGroup(s)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.sdg) {
-            let g = numbers("filter.sdg", v, model::SdgGoal::new)?;
-            narrow(
-                &mut acc,
-                Some(
-                    g.into_iter()
-                        .map(|g| c.list(&Index::RecommendationsBySdg(g)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(t) = &self.text {
-            let terms = text_terms(c, "filter.text", t)?;
-            acc &= c.recommendation_text.matching(&terms);
-        }
-        match self.linked {
-            Some(true) => acc &= &c.linked_recommendations,
-            Some(false) => acc -= &c.linked_recommendations,
-            None => {}
-        }
-        Ok(acc)
+        n.numbers(
+            "filter.actionCategory",
+            &self.action_category,
+            model::ActionCategory::new,
+            |a| c.list(&I::RecommendationsByAction(a)),
+        )?;
+        n.themes("filter.theme", &self.theme, I::RecommendationsByTheme)?;
+        n.groups("filter.group", &self.group, I::RecommendationsByGroup)?;
+        n.sdgs("filter.sdg", &self.sdg, I::RecommendationsBySdg)?;
+        n.text("filter.text", &self.text, &c.recommendation_text)?;
+        n.linked(self.linked, &c.linked_recommendations);
+        Ok(n.set)
     }
 }
 
 impl MeasureFilter {
     pub fn evaluate(&self, catalog: &Catalog, within: &RoaringBitmap) -> Result<RoaringBitmap> {
-        let mut acc = within.clone();
+        use Index as I;
         let c = catalog;
-        if let Some(v) = non_empty(&self.country) {
-            let codes = countries(c, "filter.country", v)?;
-            narrow(
-                &mut acc,
-                Some(
-                    codes
-                        .into_iter()
-                        .map(|k| c.list(&Index::MeasuresByCountry(k)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.un_regional_group) {
-            let codes = in_groups(c, v);
-            narrow(
-                &mut acc,
-                Some(
-                    codes
-                        .into_iter()
-                        .map(|k| c.list(&Index::MeasuresByCountry(k)))
-                        .collect(),
-                ),
-            );
-        }
+        let mut n = Narrowing::new(c, within);
+        n.countries("filter.country", &self.country, I::MeasuresByCountry)?;
+        n.regional_groups(&self.un_regional_group, I::MeasuresByCountry);
         if let Some(v) = non_empty(&self.category) {
-            narrow(
-                &mut acc,
-                Some(
-                    v.iter()
-                        .map(|&k| c.list(&Index::MeasuresByCategory(k.into())))
-                        .collect(),
-                ),
-            );
+            n.any_of(v.iter().map(|&k| c.list(&I::MeasuresByCategory(k.into()))));
         }
-        if let Some(v) = non_empty(&self.theme) {
-            let s = slugs("filter.theme", "theme", v, |x| c.theme(x).is_some())?;
-            narrow(
-                &mut acc,
-                Some(
-                    s.into_iter()
-                        .map(|s| c.list(&Index::MeasuresByTheme(s)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.group) {
-            let s = slugs("filter.group", "group", v, |x| c.group(x).is_some())?;
-            narrow(
-                &mut acc,
-                Some(
-                    s.into_iter()
-                        .map(|s| c.list(&Index::MeasuresByGroup(s)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.sdg) {
-            let g = numbers("filter.sdg", v, model::SdgGoal::new)?;
-            narrow(
-                &mut acc,
-                Some(
-                    g.into_iter()
-                        .map(|g| c.list(&Index::MeasuresBySdg(g)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(t) = &self.text {
-            let terms = text_terms(c, "filter.text", t)?;
-            acc &= c.measure_text.matching(&terms);
-        }
-        match self.linked {
-            Some(true) => acc &= &c.linked_measures,
-            Some(false) => acc -= &c.linked_measures,
-            None => {}
-        }
+        n.themes("filter.theme", &self.theme, I::MeasuresByTheme)?;
+        n.groups("filter.group", &self.group, I::MeasuresByGroup)?;
+        n.sdgs("filter.sdg", &self.sdg, I::MeasuresBySdg)?;
+        n.text("filter.text", &self.text, &c.measure_text)?;
+        n.linked(self.linked, &c.linked_measures);
+        let mut acc = n.set;
         if self.active_on.is_some() || self.started_from.is_some() || self.started_to.is_some() {
             if let (Some(from), Some(to)) = (self.started_from, self.started_to) {
                 if to < from {
@@ -448,57 +388,15 @@ impl MeasureFilter {
 
 impl GoodPracticeFilter {
     pub fn evaluate(&self, catalog: &Catalog, within: &RoaringBitmap) -> Result<RoaringBitmap> {
-        let mut acc = within.clone();
+        use Index as I;
         let c = catalog;
-        if let Some(v) = non_empty(&self.country) {
-            let codes = countries(c, "filter.country", v)?;
-            narrow(
-                &mut acc,
-                Some(
-                    codes
-                        .into_iter()
-                        .map(|k| c.list(&Index::GoodPracticesByCountry(k)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.theme) {
-            let s = slugs("filter.theme", "theme", v, |x| c.theme(x).is_some())?;
-            narrow(
-                &mut acc,
-                Some(
-                    s.into_iter()
-                        .map(|s| c.list(&Index::GoodPracticesByTheme(s)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.group) {
-            let s = slugs("filter.group", "group", v, |x| c.group(x).is_some())?;
-            narrow(
-                &mut acc,
-                Some(
-                    s.into_iter()
-                        .map(|s| c.list(&Index::GoodPracticesByGroup(s)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(v) = non_empty(&self.sdg) {
-            let g = numbers("filter.sdg", v, model::SdgGoal::new)?;
-            narrow(
-                &mut acc,
-                Some(
-                    g.into_iter()
-                        .map(|g| c.list(&Index::GoodPracticesBySdg(g)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(t) = &self.text {
-            let terms = text_terms(c, "filter.text", t)?;
-            acc &= c.good_practice_text.matching(&terms);
-        }
+        let mut n = Narrowing::new(c, within);
+        n.countries("filter.country", &self.country, I::GoodPracticesByCountry)?;
+        n.themes("filter.theme", &self.theme, I::GoodPracticesByTheme)?;
+        n.groups("filter.group", &self.group, I::GoodPracticesByGroup)?;
+        n.sdgs("filter.sdg", &self.sdg, I::GoodPracticesBySdg)?;
+        n.text("filter.text", &self.text, &c.good_practice_text)?;
+        let mut acc = n.set;
         if let Some(years) = non_empty(&self.year) {
             retain(&mut acc, |id| {
                 c.good_practices

@@ -37,14 +37,7 @@ impl GoodPractice {
     /// The States where it was done.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .countries
-            .iter()
-            .filter_map(|&k| c.country(k).cloned().map(Country))
-            .collect())
+        Ok(super::countries_of(catalog(ctx)?, &self.0.record.countries))
     }
     /// The year it was reported.
     async fn year(&self) -> Option<i32> {
@@ -53,38 +46,17 @@ impl GoodPractice {
     /// Themes it bears on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .themes
-            .iter()
-            .filter_map(|s| c.theme(s.as_str()).cloned().map(Theme))
-            .collect())
+        Ok(super::themes_of(catalog(ctx)?, &self.0.record.themes))
     }
     /// Affected-person groups it concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .groups
-            .iter()
-            .filter_map(|s| c.group(s.as_str()).cloned().map(Group))
-            .collect())
+        Ok(super::groups_of(catalog(ctx)?, &self.0.record.groups))
     }
     /// SDG goals it serves.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .sdgs
-            .iter()
-            .filter_map(|&g| c.sdg(g).cloned().map(Sdg))
-            .collect())
+        Ok(super::sdgs_of(catalog(ctx)?, &self.0.record.sdgs))
     }
     /// The measures the practice draws on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]

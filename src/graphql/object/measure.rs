@@ -69,38 +69,17 @@ impl Measure {
     /// Themes the measure bears on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .themes
-            .iter()
-            .filter_map(|s| c.theme(s.as_str()).cloned().map(Theme))
-            .collect())
+        Ok(super::themes_of(catalog(ctx)?, &self.0.record.themes))
     }
     /// Affected-person groups the measure concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .groups
-            .iter()
-            .filter_map(|s| c.group(s.as_str()).cloned().map(Group))
-            .collect())
+        Ok(super::groups_of(catalog(ctx)?, &self.0.record.groups))
     }
     /// SDG goals the measure serves.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .sdgs
-            .iter()
-            .filter_map(|&g| c.sdg(g).cloned().map(Sdg))
-            .collect())
+        Ok(super::sdgs_of(catalog(ctx)?, &self.0.record.sdgs))
     }
     /// A citation of the source.
     async fn source(&self) -> Option<&str> {

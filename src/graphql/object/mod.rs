@@ -23,6 +23,39 @@ pub use session::{Cycle, Session};
 pub use taxonomy::{Group, MeasureCategoryInfo, Sdg, Theme};
 
 use crate::catalog::Catalog;
+use crate::model::{CountryCode, SdgGoal, Slug};
+
+/// The themes with these slugs, in the order given.
+pub fn themes_of(c: &Catalog, slugs: &[Slug]) -> Vec<Theme> {
+    slugs
+        .iter()
+        .filter_map(|s| c.theme(s.as_str()).cloned().map(Theme))
+        .collect()
+}
+
+/// The groups with these slugs, in the order given.
+pub fn groups_of(c: &Catalog, slugs: &[Slug]) -> Vec<Group> {
+    slugs
+        .iter()
+        .filter_map(|s| c.group(s.as_str()).cloned().map(Group))
+        .collect()
+}
+
+/// The SDGs with these goals, in the order given.
+pub fn sdgs_of(c: &Catalog, goals: &[SdgGoal]) -> Vec<Sdg> {
+    goals
+        .iter()
+        .filter_map(|&g| c.sdg(g).cloned().map(Sdg))
+        .collect()
+}
+
+/// The countries with these codes, in the order given.
+pub fn countries_of(c: &Catalog, codes: &[CountryCode]) -> Vec<Country> {
+    codes
+        .iter()
+        .filter_map(|&k| c.country(k).cloned().map(Country))
+        .collect()
+}
 
 /// The catalog the request runs against.
 pub fn catalog<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Catalog>> {

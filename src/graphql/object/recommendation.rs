@@ -45,14 +45,10 @@ impl Recommendation {
     /// The States that made it (more than one for a joint recommendation).
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn recommending_states(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .recommending_states
-            .iter()
-            .filter_map(|&k| c.country(k).cloned().map(Country))
-            .collect())
+        Ok(super::countries_of(
+            catalog(ctx)?,
+            &self.0.record.recommending_states,
+        ))
     }
     /// The session in which it was made.
     async fn session(&self, ctx: &Context<'_>) -> Result<Option<Session>> {
@@ -81,38 +77,17 @@ impl Recommendation {
     /// UPR Info issues the recommendation is classified under.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .themes
-            .iter()
-            .filter_map(|s| c.theme(s.as_str()).cloned().map(Theme))
-            .collect())
+        Ok(super::themes_of(catalog(ctx)?, &self.0.record.themes))
     }
     /// Affected-person groups the recommendation concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .groups
-            .iter()
-            .filter_map(|s| c.group(s.as_str()).cloned().map(Group))
-            .collect())
+        Ok(super::groups_of(catalog(ctx)?, &self.0.record.groups))
     }
     /// SDG goals, through the themes' crosswalk.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .sdgs
-            .iter()
-            .filter_map(|&g| c.sdg(g).cloned().map(Sdg))
-            .collect())
+        Ok(super::sdgs_of(catalog(ctx)?, &self.0.record.sdgs))
     }
     /// The UN document of the Working Group report (e.g. `A/HRC/46/9`).
     async fn document(&self) -> Option<&str> {

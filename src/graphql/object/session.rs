@@ -76,14 +76,10 @@ impl Session {
     /// The States reviewed in this session, by code.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn states_under_review(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .states_under_review
-            .iter()
-            .filter_map(|&k| c.country(k).cloned().map(Country))
-            .collect())
+        Ok(super::countries_of(
+            catalog(ctx)?,
+            &self.0.record.states_under_review,
+        ))
     }
     /// The recommendations made in this session.
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]

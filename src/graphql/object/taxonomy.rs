@@ -27,16 +27,8 @@ impl Theme {
     /// The SDG goals this theme maps to (a crosswalk kept as data).
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .sdgs
-            .iter()
-            .filter_map(|&g| c.sdg(g).cloned().map(Sdg))
-            .collect())
+        Ok(super::sdgs_of(catalog(ctx)?, &self.0.sdgs))
     }
-    /// Where the theme comes from.
-    /// Where the group comes from.
     /// Where the entry comes from.
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
@@ -111,13 +103,7 @@ impl MeasureCategoryInfo {
     /// The themes measures of this category bear on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .themes
-            .iter()
-            .filter_map(|s| c.theme(s.as_str()).cloned().map(Theme))
-            .collect())
+        Ok(super::themes_of(catalog(ctx)?, &self.0.themes))
     }
     /// OxCGRT indicator codes this category covers (e.g. `C1`, `H2`).
     async fn oxcgrt(&self) -> &[String] {
