@@ -153,14 +153,16 @@ pub struct RecommendationFacets(Arc<RoaringBitmap>);
 const SCAN_BELOW: u64 = 20_000;
 
 impl RecommendationFacets {
-    fn count(
+    /// `values` lists every value with its posting list; `of` gives a record's values (as
+    /// borrowed strings or numbers, so counting allocates nothing per record).
+    fn count<'a, K: Eq + std::hash::Hash + std::fmt::Display>(
         &self,
-        c: &Catalog,
+        c: &'a Catalog,
         values: impl Iterator<Item = (String, Index)>,
-        of: impl Fn(&model::Recommendation, &mut dyn FnMut(String)),
+        of: impl Fn(&'a model::Recommendation, &mut dyn FnMut(K)),
     ) -> Vec<FacetCount> {
         if self.0.len() < SCAN_BELOW {
-            let mut counts: HashMap<String, u64> = HashMap::new();
+            let mut counts: HashMap<K, u64> = HashMap::new();
             for id in self.0.iter() {
                 if let Some(r) = c.recommendations.get(id) {
                     of(&r.record, &mut |v| *counts.entry(v).or_default() += 1);
@@ -169,7 +171,10 @@ impl RecommendationFacets {
             facet(
                 counts
                     .into_iter()
-                    .map(|(value, count)| FacetCount { value, count })
+                    .map(|(value, count)| FacetCount {
+                        value: value.to_string(),
+                        count,
+                    })
                     .collect(),
             )
         } else {
@@ -199,7 +204,7 @@ impl RecommendationFacets {
             Response::ALL
                 .iter()
                 .map(|&r| (r.as_str().into(), Index::RecommendationsByResponse(r))),
-            |r, add| add(r.response.as_str().into()),
+            |r, add| add(r.response.as_str()),
         ))
     }
     /// By UPR Info action category (1 to 5).
@@ -212,7 +217,7 @@ impl RecommendationFacets {
                 .map(|a| (a.to_string(), Index::RecommendationsByAction(a))),
             |r, add| {
                 if let Some(a) = r.action_category {
-                    add(a.to_string())
+                    add(a.get())
                 }
             },
         ))
@@ -228,7 +233,7 @@ impl RecommendationFacets {
                     Index::RecommendationsByTheme(t.slug.clone()),
                 )
             }),
-            |r, add| r.themes.iter().for_each(|t| add(t.to_string())),
+            |r, add| r.themes.iter().for_each(|t| add(t.as_str())),
         ))
     }
     /// By affected-group slug.
@@ -242,7 +247,7 @@ impl RecommendationFacets {
                     Index::RecommendationsByGroup(g.slug.clone()),
                 )
             }),
-            |r, add| r.groups.iter().for_each(|g| add(g.to_string())),
+            |r, add| r.groups.iter().for_each(|g| add(g.as_str())),
         ))
     }
     /// By SDG goal.
@@ -253,7 +258,7 @@ impl RecommendationFacets {
             c.sdgs
                 .iter()
                 .map(|s| (s.goal.to_string(), Index::RecommendationsBySdg(s.goal))),
-            |r, add| r.sdgs.iter().for_each(|g| add(g.to_string())),
+            |r, add| r.sdgs.iter().for_each(|g| add(g.get())),
         ))
     }
     /// By UPR cycle.
@@ -285,7 +290,7 @@ impl RecommendationFacets {
                     Index::SessionRecommendations(s.record.number),
                 )
             }),
-            |r, add| add(r.session.to_string()),
+            |r, add| add(r.session.get()),
         ))
     }
     /// By State under review (ISO alpha-3 codes).
@@ -299,7 +304,7 @@ impl RecommendationFacets {
                     Index::RecommendationsReceived(k.record.code),
                 )
             }),
-            |r, add| add(r.state_under_review.to_string()),
+            |r, add| add(r.state_under_review.as_str()),
         ))
     }
     /// By recommending State (a joint recommendation counts for each of its States).
@@ -313,11 +318,7 @@ impl RecommendationFacets {
                     Index::RecommendationsMade(k.record.code),
                 )
             }),
-            |r, add| {
-                r.recommending_states
-                    .iter()
-                    .for_each(|k| add(k.to_string()))
-            },
+            |r, add| r.recommending_states.iter().for_each(|k| add(k.as_str())),
         ))
     }
 }
