@@ -1,5 +1,5 @@
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use roaring::RoaringBitmap;
@@ -145,44 +145,115 @@ pub fn facet(mut counts: Vec<FacetCount>) -> Vec<FacetCount> {
 
 /// Counts over the whole filtered set of recommendations, for dashboards.
 ///
-/// A small set is counted by reading its records (cost grows with the set); a large one by
-/// intersecting it with each value's posting list (cost grows with the number of values).
-pub struct RecommendationFacets(Arc<RoaringBitmap>);
+/// A small set is counted by reading each of its records once, for every facet at the same
+/// time (cost grows with the set); a large one by intersecting it with each value's posting
+/// list (cost grows with the number of values).
+pub struct RecommendationFacets {
+    set: Arc<RoaringBitmap>,
+    scanned: OnceLock<Scanned>,
+}
 
 /// Below this many members, facets read the records instead of intersecting posting lists.
 const SCAN_BELOW: u64 = 20_000;
 
+/// Every facet of a small set, counted in one pass over its records.
+struct Scanned {
+    response: Vec<FacetCount>,
+    action_category: Vec<FacetCount>,
+    theme: Vec<FacetCount>,
+    group: Vec<FacetCount>,
+    sdg: Vec<FacetCount>,
+    session: Vec<FacetCount>,
+    state_under_review: Vec<FacetCount>,
+    recommending_state: Vec<FacetCount>,
+}
+
+/// Counts keyed by borrowed strings or numbers, so counting allocates nothing per record.
+fn counted<K: Eq + std::hash::Hash + std::fmt::Display>(
+    counts: HashMap<K, u64>,
+) -> Vec<FacetCount> {
+    facet(
+        counts
+            .into_iter()
+            .map(|(value, count)| FacetCount {
+                value: value.to_string(),
+                count,
+            })
+            .collect(),
+    )
+}
+
 impl RecommendationFacets {
-    /// `values` lists every value with its posting list; `of` gives a record's values (as
-    /// borrowed strings or numbers, so counting allocates nothing per record).
-    fn count<'a, K: Eq + std::hash::Hash + std::fmt::Display>(
-        &self,
-        c: &'a Catalog,
-        values: impl Iterator<Item = (String, Index)>,
-        of: impl Fn(&'a model::Recommendation, &mut dyn FnMut(K)),
-    ) -> Vec<FacetCount> {
-        if self.0.len() < SCAN_BELOW {
-            let mut counts: HashMap<K, u64> = HashMap::new();
-            for id in self.0.iter() {
-                if let Some(r) = c.recommendations.get(id) {
-                    of(&r.record, &mut |v| *counts.entry(v).or_default() += 1);
+    fn new(set: Arc<RoaringBitmap>) -> Self {
+        RecommendationFacets {
+            set,
+            scanned: OnceLock::new(),
+        }
+    }
+
+    fn scan(&self, c: &Catalog) -> &Scanned {
+        self.scanned.get_or_init(|| {
+            let mut response: HashMap<&str, u64> = HashMap::new();
+            let mut action: HashMap<u8, u64> = HashMap::new();
+            let mut theme: HashMap<&str, u64> = HashMap::new();
+            let mut group: HashMap<&str, u64> = HashMap::new();
+            let mut sdg: HashMap<u8, u64> = HashMap::new();
+            let mut session: HashMap<u16, u64> = HashMap::new();
+            let mut sur: HashMap<&str, u64> = HashMap::new();
+            let mut made: HashMap<&str, u64> = HashMap::new();
+            for id in self.set.iter() {
+                let Some(row) = c.recommendations.get(id) else {
+                    continue;
+                };
+                let r = &row.record;
+                *response.entry(r.response.as_str()).or_default() += 1;
+                if let Some(a) = r.action_category {
+                    *action.entry(a.get()).or_default() += 1;
+                }
+                for t in &r.themes {
+                    *theme.entry(t.as_str()).or_default() += 1;
+                }
+                for g in &r.groups {
+                    *group.entry(g.as_str()).or_default() += 1;
+                }
+                for g in &r.sdgs {
+                    *sdg.entry(g.get()).or_default() += 1;
+                }
+                *session.entry(r.session.get()).or_default() += 1;
+                *sur.entry(r.state_under_review.as_str()).or_default() += 1;
+                for k in &r.recommending_states {
+                    *made.entry(k.as_str()).or_default() += 1;
                 }
             }
-            facet(
-                counts
-                    .into_iter()
-                    .map(|(value, count)| FacetCount {
-                        value: value.to_string(),
-                        count,
-                    })
-                    .collect(),
-            )
+            Scanned {
+                response: counted(response),
+                action_category: counted(action),
+                theme: counted(theme),
+                group: counted(group),
+                sdg: counted(sdg),
+                session: counted(session),
+                state_under_review: counted(sur),
+                recommending_state: counted(made),
+            }
+        })
+    }
+
+    /// A facet: taken from the one-pass scan of a small set, or counted by intersections for
+    /// a large one. `values` lists every value with its posting list.
+    fn count(
+        &self,
+        c: &Catalog,
+        values: impl Iterator<Item = (String, Index)>,
+        scanned: fn(&Scanned) -> &Vec<FacetCount>,
+    ) -> Vec<FacetCount> {
+        if self.set.len() < SCAN_BELOW {
+            scanned(self.scan(c)).clone()
         } else {
             facet(
                 values
                     .map(|(value, index)| FacetCount {
                         value,
-                        count: c.list(&index).intersection_len(&self.0),
+                        count: c.list(&index).intersection_len(&self.set),
                     })
                     .collect(),
             )
@@ -204,7 +275,7 @@ impl RecommendationFacets {
             Response::ALL
                 .iter()
                 .map(|&r| (r.as_str().into(), Index::RecommendationsByResponse(r))),
-            |r, add| add(r.response.as_str()),
+            |s| &s.response,
         ))
     }
     /// By UPR Info action category (1 to 5).
@@ -215,11 +286,7 @@ impl RecommendationFacets {
             (1..=5)
                 .filter_map(|a| ActionCategory::new(a).ok())
                 .map(|a| (a.to_string(), Index::RecommendationsByAction(a))),
-            |r, add| {
-                if let Some(a) = r.action_category {
-                    add(a.get())
-                }
-            },
+            |s| &s.action_category,
         ))
     }
     /// By theme slug.
@@ -233,7 +300,7 @@ impl RecommendationFacets {
                     Index::RecommendationsByTheme(t.slug.clone()),
                 )
             }),
-            |r, add| r.themes.iter().for_each(|t| add(t.as_str())),
+            |s| &s.theme,
         ))
     }
     /// By affected-group slug.
@@ -247,7 +314,7 @@ impl RecommendationFacets {
                     Index::RecommendationsByGroup(g.slug.clone()),
                 )
             }),
-            |r, add| r.groups.iter().for_each(|g| add(g.as_str())),
+            |s| &s.group,
         ))
     }
     /// By SDG goal.
@@ -258,7 +325,7 @@ impl RecommendationFacets {
             c.sdgs
                 .iter()
                 .map(|s| (s.goal.to_string(), Index::RecommendationsBySdg(s.goal))),
-            |r, add| r.sdgs.iter().for_each(|g| add(g.get())),
+            |s| &s.sdg,
         ))
     }
     /// By UPR cycle.
@@ -269,7 +336,7 @@ impl RecommendationFacets {
         for s in &c.sessions {
             let n = c
                 .list(&Index::SessionRecommendations(s.record.number))
-                .intersection_len(&self.0);
+                .intersection_len(&self.set);
             *counts.entry(s.record.cycle.to_string()).or_default() += n;
         }
         Ok(facet(
@@ -290,7 +357,7 @@ impl RecommendationFacets {
                     Index::SessionRecommendations(s.record.number),
                 )
             }),
-            |r, add| add(r.session.get()),
+            |s| &s.session,
         ))
     }
     /// By State under review (ISO alpha-3 codes).
@@ -304,7 +371,7 @@ impl RecommendationFacets {
                     Index::RecommendationsReceived(k.record.code),
                 )
             }),
-            |r, add| add(r.state_under_review.as_str()),
+            |s| &s.state_under_review,
         ))
     }
     /// By recommending State (a joint recommendation counts for each of its States).
@@ -318,7 +385,7 @@ impl RecommendationFacets {
                     Index::RecommendationsMade(k.record.code),
                 )
             }),
-            |r, add| r.recommending_states.iter().for_each(|k| add(k.as_str())),
+            |s| &s.recommending_state,
         ))
     }
 }
@@ -330,7 +397,7 @@ connection!(
     "recommendation",
     /// Counts over the whole filtered set (not just this page), per facet.
     async fn facets(&self) -> RecommendationFacets {
-        RecommendationFacets(self.set.clone())
+        RecommendationFacets::new(self.set.clone())
     }
 );
 
