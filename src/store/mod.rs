@@ -3,8 +3,9 @@
 //! # Layout
 //! - [`keys`]: every key layout, next to its encoder and decoder.
 //! - [`codec`]: the versioned record format.
-//! - [`write`]: [`Change`]s applied in one transaction through one function, which also keeps
+//! - [`write`]: [`Change`]s applied atomically through one function, which also keeps
 //!   every relationship index, counter and natural-key map in step with the records.
+//! - [`journal`]: the undo journal that makes large writes (imports) atomic across crashes.
 //! - [`check`]: the integrity check, records against indexes in both directions.
 //!
 //! Writes are serialised by one writer lock: sled cannot range-scan inside a transaction, so

@@ -1,4 +1,5 @@
-//! The one write path: a list of [`Change`]s becomes one sled transaction that writes the
+//! The one write path: a list of [`Change`]s becomes one atomic write (a sled transaction, or
+//! for very large write sets the undo journal of [`super::journal`]) that writes the
 //! records, moves their index entries, keeps the natural-key map and the counters, and
 //! cascades link deletions. Nothing is written unless every change is valid.
 
@@ -270,7 +271,8 @@ impl ApplyReport {
 }
 
 impl Store {
-    /// Applies every change in one transaction, or none of them.
+    /// Applies every change atomically, or none of them: as one sled transaction, or past
+    /// [`super::journal::SINGLE_TRANSACTION_MAX_WRITES`] writes through the undo journal.
     ///
     /// Later changes see earlier ones (a dataset's recommendations may refer to the sessions
     /// just before them). On any invalid change nothing is written and every problem is
