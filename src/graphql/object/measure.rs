@@ -98,24 +98,19 @@ impl Measure {
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn links(&self, ctx: &Context<'_>, status: Option<Vec<LinkStatus>>) -> Result<Vec<Link>> {
         let c = catalog(ctx)?;
-        // An empty list filters nothing, as everywhere else.
-        let status: Option<Vec<model::LinkStatus>> = status
-            .filter(|v| !v.is_empty())
-            .map(|v| v.into_iter().map(Into::into).collect());
-        Ok(c.links_of_measure(self.0.id)
-            .filter(|l| status.as_ref().is_none_or(|s| s.contains(&l.record.status)))
-            .cloned()
-            .map(Link)
-            .collect())
+        Ok(super::links_with_status(
+            c.links_of_measure(self.0.id),
+            status,
+        ))
     }
     /// Good practices that draw on this measure.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {
         let c = catalog(ctx)?;
-        Ok(c.list(&Index::GoodPracticesByMeasure(self.0.id))
-            .iter()
-            .filter_map(|id| c.good_practices.get(id).cloned().map(GoodPractice))
-            .collect())
+        Ok(super::good_practices_in(
+            c,
+            c.list(&Index::GoodPracticesByMeasure(self.0.id)),
+        ))
     }
     /// Grows by one with every change (for optimistic concurrency).
     async fn version(&self) -> i32 {

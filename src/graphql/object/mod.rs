@@ -22,7 +22,11 @@ pub use recommendation::{FacetCount, Recommendation, RecommendationConnection};
 pub use session::{Cycle, Session};
 pub use taxonomy::{Group, MeasureCategoryInfo, Sdg, Theme};
 
-use crate::catalog::Catalog;
+use roaring::RoaringBitmap;
+
+use crate::catalog::{Catalog, LinkRow};
+use crate::graphql::scalars::LinkStatus;
+use crate::model;
 use crate::model::{CountryCode, SdgGoal, Slug};
 
 /// The themes with these slugs, in the order given.
@@ -54,6 +58,29 @@ pub fn countries_of(c: &Catalog, codes: &[CountryCode]) -> Vec<Country> {
     codes
         .iter()
         .filter_map(|&k| c.country(k).cloned().map(Country))
+        .collect()
+}
+
+/// Links, all of them or those with one of the statuses (an empty list filters nothing, as
+/// everywhere else).
+pub fn links_with_status<'a>(
+    links: impl Iterator<Item = &'a Arc<LinkRow>>,
+    status: Option<Vec<LinkStatus>>,
+) -> Vec<Link> {
+    let status: Option<Vec<model::LinkStatus>> = status
+        .filter(|v| !v.is_empty())
+        .map(|v| v.into_iter().map(Into::into).collect());
+    links
+        .filter(|l| status.as_ref().is_none_or(|s| s.contains(&l.record.status)))
+        .cloned()
+        .map(Link)
+        .collect()
+}
+
+/// The good practices of a posting list, in id order.
+pub fn good_practices_in(c: &Catalog, ids: &RoaringBitmap) -> Vec<GoodPractice> {
+    ids.iter()
+        .filter_map(|id| c.good_practices.get(id).cloned().map(GoodPractice))
         .collect()
 }
 
