@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use recover_better::catalog::Catalog;
 use recover_better::dataset::{self, embedded::DefaultDataset, import::ImportOptions, Folder};
 use recover_better::graphql::{self, Limits};
+use recover_better::live::Live;
+use recover_better::model::Role;
 use recover_better::server::{self, HttpOptions};
 use recover_better::store::{check, Store};
 
@@ -48,6 +50,33 @@ struct ServeArgs {
     /// Largest complexity a query may have (one per field, times page sizes).
     #[arg(long, env = "RECOVER_BETTER_MAX_COMPLEXITY", default_value_t = Limits::default().complexity)]
     max_complexity: usize,
+    /// Refuse queries without a valid token (mutations always need one).
+    #[arg(long, env = "RECOVER_BETTER_REQUIRE_TOKEN")]
+    require_token: bool,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it, once, alone on the last line (only its hash is stored).
+    Create {
+        /// Who the token is for: the author name of every change made with it.
+        #[arg(long)]
+        name: String,
+        /// reader, editor (links, measures, good practices) or admin (also recommendations).
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// List tokens: name, role, creation time (never the secret).
+    List,
+    /// Revoke a token by name.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("{s:?} is not a role (reader, editor or admin)"))
 }
 
 #[derive(Subcommand)]
@@ -79,6 +108,12 @@ enum Command {
     },
     /// Verify every invariant of the store in both directions; exit 1 on any violation.
     Check,
+    /// Manage the API tokens of the store (run while the server is stopped: the store is
+    /// locked by its process).
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
     /// Write a synthetic dataset, deterministic per seed (no store is opened).
     Generate {
         #[arg(long, value_enum, default_value = "small")]
@@ -142,6 +177,30 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let summary = dataset::export::export(&store, &dir)?;
             for (file, n) in summary {
                 println!("{file:<36} {n:>9}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { action } => {
+            let store = open(&cli.data)?;
+            match action {
+                TokenCommand::Create { name, role } => {
+                    let secret = store.create_token(&name, role)?;
+                    println!("created token {name:?} with role {role}; it is shown once, below:");
+                    println!("{secret}");
+                }
+                TokenCommand::List => {
+                    for t in store.tokens()? {
+                        println!("{:<24} {:<8} {}", t.name, t.role, t.created_at);
+                    }
+                }
+                TokenCommand::Revoke { name } => {
+                    if store.revoke_token(&name)? {
+                        println!("revoked token {name:?}");
+                    } else {
+                        eprintln!("no token named {name:?}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -217,7 +276,7 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
         tracing::info!(records = summary.total().records, "default dataset loaded");
     }
     let started = std::time::Instant::now();
-    let catalog = std::sync::Arc::new(Catalog::load(&store)?);
+    let catalog = Catalog::load(&store)?;
     tracing::info!(
         recommendations = catalog.recommendations.len(),
         measures = catalog.measures.len(),
@@ -229,9 +288,11 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
         complexity: args.max_complexity,
         ..Limits::default()
     };
-    let schema = graphql::schema(catalog, limits);
+    let live = std::sync::Arc::new(Live::new(store.clone(), catalog));
+    let schema = graphql::schema(live.clone(), limits);
     let options = HttpOptions {
         cors_origins: args.cors_origins,
+        require_token: args.require_token,
         ..HttpOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new()?;
@@ -244,10 +305,15 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
         println!("GraphQL endpoint: http://{addr}/graphql (WebSocket: ws://{addr}/graphql/ws)");
         use std::io::Write;
         std::io::stdout().flush()?;
+        let stopping = live.clone();
         server::run(
             listener,
-            server::app(schema, &options),
-            server::shutdown_signal(),
+            server::app(schema, live.clone(), &options),
+            async move {
+                server::shutdown_signal().await;
+                // Ends subscriptions and closes WebSocket connections.
+                stopping.shut_down();
+            },
         )
         .await?;
         Ok::<_, Box<dyn std::error::Error>>(())

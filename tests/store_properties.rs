@@ -450,6 +450,7 @@ impl Model {
                     key,
                     expected_version,
                 } => next.delete(key, *expected_version)?,
+                Change::Audit(_) => unreachable!("the model does not generate audit entries"),
             });
         }
         Some((next, outcomes))

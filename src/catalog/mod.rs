@@ -5,6 +5,12 @@
 //! built in one pass when the server starts (about a second for the world preset), so a
 //! query never waits on disk: filters are bitmap intersections, `totalCount` is a
 //! cardinality, facets are intersection counts, and a page is a walk in natural-key order.
+//!
+//! Writes do not rebuild it: [`Catalog::absorb`] takes what one write changed in the store
+//! (records and posting lists, as [`crate::store::ApplyReport::writes`] lists them) and
+//! applies it to a copy. Every part of a catalog sits behind its own `Arc`, so the copy
+//! shares everything the write did not touch, and readers holding the previous snapshot
+//! are never disturbed (copy-on-write with [`Arc::make_mut`]).
 
 pub mod page;
 pub mod text;
@@ -15,7 +21,8 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use crate::model::*;
-use crate::store::{Index, Result, Store, Stored};
+use crate::store::keys::{decode_id, decode_link_key};
+use crate::store::{codec, Index, Result, Store, StoreError, Stored, TreeId, Written};
 pub use page::{Page, PageRequest};
 use text::{Analyzer, TextIndex};
 
@@ -27,7 +34,31 @@ pub struct Row<T> {
     pub record: T,
 }
 
+/// A record with a natural key (its `ref`).
+pub trait Keyed {
+    fn natural_key(&self) -> &str;
+}
+
+impl Keyed for Recommendation {
+    fn natural_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Keyed for Measure {
+    fn natural_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Keyed for GoodPractice {
+    fn natural_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
 /// The records of one entity, by internal id, with their natural-key order.
+#[derive(Clone)]
 pub struct Table<T> {
     rows: Vec<Option<Arc<Row<T>>>>,
     by_ref: HashMap<String, u32>,
@@ -38,8 +69,9 @@ pub struct Table<T> {
     pub all: RoaringBitmap,
 }
 
-impl<T> Table<T> {
-    fn build(rows: Vec<(u32, Stored<T>)>, key: impl Fn(&T) -> String) -> Table<T> {
+impl<T: Keyed> Table<T> {
+    fn build(rows: Vec<(u32, Stored<T>)>) -> Table<T> {
+        let key = |r: &T| r.natural_key().to_owned();
         let size = rows
             .iter()
             .map(|(id, _)| *id as usize + 1)
@@ -72,6 +104,56 @@ impl<T> Table<T> {
         table
     }
 
+    /// Adds or replaces the record with this id.
+    fn upsert(&mut self, id: u32, stored: Stored<T>) {
+        let row = Arc::new(Row {
+            id,
+            version: stored.version,
+            record: stored.record,
+        });
+        if let Some(old) = self.get(id) {
+            if old.record.natural_key() == row.record.natural_key() {
+                self.rows[id as usize] = Some(row);
+                return;
+            }
+            self.remove(id);
+        }
+        let size = id as usize + 1;
+        if self.rows.len() < size {
+            self.rows.resize_with(size, || None);
+            self.rank.resize(size, u32::MAX);
+        }
+        let k = row.record.natural_key();
+        let pos = self
+            .order
+            .partition_point(|&o| self.get(o).map(|r| r.record.natural_key()).unwrap_or("") < k);
+        self.order.insert(pos, id);
+        self.by_ref.insert(k.to_owned(), id);
+        self.all.insert(id);
+        self.rows[id as usize] = Some(row);
+        self.rerank(pos);
+    }
+
+    /// Removes the record with this id, returning it.
+    fn remove(&mut self, id: u32) -> Option<Arc<Row<T>>> {
+        let row = self.rows.get_mut(id as usize)?.take()?;
+        let pos = self.rank[id as usize] as usize;
+        self.order.remove(pos);
+        self.rank[id as usize] = u32::MAX;
+        self.by_ref.remove(row.record.natural_key());
+        self.all.remove(id);
+        self.rerank(pos);
+        Some(row)
+    }
+
+    fn rerank(&mut self, from: usize) {
+        for (p, &id) in self.order.iter().enumerate().skip(from) {
+            self.rank[id as usize] = p as u32;
+        }
+    }
+}
+
+impl<T> Table<T> {
     pub fn get(&self, id: u32) -> Option<&Arc<Row<T>>> {
         self.rows.get(id as usize).and_then(Option::as_ref)
     }
@@ -131,82 +213,63 @@ impl LinkRow {
     }
 }
 
+/// A snapshot of the store, cheap to copy (every part is shared until written).
+#[derive(Clone)]
 pub struct Catalog {
-    pub countries: Vec<Arc<Row<Country>>>,
-    pub cycles: Vec<Arc<Row<Cycle>>>,
-    pub sessions: Vec<Arc<Row<Session>>>,
-    pub themes: Vec<Theme>,
-    pub groups: Vec<Group>,
-    pub sdgs: Vec<Sdg>,
-    pub measure_categories: Vec<MeasureCategoryInfo>,
-    pub recommendations: Table<Recommendation>,
-    pub measures: Table<Measure>,
-    pub good_practices: Table<GoodPractice>,
-    /// Every link, in natural-key order; a link's position is its id in pagination.
-    pub links: Vec<Arc<LinkRow>>,
-    links_by_recommendation: HashMap<u32, Vec<u32>>,
-    links_by_measure: HashMap<u32, Vec<u32>>,
-    postings: HashMap<Index, RoaringBitmap>,
+    /// How many writes this snapshot has absorbed since it was loaded.
+    pub generation: u64,
+    pub countries: Arc<Vec<Arc<Row<Country>>>>,
+    pub cycles: Arc<Vec<Arc<Row<Cycle>>>>,
+    pub sessions: Arc<Vec<Arc<Row<Session>>>>,
+    pub themes: Arc<Vec<Theme>>,
+    pub groups: Arc<Vec<Group>>,
+    pub sdgs: Arc<Vec<Sdg>>,
+    pub measure_categories: Arc<Vec<MeasureCategoryInfo>>,
+    pub recommendations: Arc<Table<Recommendation>>,
+    pub measures: Arc<Table<Measure>>,
+    pub good_practices: Arc<Table<GoodPractice>>,
+    /// Every link, in natural-key order; a link's position is its id in pagination (within
+    /// one snapshot).
+    pub links: Arc<Vec<Arc<LinkRow>>>,
+    postings: Arc<HashMap<Index, Arc<RoaringBitmap>>>,
     /// Recommendations by cycle (the union of the cycle's sessions).
-    recommendations_by_cycle: HashMap<CycleNumber, RoaringBitmap>,
+    recommendations_by_cycle: Arc<HashMap<CycleNumber, RoaringBitmap>>,
     /// Recommendations and measures with at least one CONFIRMED link.
-    pub linked_recommendations: RoaringBitmap,
-    pub linked_measures: RoaringBitmap,
-    pub analyzer: Analyzer,
-    pub recommendation_text: TextIndex,
-    pub measure_text: TextIndex,
-    pub good_practice_text: TextIndex,
-    empty: RoaringBitmap,
+    pub linked_recommendations: Arc<RoaringBitmap>,
+    pub linked_measures: Arc<RoaringBitmap>,
+    pub analyzer: Arc<Analyzer>,
+    pub recommendation_text: Arc<TextIndex>,
+    pub measure_text: Arc<TextIndex>,
+    pub good_practice_text: Arc<TextIndex>,
+    empty: Arc<RoaringBitmap>,
 }
 
-fn rows<T>(it: impl Iterator<Item = Result<Stored<T>>>) -> Result<Vec<Arc<Row<T>>>> {
-    it.map(|s| {
-        s.map(|s| {
-            Arc::new(Row {
-                id: 0,
-                version: s.version,
-                record: s.record,
-            })
-        })
+fn measure_text(m: &Measure) -> String {
+    format!("{}\n{}", m.title, m.description)
+}
+
+fn good_practice_text(p: &GoodPractice) -> String {
+    format!("{}\n{}", p.title, p.description)
+}
+
+/// Links sort by (recommendation ref, measure ref).
+fn link_order(l: &LinkRow) -> (&str, &str) {
+    (l.record.recommendation.as_str(), l.record.measure.as_str())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(tree: TreeId, v: &[u8]) -> Result<Stored<T>> {
+    codec::decode(v).map_err(|e| StoreError::Corrupt {
+        tree: tree.name(),
+        reason: e.to_string(),
     })
-    .collect()
 }
 
 impl Catalog {
     /// Reads the whole store into a snapshot.
     pub fn load(store: &Store) -> Result<Catalog> {
-        let countries = rows(store.countries())?;
-        let cycles = rows(store.cycles())?;
-        let sessions = rows(store.sessions())?;
-        let themes = store
-            .themes()
-            .map(|s| s.map(|s| s.record))
-            .collect::<Result<Vec<_>>>()?;
-        let groups = store
-            .groups()
-            .map(|s| s.map(|s| s.record))
-            .collect::<Result<Vec<_>>>()?;
-        let sdgs = store
-            .sdgs()
-            .map(|s| s.map(|s| s.record))
-            .collect::<Result<Vec<_>>>()?;
-        let mut measure_categories = store
-            .measure_categories()
-            .map(|s| s.map(|s| s.record))
-            .collect::<Result<Vec<_>>>()?;
-        measure_categories.sort_by_key(|c| c.code);
-
-        let recommendations =
-            Table::build(store.recommendations().collect::<Result<Vec<_>>>()?, |r| {
-                r.id.to_string()
-            });
-        let measures = Table::build(store.measures().collect::<Result<Vec<_>>>()?, |r| {
-            r.id.to_string()
-        });
-        let good_practices =
-            Table::build(store.good_practices().collect::<Result<Vec<_>>>()?, |r| {
-                r.id.to_string()
-            });
+        let recommendations = Table::build(store.recommendations().collect::<Result<Vec<_>>>()?);
+        let measures = Table::build(store.measures().collect::<Result<Vec<_>>>()?);
+        let good_practices = Table::build(store.good_practices().collect::<Result<Vec<_>>>()?);
 
         let mut links: Vec<Arc<LinkRow>> = store
             .links()
@@ -221,37 +284,20 @@ impl Catalog {
                 })
             })
             .collect::<Result<_>>()?;
-        links.sort_by(|a, b| {
-            (&a.record.recommendation, &a.record.measure)
-                .cmp(&(&b.record.recommendation, &b.record.measure))
-        });
-        let mut links_by_recommendation: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut links_by_measure: HashMap<u32, Vec<u32>> = HashMap::new();
+        links.sort_by(|a, b| link_order(a).cmp(&link_order(b)));
         let mut linked_recommendations = RoaringBitmap::new();
         let mut linked_measures = RoaringBitmap::new();
-        for (i, l) in links.iter().enumerate() {
-            links_by_recommendation
-                .entry(l.recommendation)
-                .or_default()
-                .push(i as u32);
-            links_by_measure
-                .entry(l.measure)
-                .or_default()
-                .push(i as u32);
-            if l.record.status == LinkStatus::Confirmed {
-                linked_recommendations.insert(l.recommendation);
-                linked_measures.insert(l.measure);
-            }
+        for l in links
+            .iter()
+            .filter(|l| l.record.status == LinkStatus::Confirmed)
+        {
+            linked_recommendations.insert(l.recommendation);
+            linked_measures.insert(l.measure);
         }
-
-        let postings: HashMap<Index, RoaringBitmap> =
-            store.posting_lists().collect::<Result<_>>()?;
-        let mut recommendations_by_cycle: HashMap<CycleNumber, RoaringBitmap> = HashMap::new();
-        for s in &sessions {
-            if let Some(l) = postings.get(&Index::SessionRecommendations(s.record.number)) {
-                *recommendations_by_cycle.entry(s.record.cycle).or_default() |= l;
-            }
-        }
+        let postings: HashMap<Index, Arc<RoaringBitmap>> = store
+            .posting_lists()
+            .map(|r| r.map(|(i, l)| (i, Arc::new(l))))
+            .collect::<Result<_>>()?;
 
         let analyzer = Analyzer::default();
         let recommendation_text = TextIndex::build(
@@ -260,60 +306,246 @@ impl Catalog {
                 .order_by_id()
                 .map(|r| (r.id, r.record.text.as_str())),
         );
-        let measure_texts: Vec<(u32, String)> = measures
+        let texts: Vec<(u32, String)> = measures
             .order_by_id()
-            .map(|r| {
-                (
-                    r.id,
-                    format!("{}\n{}", r.record.title, r.record.description),
-                )
-            })
+            .map(|r| (r.id, measure_text(&r.record)))
             .collect();
-        let measure_text = TextIndex::build(
-            &analyzer,
-            measure_texts.iter().map(|(i, t)| (*i, t.as_str())),
-        );
-        let gp_texts: Vec<(u32, String)> = good_practices
+        let measure_text = TextIndex::build(&analyzer, texts.iter().map(|(i, t)| (*i, t.as_str())));
+        let texts: Vec<(u32, String)> = good_practices
             .order_by_id()
-            .map(|r| {
-                (
-                    r.id,
-                    format!("{}\n{}", r.record.title, r.record.description),
-                )
-            })
+            .map(|r| (r.id, good_practice_text(&r.record)))
             .collect();
         let good_practice_text =
-            TextIndex::build(&analyzer, gp_texts.iter().map(|(i, t)| (*i, t.as_str())));
+            TextIndex::build(&analyzer, texts.iter().map(|(i, t)| (*i, t.as_str())));
 
-        Ok(Catalog {
-            countries,
-            cycles,
-            sessions,
-            themes,
-            groups,
-            sdgs,
-            measure_categories,
-            recommendations,
-            measures,
-            good_practices,
-            links,
-            links_by_recommendation,
-            links_by_measure,
-            postings,
-            recommendations_by_cycle,
-            linked_recommendations,
-            linked_measures,
-            analyzer,
-            recommendation_text,
-            measure_text,
-            good_practice_text,
-            empty: RoaringBitmap::new(),
-        })
+        let mut catalog = Catalog {
+            generation: 0,
+            countries: Arc::default(),
+            cycles: Arc::default(),
+            sessions: Arc::default(),
+            themes: Arc::default(),
+            groups: Arc::default(),
+            sdgs: Arc::default(),
+            measure_categories: Arc::default(),
+            recommendations: Arc::new(recommendations),
+            measures: Arc::new(measures),
+            good_practices: Arc::new(good_practices),
+            links: Arc::new(links),
+            postings: Arc::new(postings),
+            recommendations_by_cycle: Arc::default(),
+            linked_recommendations: Arc::new(linked_recommendations),
+            linked_measures: Arc::new(linked_measures),
+            analyzer: Arc::new(analyzer),
+            recommendation_text: Arc::new(recommendation_text),
+            measure_text: Arc::new(measure_text),
+            good_practice_text: Arc::new(good_practice_text),
+            empty: Arc::default(),
+        };
+        catalog.reload_small_tables(store)?;
+        Ok(catalog)
+    }
+
+    /// Reads the small tables (countries, cycles, sessions, taxonomy) again, whole.
+    fn reload_small_tables(&mut self, store: &Store) -> Result<()> {
+        fn rows<T>(it: impl Iterator<Item = Result<Stored<T>>>) -> Result<Arc<Vec<Arc<Row<T>>>>> {
+            it.map(|s| {
+                s.map(|s| {
+                    Arc::new(Row {
+                        id: 0,
+                        version: s.version,
+                        record: s.record,
+                    })
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Arc::new)
+        }
+        fn records<T>(it: impl Iterator<Item = Result<Stored<T>>>) -> Result<Arc<Vec<T>>> {
+            it.map(|s| s.map(|s| s.record))
+                .collect::<Result<Vec<_>>>()
+                .map(Arc::new)
+        }
+        self.countries = rows(store.countries())?;
+        self.cycles = rows(store.cycles())?;
+        self.sessions = rows(store.sessions())?;
+        self.themes = records(store.themes())?;
+        self.groups = records(store.groups())?;
+        self.sdgs = records(store.sdgs())?;
+        let mut categories = store
+            .measure_categories()
+            .map(|s| s.map(|s| s.record))
+            .collect::<Result<Vec<_>>>()?;
+        categories.sort_by_key(|c| c.code);
+        self.measure_categories = Arc::new(categories);
+        self.regroup_cycles();
+        Ok(())
+    }
+
+    fn regroup_cycles(&mut self) {
+        let mut by_cycle: HashMap<CycleNumber, RoaringBitmap> = HashMap::new();
+        for s in self.sessions.iter() {
+            if let Some(l) = self
+                .postings
+                .get(&Index::SessionRecommendations(s.record.number))
+            {
+                *by_cycle.entry(s.record.cycle).or_default() |= l.as_ref();
+            }
+        }
+        self.recommendations_by_cycle = Arc::new(by_cycle);
+    }
+
+    /// Applies one committed write of the store: `writes` are the keys it wrote, by tree,
+    /// with their new values (see [`crate::store::ApplyOptions::report_writes`]). The
+    /// result is what [`Catalog::load`] would read now.
+    pub fn absorb(&mut self, store: &Store, writes: &[Written]) -> Result<()> {
+        let corrupt = |tree: TreeId, k: &[u8]| StoreError::Corrupt {
+            tree: tree.name(),
+            reason: format!("key {k:?} in a reported write"),
+        };
+        let mut small_tables = false;
+        let mut sessions_changed = false;
+        let mut touched_recommendations = RoaringBitmap::new();
+        let mut touched_measures = RoaringBitmap::new();
+        // Links first: a link removed with its measure is found by the refs still in place.
+        for (t, k, v) in writes.iter().filter(|(t, ..)| *t == TreeId::Links) {
+            let (r, m) = decode_link_key(k).ok_or_else(|| corrupt(*t, k))?;
+            touched_recommendations.insert(r);
+            touched_measures.insert(m);
+            let links = Arc::make_mut(&mut self.links);
+            if let Some(at) = links
+                .iter()
+                .position(|l| l.recommendation == r && l.measure == m)
+            {
+                links.remove(at);
+            }
+            if let Some(v) = v {
+                let s: Stored<Link> = decode(*t, v)?;
+                let row = Arc::new(LinkRow {
+                    recommendation: r,
+                    measure: m,
+                    version: s.version,
+                    record: s.record,
+                });
+                let at = links.partition_point(|l| link_order(l) < link_order(&row));
+                links.insert(at, row);
+            }
+        }
+        for (t, k, v) in writes {
+            let id = || decode_id(k).ok_or_else(|| corrupt(*t, k));
+            match t {
+                TreeId::Recommendations => {
+                    let table = Arc::make_mut(&mut self.recommendations);
+                    let text = Arc::make_mut(&mut self.recommendation_text);
+                    let id = id()?;
+                    if let Some(old) = table.remove(id) {
+                        text.remove(&self.analyzer, id, &old.record.text);
+                    }
+                    if let Some(v) = v {
+                        let s: Stored<Recommendation> = decode(*t, v)?;
+                        text.insert(&self.analyzer, id, &s.record.text);
+                        table.upsert(id, s);
+                    }
+                    touched_recommendations.insert(id);
+                }
+                TreeId::Measures => {
+                    let table = Arc::make_mut(&mut self.measures);
+                    let text = Arc::make_mut(&mut self.measure_text);
+                    let id = id()?;
+                    if let Some(old) = table.remove(id) {
+                        text.remove(&self.analyzer, id, &measure_text(&old.record));
+                    }
+                    if let Some(v) = v {
+                        let s: Stored<Measure> = decode(*t, v)?;
+                        text.insert(&self.analyzer, id, &measure_text(&s.record));
+                        table.upsert(id, s);
+                    }
+                    touched_measures.insert(id);
+                }
+                TreeId::GoodPractices => {
+                    let table = Arc::make_mut(&mut self.good_practices);
+                    let text = Arc::make_mut(&mut self.good_practice_text);
+                    let id = id()?;
+                    if let Some(old) = table.remove(id) {
+                        text.remove(&self.analyzer, id, &good_practice_text(&old.record));
+                    }
+                    if let Some(v) = v {
+                        let s: Stored<GoodPractice> = decode(*t, v)?;
+                        text.insert(&self.analyzer, id, &good_practice_text(&s.record));
+                        table.upsert(id, s);
+                    }
+                }
+                TreeId::Index => {
+                    let index = Index::decode_key(k).ok_or_else(|| corrupt(*t, k))?;
+                    sessions_changed |= matches!(index, Index::SessionRecommendations(_));
+                    let postings = Arc::make_mut(&mut self.postings);
+                    match v {
+                        Some(v) => {
+                            let list =
+                                codec::decode_postings(v).map_err(|e| StoreError::Corrupt {
+                                    tree: t.name(),
+                                    reason: format!("{index:?}: {e}"),
+                                })?;
+                            postings.insert(index, Arc::new(list));
+                        }
+                        None => {
+                            postings.remove(&index);
+                        }
+                    }
+                }
+                TreeId::Countries
+                | TreeId::Cycles
+                | TreeId::Sessions
+                | TreeId::Themes
+                | TreeId::Groups
+                | TreeId::Sdgs
+                | TreeId::MeasureCategories => small_tables = true,
+                _ => {}
+            }
+        }
+        if small_tables {
+            self.reload_small_tables(store)?;
+        } else if sessions_changed {
+            self.regroup_cycles();
+        }
+        if !touched_recommendations.is_empty() {
+            let mut linked = (*self.linked_recommendations).clone();
+            for r in &touched_recommendations {
+                let confirmed = self
+                    .links_of_recommendation(r)
+                    .any(|l| l.record.status == LinkStatus::Confirmed);
+                if confirmed {
+                    linked.insert(r);
+                } else {
+                    linked.remove(r);
+                }
+            }
+            self.linked_recommendations = Arc::new(linked);
+        }
+        if !touched_measures.is_empty() {
+            let mut linked = (*self.linked_measures).clone();
+            for m in &touched_measures {
+                if self
+                    .links_of_measure(m)
+                    .iter()
+                    .any(|l| l.record.status == LinkStatus::Confirmed)
+                {
+                    linked.insert(m);
+                } else {
+                    linked.remove(m);
+                }
+            }
+            self.linked_measures = Arc::new(linked);
+        }
+        self.generation += 1;
+        Ok(())
     }
 
     /// A posting list of the store (empty when no record has that value).
     pub fn list(&self, index: &Index) -> &RoaringBitmap {
-        self.postings.get(index).unwrap_or(&self.empty)
+        self.postings
+            .get(index)
+            .map(Arc::as_ref)
+            .unwrap_or(&self.empty)
     }
 
     pub fn recommendations_in_cycle(&self, c: CycleNumber) -> &RoaringBitmap {
@@ -354,20 +586,41 @@ impl Catalog {
         self.measure_categories.iter().find(|m| m.code == c)
     }
 
+    /// The links of a recommendation, in natural-key order (a binary search: links sort by
+    /// recommendation first).
     pub fn links_of_recommendation(&self, id: u32) -> impl Iterator<Item = &Arc<LinkRow>> {
-        self.links_by_recommendation
-            .get(&id)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.links[i as usize])
+        let range = match self.recommendations.get(id) {
+            Some(r) => {
+                let r = r.record.id.as_str();
+                let from = self
+                    .links
+                    .partition_point(|l| l.record.recommendation.as_str() < r);
+                let to = self
+                    .links
+                    .partition_point(|l| l.record.recommendation.as_str() <= r);
+                from..to
+            }
+            None => 0..0,
+        };
+        self.links[range].iter()
     }
 
-    pub fn links_of_measure(&self, id: u32) -> impl Iterator<Item = &Arc<LinkRow>> {
-        self.links_by_measure
-            .get(&id)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.links[i as usize])
+    /// The links of a measure, in natural-key order (through the `LinksByMeasure` posting
+    /// list).
+    pub fn links_of_measure(&self, id: u32) -> Vec<&Arc<LinkRow>> {
+        let Some(m) = self.measures.get(id) else {
+            return vec![];
+        };
+        let mut out: Vec<&Arc<LinkRow>> = self
+            .list(&Index::LinksByMeasure(id))
+            .iter()
+            .filter_map(|r| {
+                let r = self.recommendations.get(r)?;
+                self.link(r.record.id.as_str(), m.record.id.as_str())
+            })
+            .collect();
+        out.sort_by(|a, b| link_order(a).cmp(&link_order(b)));
+        out
     }
 
     pub fn link(&self, recommendation: &str, measure: &str) -> Option<&Arc<LinkRow>> {

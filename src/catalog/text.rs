@@ -76,6 +76,7 @@ impl Analyzer {
     }
 }
 
+#[derive(Clone)]
 struct Postings {
     docs: RoaringBitmap,
     /// (document, term frequency), ascending by document.
@@ -83,6 +84,7 @@ struct Postings {
 }
 
 /// An inverted index over documents identified by u32 ids.
+#[derive(Clone)]
 pub struct TextIndex {
     terms: HashMap<String, Postings>,
     lengths: HashMap<u32, u32>,
@@ -119,6 +121,60 @@ impl TextIndex {
             lengths,
             total_length,
         }
+    }
+
+    /// Adds a document (whose id is not in the index).
+    pub fn insert(&mut self, analyzer: &Analyzer, id: u32, text: &str) {
+        let mut counts: HashMap<String, u16> = HashMap::new();
+        let mut len = 0u32;
+        for (_, stem) in analyzer.tokens(text) {
+            *counts.entry(stem).or_default() += 1;
+            len += 1;
+        }
+        self.lengths.insert(id, len);
+        self.total_length += len as u64;
+        for (stem, tf) in counts {
+            let p = self.terms.entry(stem).or_insert_with(|| Postings {
+                docs: RoaringBitmap::new(),
+                freqs: vec![],
+            });
+            p.docs.insert(id);
+            let at = p.freqs.partition_point(|&(d, _)| d < id);
+            p.freqs.insert(at, (id, tf));
+        }
+    }
+
+    /// Removes a document, given the text it was indexed with.
+    pub fn remove(&mut self, analyzer: &Analyzer, id: u32, text: &str) {
+        let Some(len) = self.lengths.remove(&id) else {
+            return;
+        };
+        self.total_length -= len as u64;
+        for (_, stem) in analyzer.tokens(text) {
+            let emptied = match self.terms.get_mut(&stem) {
+                Some(p) => {
+                    if p.docs.remove(id) {
+                        if let Ok(at) = p.freqs.binary_search_by_key(&id, |&(d, _)| d) {
+                            p.freqs.remove(at);
+                        }
+                    }
+                    p.docs.is_empty()
+                }
+                None => false,
+            };
+            if emptied {
+                self.terms.remove(&stem);
+            }
+        }
+    }
+
+    /// How many documents there are.
+    pub fn len(&self) -> usize {
+        self.lengths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lengths.is_empty()
     }
 
     /// The documents that hold every term (an empty set if any term is unknown).
@@ -278,6 +334,46 @@ mod tests {
             &[0, 1].into_iter().collect(),
         );
         assert!(s[&1] > s[&0]);
+    }
+
+    #[test]
+    fn insert_and_remove_match_a_fresh_build() {
+        let a = Analyzer::default();
+        let docs = [
+            (0, "Combat domestic violence and protect victims"),
+            (1, "Protect victims of trafficking"),
+            (2, "Domestic workers need protection"),
+        ];
+        let mut idx = TextIndex::build(&a, docs.iter().map(|(i, t)| (*i, *t)));
+        idx.remove(&a, 1, docs[1].1);
+        idx.insert(&a, 1, "Release detainees to reduce prison overcrowding");
+        idx.insert(&a, 3, "Protect domestic workers");
+        let fresh = TextIndex::build(
+            &a,
+            [
+                (0, docs[0].1),
+                (1, "Release detainees to reduce prison overcrowding"),
+                (2, docs[2].1),
+                (3, "Protect domestic workers"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(idx.total_length, fresh.total_length);
+        assert_eq!(idx.lengths, fresh.lengths);
+        let mut a_terms: Vec<_> = idx
+            .terms
+            .iter()
+            .map(|(t, p)| (t.clone(), p.freqs.clone()))
+            .collect();
+        let mut b_terms: Vec<_> = fresh
+            .terms
+            .iter()
+            .map(|(t, p)| (t.clone(), p.freqs.clone()))
+            .collect();
+        a_terms.sort();
+        b_terms.sort();
+        assert_eq!(a_terms, b_terms);
+        assert!(idx.matching(&a.query_terms("trafficking")).is_empty());
     }
 
     #[test]

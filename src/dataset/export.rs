@@ -113,5 +113,14 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportSummary, DatasetError> 
         .collect::<StoreResult<Vec<_>>>()?;
     links.sort_by(|a, b| (&a.recommendation, &a.measure).cmp(&(&b.recommendation, &b.measure)));
     out.write(FILES[10], links.into_iter().map(Ok))?;
+    if store.all_history().next().is_none() {
+        return Ok(out.summary);
+    }
+    out.write(
+        super::HISTORY_FILE,
+        store
+            .all_history()
+            .map(|e| e.map(super::HistoryLine::from_entry)),
+    )?;
     Ok(out.summary)
 }

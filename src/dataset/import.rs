@@ -13,7 +13,7 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::de::DeserializeOwned;
 
-use super::{DatasetError, Source, FILES};
+use super::{DatasetError, HistoryLine, Source, IMPORT_ORDER as FILES};
 use crate::model::*;
 use crate::store::{ApplyOptions, Change, Outcome, Record, Store, StoreError};
 
@@ -150,13 +150,18 @@ struct Parsed {
     per_file: Vec<usize>,
 }
 
+/// A change that creates or replaces a record.
+fn put<T>(wrap: fn(T) -> Record) -> impl Fn(T) -> Change {
+    move |r| Change::put(wrap(r))
+}
+
 fn parse_file<T: DeserializeOwned>(
     parsed: &mut Parsed,
     file: usize,
     bytes: &[u8],
     key: impl Fn(&T) -> String,
     what: &str,
-    wrap: fn(T) -> Record,
+    wrap: impl Fn(T) -> Change,
 ) {
     let name = FILES[file];
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -187,7 +192,7 @@ fn parse_file<T: DeserializeOwned>(
                     continue;
                 }
                 seen.insert(k, line);
-                parsed.changes.push(Change::put(wrap(record)));
+                parsed.changes.push(wrap(record));
                 parsed.origins.push((file, line));
                 parsed.per_file[file] += 1;
             }
@@ -221,7 +226,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &Theme| format!("{:?}", t.slug.as_str()),
                 "theme slug",
-                Record::Theme,
+                put(Record::Theme),
             ),
             "taxonomy/groups.jsonl" => parse_file(
                 p,
@@ -229,7 +234,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &Group| format!("{:?}", t.slug.as_str()),
                 "group slug",
-                Record::Group,
+                put(Record::Group),
             ),
             "taxonomy/sdgs.jsonl" => parse_file(
                 p,
@@ -237,7 +242,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &Sdg| t.goal.to_string(),
                 "SDG goal",
-                Record::Sdg,
+                put(Record::Sdg),
             ),
             "taxonomy/measure_categories.jsonl" => parse_file(
                 p,
@@ -245,7 +250,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &MeasureCategoryInfo| t.code.to_string(),
                 "measure category",
-                Record::MeasureCategory,
+                put(Record::MeasureCategory),
             ),
             "countries.jsonl" => parse_file(
                 p,
@@ -253,7 +258,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &Country| format!("{:?}", t.code.as_str()),
                 "country code",
-                Record::Country,
+                put(Record::Country),
             ),
             "cycles.jsonl" => parse_file(
                 p,
@@ -261,7 +266,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &Cycle| t.number.to_string(),
                 "cycle number",
-                Record::Cycle,
+                put(Record::Cycle),
             ),
             "sessions.jsonl" => parse_file(
                 p,
@@ -269,7 +274,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &Session| t.number.to_string(),
                 "session number",
-                Record::Session,
+                put(Record::Session),
             ),
             "recommendations.jsonl" => parse_file(
                 p,
@@ -277,7 +282,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &Recommendation| format!("{:?}", t.id.as_str()),
                 "recommendation id",
-                Record::Recommendation,
+                put(Record::Recommendation),
             ),
             "measures.jsonl" => parse_file(
                 p,
@@ -285,7 +290,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &Measure| format!("{:?}", t.id.as_str()),
                 "measure id",
-                Record::Measure,
+                put(Record::Measure),
             ),
             "good_practices.jsonl" => parse_file(
                 p,
@@ -293,7 +298,7 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 &bytes,
                 |t: &GoodPractice| format!("{:?}", t.id.as_str()),
                 "good practice id",
-                Record::GoodPractice,
+                put(Record::GoodPractice),
             ),
             "links.jsonl" => parse_file(
                 p,
@@ -307,7 +312,15 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                     )
                 },
                 "link",
-                Record::Link,
+                put(Record::Link),
+            ),
+            "history.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &HistoryLine| format!("entry {}", t.seq),
+                "history",
+                |line: HistoryLine| Change::Audit(line.into_entry()),
             ),
             other => unreachable!("FILES lists {other} without a parser"),
         }
@@ -362,6 +375,7 @@ pub fn import(
             durable: true,
             dry_run: !problems.is_empty(),
             progress: Some(&progress),
+            ..ApplyOptions::default()
         },
     );
     applying.finish_and_clear();
@@ -406,5 +420,7 @@ pub fn import(
             Outcome::Deleted { .. } => {}
         }
     }
+    // A dataset without an audit trail reports only its record files.
+    files.retain(|f| f.file != super::HISTORY_FILE || f.records > 0);
     Ok(ImportSummary { files })
 }

@@ -12,6 +12,8 @@ pub mod import;
 
 use std::path::{Path, PathBuf};
 
+use crate::model::{ChangeKind, Entity, HistoryEntry, Timestamp};
+
 /// The files of a dataset, in the order an import reads them: taxonomy first, each file
 /// before the files that refer to it (themes map to SDGs, so SDGs come first).
 pub const FILES: &[&str] = &[
@@ -27,6 +29,79 @@ pub const FILES: &[&str] = &[
     "good_practices.jsonl",
     "links.jsonl",
 ];
+
+/// The audit trail (our extension of the format): read last, when present; written only
+/// when the store has history.
+pub const HISTORY_FILE: &str = "history.jsonl";
+
+/// Every file an import reads, in order: [`FILES`], then [`HISTORY_FILE`].
+pub const IMPORT_ORDER: &[&str] = &[
+    "taxonomy/sdgs.jsonl",
+    "taxonomy/themes.jsonl",
+    "taxonomy/groups.jsonl",
+    "taxonomy/measure_categories.jsonl",
+    "countries.jsonl",
+    "cycles.jsonl",
+    "sessions.jsonl",
+    "recommendations.jsonl",
+    "measures.jsonl",
+    "good_practices.jsonl",
+    "links.jsonl",
+    HISTORY_FILE,
+];
+
+/// A line of `history.jsonl`: an audit entry with the record before and after the change
+/// as JSON objects (each a line of the record's own file).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct HistoryLine {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub author: String,
+    pub entity: Entity,
+    pub key: String,
+    pub change: ChangeKind,
+    pub version: u32,
+    #[serde(default)]
+    pub before: Option<serde_json::Value>,
+    #[serde(default)]
+    pub after: Option<serde_json::Value>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl HistoryLine {
+    pub fn from_entry(e: HistoryEntry) -> HistoryLine {
+        let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        HistoryLine {
+            seq: e.seq,
+            at: e.at,
+            author: e.author,
+            entity: e.entity,
+            key: e.key,
+            change: e.change,
+            version: e.version,
+            before: json(e.before),
+            after: json(e.after),
+            note: e.note,
+        }
+    }
+
+    pub fn into_entry(self) -> HistoryEntry {
+        let text = |v: Option<serde_json::Value>| v.filter(|v| !v.is_null()).map(|v| v.to_string());
+        HistoryEntry {
+            seq: self.seq,
+            at: self.at,
+            author: self.author,
+            entity: self.entity,
+            key: self.key,
+            change: self.change,
+            version: self.version,
+            before: text(self.before),
+            after: text(self.after),
+            note: self.note,
+        }
+    }
+}
 
 /// Where a dataset's files come from: a folder, or the copy embedded in the binary.
 pub trait Source {

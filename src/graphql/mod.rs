@@ -4,22 +4,28 @@
 //!   and their evaluation; [`connection`]: Relay connections; [`scalars`]: `Date`,
 //!   `DateTime` and the enums; [`ids`]: global ids and cursors; [`errors`]: what clients see.
 
+pub mod auth;
 pub mod connection;
 pub mod errors;
 pub mod filter;
+pub mod history;
 pub mod ids;
+pub mod mutation;
 pub mod object;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::Schema;
 
-use crate::catalog::Catalog;
+use crate::live::Live;
+pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
 
-pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Query limits, which async-graphql leaves off.
 #[derive(Debug, Clone, Copy)]
@@ -43,10 +49,11 @@ impl Default for Limits {
     }
 }
 
-/// The schema over a catalog snapshot.
-pub fn schema(catalog: Arc<Catalog>, limits: Limits) -> AppSchema {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
-        .data(catalog)
+/// The schema over a live store. Requests may carry an [`object::Snapshot`] (what the
+/// server gives each HTTP request) and an [`auth::Principal`].
+pub fn schema(live: Arc<Live>, limits: Limits) -> AppSchema {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .data(live)
         .extension(errors::ErrorCodes)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
@@ -57,7 +64,7 @@ pub fn schema(catalog: Arc<Catalog>, limits: Limits) -> AppSchema {
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .finish()
         .sdl()
 }

@@ -64,10 +64,12 @@ fn parse_code(arg: &str, code: &str) -> Result<CountryCode> {
     CountryCode::parse(code).map_err(|e| bad_input(arg, e))
 }
 
-/// The entry points of the API: read-only, open to everyone.
+/// The entry points of the API for reading: open to everyone unless the server requires a
+/// token.
 pub struct QueryRoot;
 
-/// The entry points of the API: read-only, open to everyone.
+/// The entry points of the API for reading: open to everyone unless the server requires a
+/// token.
 #[Object]
 impl QueryRoot {
     /// A country by ISO 3166-1 alpha-3 code; null if there is none.
@@ -87,7 +89,7 @@ impl QueryRoot {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<CountryConnection> {
-        country::countries(catalog(ctx)?, filter, first, after, last, before)
+        country::countries(catalog(ctx)?.as_ref(), filter, first, after, last, before)
     }
 
     /// Every UPR cycle, in order.
@@ -149,7 +151,7 @@ impl QueryRoot {
     ) -> Result<RecommendationConnection> {
         let c = catalog(ctx)?;
         recommendation::recommendations(
-            c,
+            &c,
             &c.recommendations.all,
             filter,
             first,
@@ -184,7 +186,7 @@ impl QueryRoot {
         before: Option<String>,
     ) -> Result<MeasureConnection> {
         let c = catalog(ctx)?;
-        measure::measures(c, &c.measures.all, filter, first, after, last, before)
+        measure::measures(&c, &c.measures.all, filter, first, after, last, before)
     }
 
     /// A good practice by its dataset key; null if there is none.
@@ -212,7 +214,15 @@ impl QueryRoot {
         before: Option<String>,
     ) -> Result<GoodPracticeConnection> {
         let c = catalog(ctx)?;
-        good_practice::good_practices(c, &c.good_practices.all, filter, first, after, last, before)
+        good_practice::good_practices(
+            &c,
+            &c.good_practices.all,
+            filter,
+            first,
+            after,
+            last,
+            before,
+        )
     }
 
     /// The link between a recommendation and a measure; null if there is none.
@@ -239,7 +249,7 @@ impl QueryRoot {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<LinkConnection> {
-        link::links(catalog(ctx)?, filter, first, after, last, before)
+        link::links(catalog(ctx)?.as_ref(), filter, first, after, last, before)
     }
 
     /// UPR Info's issues (plus `covid-19`), by slug.
@@ -282,12 +292,26 @@ impl QueryRoot {
         after: Option<String>,
     ) -> Result<SearchConnection> {
         let c = catalog(ctx)?;
-        search(c, &text, first, after)
+        search(&c, &text, first, after)
     }
 
     /// Any object by its global id; null if there is none.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        Ok(node(catalog(ctx)?, &id))
+        Ok(node(catalog(ctx)?.as_ref(), &id))
+    }
+
+    /// Every change made through the API (and imported history), oldest first: sync by
+    /// keeping the last `endCursor` and asking again with `after`. `since` starts at an
+    /// instant instead.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, None, child_complexity)")]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<crate::graphql::scalars::DateTime>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::history::ChangeConnection> {
+        crate::graphql::history::changes(ctx, since, first, after)
     }
 
     /// Objects by global ids, in the order given (null where there is none).
@@ -300,13 +324,37 @@ impl QueryRoot {
             ));
         }
         let c = catalog(ctx)?;
-        Ok(ids.iter().map(|id| node(c, id)).collect())
+        Ok(ids.iter().map(|id| node(&c, id)).collect())
     }
 }
 
 fn node(c: &Catalog, id: &ID) -> Option<Node> {
     let (t, key) = parse_global_id(id)?;
-    Some(match t.as_str() {
+    node_of_type(c, &t, &key)
+}
+
+/// The record a history entry names, if it still exists.
+pub fn node_by_key(c: &Catalog, entity: crate::model::Entity, key: &str) -> Option<Node> {
+    use crate::model::Entity as E;
+    let t = match entity {
+        E::Country => "Country",
+        E::Cycle => "Cycle",
+        E::Session => "Session",
+        E::Recommendation => "Recommendation",
+        E::Measure => "Measure",
+        E::GoodPractice => "GoodPractice",
+        E::Link => "Link",
+        E::Theme => "Theme",
+        E::Group => "Group",
+        E::Sdg => "Sdg",
+        E::MeasureCategory => "MeasureCategoryInfo",
+    };
+    node_of_type(c, t, key)
+}
+
+fn node_of_type(c: &Catalog, t: &str, key: &str) -> Option<Node> {
+    let key = key.to_owned();
+    Some(match t {
         "Country" => Node::Country(Country(c.country(CountryCode::parse(&key).ok()?)?.clone())),
         "Cycle" => Node::Cycle(Cycle(
             c.cycle(CycleNumber::new(key.parse().ok()?).ok()?)?.clone(),

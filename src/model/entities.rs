@@ -300,3 +300,61 @@ impl Validate for MeasureCategoryInfo {
         p
     }
 }
+
+/// One audited change: who changed which record, when, and its state before and after (as
+/// interchange-format JSON). Written in the same transaction as the change itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Position in the store's history, unique and increasing.
+    pub seq: u64,
+    pub at: Timestamp,
+    /// The name of the token that made the change (or whoever an import names).
+    pub author: String,
+    pub entity: Entity,
+    /// The record's natural key; a link's is `recommendation` TAB `measure`.
+    pub key: String,
+    pub change: ChangeKind,
+    /// The record's version after the change (its last version, for a deletion).
+    pub version: u32,
+    /// The record before the change, as JSON (absent for a creation).
+    #[serde(default)]
+    pub before: Option<String>,
+    /// The record after the change, as JSON (absent for a deletion).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Why, when the change followed from another (a cascade).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl Validate for HistoryEntry {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        non_empty(&mut p, "author", &self.author);
+        non_empty(&mut p, "key", &self.key);
+        for (field, v) in [("before", &self.before), ("after", &self.after)] {
+            if let Some(v) = v {
+                if serde_json::from_str::<serde_json::Value>(v).is_err() {
+                    p.push(format!("{field} is not JSON"));
+                }
+            }
+        }
+        let expected = match self.change {
+            ChangeKind::Created => (false, true),
+            ChangeKind::Updated => (true, true),
+            ChangeKind::Deleted => (true, false),
+        };
+        if (self.before.is_some(), self.after.is_some()) != expected {
+            p.push(format!(
+                "a {} entry needs {}",
+                self.change,
+                match self.change {
+                    ChangeKind::Created => "`after` and no `before`",
+                    ChangeKind::Updated => "both `before` and `after`",
+                    ChangeKind::Deleted => "`before` and no `after`",
+                }
+            ));
+        }
+        p
+    }
+}

@@ -106,6 +106,43 @@ impl Default for LinkStatus {
     }
 }
 
+domain_enum! {
+    /// What a change did to a record.
+    ChangeKind {
+        Created = "CREATED",
+        Updated = "UPDATED",
+        Deleted = "DELETED",
+    }
+}
+
+domain_enum! {
+    /// The kinds of record, as named in history entries.
+    Entity {
+        Country = "COUNTRY",
+        Cycle = "CYCLE",
+        Session = "SESSION",
+        Recommendation = "RECOMMENDATION",
+        Measure = "MEASURE",
+        GoodPractice = "GOOD_PRACTICE",
+        Link = "LINK",
+        Theme = "THEME",
+        Group = "GROUP",
+        Sdg = "SDG",
+        MeasureCategory = "MEASURE_CATEGORY",
+    }
+}
+
+domain_enum! {
+    /// What an API token may do, each role including the ones before it: a reader reads (when
+    /// the server requires a token to read), an editor changes links, measures and good
+    /// practices, an admin also recommendations.
+    Role {
+        Reader = "reader",
+        Editor = "editor",
+        Admin = "admin",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

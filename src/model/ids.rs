@@ -256,6 +256,10 @@ impl Timestamp {
     pub fn unix_micros(self) -> i64 {
         self.0.timestamp_micros()
     }
+    /// The instant `micros` microseconds after the Unix epoch (None when out of range).
+    pub fn from_unix_micros(micros: i64) -> Option<Self> {
+        chrono::DateTime::from_timestamp_micros(micros).map(Self)
+    }
 }
 
 macro_rules! string_forms {

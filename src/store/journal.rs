@@ -46,7 +46,8 @@ pub(super) fn apply_journaled(
     let journal = store.tree(TreeId::Journal);
     let meta = store.tree(TreeId::Meta);
     journal.clear()?;
-    let mode = if store.is_empty()? {
+    // History counts as content: an emptied store may still have its audit trail.
+    let mode = if store.is_empty()? && store.tree(TreeId::History).is_empty() {
         UNDO_TO_EMPTY
     } else {
         for (t, writes) in overlay.iter().enumerate() {
@@ -98,7 +99,8 @@ pub(super) fn recover(store: &Store) -> Result<bool> {
     match mode.first() {
         Some(&UNDO_TO_EMPTY) => {
             for t in TreeId::ALL {
-                if t != TreeId::Meta {
+                // Tokens are not part of any write set: they outlive a rolled-back import.
+                if t != TreeId::Meta && t != TreeId::Tokens {
                     store.tree(t).clear()?;
                 }
             }

@@ -15,8 +15,10 @@
 
 pub mod check;
 pub mod codec;
+pub mod history;
 mod journal;
 pub mod keys;
+pub mod tokens;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -29,7 +31,7 @@ use crate::model::*;
 pub use codec::Stored;
 use keys::*;
 pub use keys::{Index, RefKind};
-pub use write::{ApplyOptions, ApplyReport, Change, Key, Outcome, Record};
+pub use write::{ApplyOptions, ApplyReport, Change, Key, Outcome, Record, Written};
 
 /// sled's page cache budget. Big enough to hold the hot indexes of the world preset.
 pub const CACHE_BYTES: u64 = 256 << 20;
@@ -53,10 +55,13 @@ pub enum TreeId {
     MeasureCategories,
     Index,
     Journal,
+    History,
+    HistoryIndex,
+    Tokens,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 15] = [
+    pub const ALL: [TreeId; 18] = [
         TreeId::Meta,
         TreeId::Countries,
         TreeId::Cycles,
@@ -72,6 +77,9 @@ impl TreeId {
         TreeId::MeasureCategories,
         TreeId::Index,
         TreeId::Journal,
+        TreeId::History,
+        TreeId::HistoryIndex,
+        TreeId::Tokens,
     ];
 
     pub fn name(self) -> &'static str {
@@ -91,6 +99,9 @@ impl TreeId {
             TreeId::MeasureCategories => "measure_categories",
             TreeId::Index => "index",
             TreeId::Journal => "journal",
+            TreeId::History => "history",
+            TreeId::HistoryIndex => "history_index",
+            TreeId::Tokens => "tokens",
         }
     }
 }

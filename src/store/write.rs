@@ -12,6 +12,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 use super::codec::{self, Stored};
+use super::history;
 use super::keys::*;
 use super::{Kind, Rejection, Result, Store, StoreError, TreeId};
 use crate::model::*;
@@ -60,6 +61,8 @@ pub enum Change {
         key: Key,
         expected_version: Option<u32>,
     },
+    /// Restore an entry of the audit trail as it is (an import of `history.jsonl`).
+    Audit(HistoryEntry),
 }
 
 impl Change {
@@ -148,6 +151,26 @@ impl Record {
         }
     }
 
+    /// The record in the interchange format, as one line of JSON.
+    pub fn to_json(&self) -> String {
+        fn j<T: Serialize>(r: &T) -> String {
+            serde_json::to_string(r).unwrap_or_default()
+        }
+        match self {
+            Record::Country(r) => j(r),
+            Record::Cycle(r) => j(r),
+            Record::Session(r) => j(r),
+            Record::Recommendation(r) => j(r),
+            Record::Measure(r) => j(r),
+            Record::GoodPractice(r) => j(r),
+            Record::Link(r) => j(r),
+            Record::Theme(r) => j(r),
+            Record::Group(r) => j(r),
+            Record::Sdg(r) => j(r),
+            Record::MeasureCategory(r) => j(r),
+        }
+    }
+
     /// Decodes a stored value of the given kind.
     pub(super) fn decode(kind: Kind, bytes: &[u8]) -> Result<Stored<Record>> {
         fn d<T: DeserializeOwned>(
@@ -198,6 +221,25 @@ impl Key {
     }
 }
 
+impl Key {
+    /// The natural key as history entries name it.
+    pub fn history_key(&self) -> String {
+        match self {
+            Key::Country(c) => c.to_string(),
+            Key::Cycle(n) => n.to_string(),
+            Key::Session(n) => n.to_string(),
+            Key::Recommendation(r) | Key::Measure(r) | Key::GoodPractice(r) => r.to_string(),
+            Key::Link {
+                recommendation,
+                measure,
+            } => history::link_history_key(recommendation.as_str(), measure.as_str()),
+            Key::Theme(s) | Key::Group(s) => s.to_string(),
+            Key::Sdg(g) => g.to_string(),
+            Key::MeasureCategory(c) => c.to_string(),
+        }
+    }
+}
+
 impl std::fmt::Display for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -239,6 +281,11 @@ pub enum Outcome {
 
 #[derive(Default)]
 pub struct ApplyOptions<'a> {
+    /// Who makes the change: when given, every change appends an entry to the audit trail
+    /// (see [`super::history`]) in the same transaction.
+    pub author: Option<&'a str>,
+    /// Return what was written in [`ApplyReport::writes`] (for keeping a snapshot in step).
+    pub report_writes: bool,
     /// Flush to disk before returning, so the write survives a crash or SIGKILL.
     pub durable: bool,
     /// Check every change and report what would happen, but write nothing.
@@ -247,9 +294,17 @@ pub struct ApplyOptions<'a> {
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One key written by a commit: its tree, key and new value (`None` where removed).
+pub type Written = (TreeId, Vec<u8>, Option<Vec<u8>>);
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApplyReport {
     pub outcomes: Vec<Outcome>,
+    /// With [`ApplyOptions::report_writes`]: every key written, by tree, with its new
+    /// value (`None` where removed).
+    pub writes: Vec<Written>,
+    /// The audit entries written.
+    pub history: Vec<HistoryEntry>,
 }
 
 impl ApplyReport {
@@ -281,6 +336,7 @@ impl Store {
         // A poisoned lock only means another writer panicked; its transaction never committed.
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut plan = Plan::new(self);
+        plan.author = options.author.map(str::to_owned);
         let mut outcomes = Vec::with_capacity(changes.len());
         let mut rejections = vec![];
         for (i, change) in changes.into_iter().enumerate() {
@@ -293,6 +349,7 @@ impl Store {
                     key,
                     expected_version,
                 } => plan.delete(&key, expected_version)?,
+                Change::Audit(entry) => plan.restore_entry(entry)?,
             };
             match result {
                 Ok(o) => outcomes.push(o),
@@ -312,13 +369,29 @@ impl Store {
             return Err(StoreError::Rejected(rejections));
         }
         if options.dry_run {
-            return Ok(ApplyReport { outcomes });
+            return Ok(ApplyReport {
+                outcomes,
+                ..ApplyReport::default()
+            });
         }
-        plan.commit()?;
+        let (overlay, history) = plan.commit()?;
         if options.durable {
             self.flush()?;
         }
-        Ok(ApplyReport { outcomes })
+        let writes = if options.report_writes {
+            overlay
+                .into_iter()
+                .zip(TreeId::ALL)
+                .flat_map(|(writes, t)| writes.into_iter().map(move |(k, v)| (t, k, v)))
+                .collect()
+        } else {
+            vec![]
+        };
+        Ok(ApplyReport {
+            outcomes,
+            writes,
+            history,
+        })
     }
 }
 
@@ -337,6 +410,12 @@ pub(super) struct Plan<'s> {
     lists: BTreeMap<Vec<u8>, (RoaringBitmap, bool)>,
     counts: HashMap<Kind, i64>,
     next_ids: HashMap<RefKind, u32>,
+    /// Set when changes are audited.
+    author: Option<String>,
+    /// Audit entries to write, their time and sequence number still to be assigned.
+    pending_history: Vec<HistoryEntry>,
+    /// Entries restored as they are, and the sequence number after the largest of them.
+    restored_seq: u64,
 }
 
 fn next_id_key(kind: RefKind) -> Vec<u8> {
@@ -351,6 +430,9 @@ impl<'s> Plan<'s> {
             lists: BTreeMap::new(),
             counts: HashMap::new(),
             next_ids: HashMap::new(),
+            author: None,
+            pending_history: vec![],
+            restored_seq: 0,
         }
     }
 
@@ -761,6 +843,13 @@ impl<'s> Plan<'s> {
         self.index(new_entries.difference(&old_entries).cloned())?;
         let version = old.as_ref().map_or(1, |o| o.version + 1);
         self.set(tree, at, record.encode(version));
+        self.audit(
+            &key,
+            version,
+            old.as_ref().map(|o| &o.record),
+            Some(&record),
+            None,
+        );
         Ok(Ok(match old {
             Some(_) => Outcome::Updated { version },
             None => {
@@ -831,10 +920,18 @@ impl<'s> Plan<'s> {
             if let Some(v) = self.get(TreeId::Links, &link_at)? {
                 let link = Record::decode(Kind::Link, &v)?;
                 self.remove(Kind::Link, TreeId::Links, link_at, &link.record)?;
+                self.audit(
+                    &link.record.key(),
+                    link.version,
+                    Some(&link.record),
+                    None,
+                    Some(format!("deleted with {key}")),
+                );
                 cascaded_links += 1;
             }
         }
         self.remove(kind, tree, at, &old.record)?;
+        self.audit(key, old.version, Some(&old.record), None, None);
         match key {
             Key::Recommendation(r) => self.del(TreeId::Refs, ref_key(RefKind::Recommendation, r)),
             Key::Measure(r) => self.del(TreeId::Refs, ref_key(RefKind::Measure, r)),
@@ -942,7 +1039,123 @@ impl<'s> Plan<'s> {
         Ok(p)
     }
 
-    fn commit(mut self) -> Result<()> {
+    /// Queues the audit entry of one change (when changes are audited).
+    fn audit(
+        &mut self,
+        key: &Key,
+        version: u32,
+        before: Option<&Record>,
+        after: Option<&Record>,
+        note: Option<String>,
+    ) {
+        let Some(author) = &self.author else {
+            return;
+        };
+        let change = match (before, after) {
+            (None, _) => ChangeKind::Created,
+            (Some(_), Some(_)) => ChangeKind::Updated,
+            (Some(_), None) => ChangeKind::Deleted,
+        };
+        self.pending_history.push(HistoryEntry {
+            seq: 0,
+            at: Timestamp::now(),
+            author: author.clone(),
+            entity: key.kind().entity(),
+            key: key.history_key(),
+            change,
+            version,
+            before: before.map(Record::to_json),
+            after: after.map(Record::to_json),
+            note,
+        });
+    }
+
+    /// Writes an entry of an imported audit trail as it is.
+    fn restore_entry(&mut self, entry: HistoryEntry) -> Result<Result<Outcome, Problems>> {
+        let problems = entry.problems();
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
+        let at = history::history_key(entry.at, entry.seq);
+        let value = codec::encode(&Stored {
+            version: 1,
+            record: &entry,
+        });
+        if self.get(TreeId::History, &at)?.as_deref() == Some(value.as_slice()) {
+            return Ok(Ok(Outcome::Unchanged { version: 1 }));
+        }
+        self.set(
+            TreeId::HistoryIndex,
+            history::index_key(entry.entity, &entry.key, &at),
+            vec![],
+        );
+        self.set(TreeId::History, at.to_vec(), value);
+        self.restored_seq = self.restored_seq.max(entry.seq + 1);
+        Ok(Ok(Outcome::Created { version: 1 }))
+    }
+
+    /// Gives the queued audit entries their sequence numbers and strictly increasing times,
+    /// and plans their writes.
+    fn write_history(&mut self) -> Result<Vec<HistoryEntry>> {
+        let read_u64 = |plan: &Self, k: &[u8]| -> Result<u64> {
+            Ok(plan
+                .get(TreeId::Meta, k)?
+                .and_then(|v| v.as_slice().try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0))
+        };
+        let stored_seq = read_u64(self, history::NEXT_SEQ)?;
+        let mut seq = stored_seq.max(self.restored_seq);
+        if self.pending_history.is_empty() {
+            if seq != stored_seq {
+                self.set(
+                    TreeId::Meta,
+                    history::NEXT_SEQ.to_vec(),
+                    seq.to_be_bytes().to_vec(),
+                );
+            }
+            return Ok(vec![]);
+        }
+        let mut last = read_u64(self, history::LAST_AT)? as i64;
+        let mut entries = std::mem::take(&mut self.pending_history);
+        for e in &mut entries {
+            let micros = e.at.unix_micros().max(last + 1);
+            e.at = Timestamp::from_unix_micros(micros).unwrap_or(e.at);
+            last = micros;
+            e.seq = seq;
+            seq += 1;
+            let at = history::history_key(e.at, e.seq);
+            self.set(
+                TreeId::HistoryIndex,
+                history::index_key(e.entity, &e.key, &at),
+                vec![],
+            );
+            self.set(
+                TreeId::History,
+                at.to_vec(),
+                codec::encode(&Stored {
+                    version: 1,
+                    record: &*e,
+                }),
+            );
+        }
+        self.set(
+            TreeId::Meta,
+            history::NEXT_SEQ.to_vec(),
+            seq.to_be_bytes().to_vec(),
+        );
+        self.set(
+            TreeId::Meta,
+            history::LAST_AT.to_vec(),
+            (last as u64).to_be_bytes().to_vec(),
+        );
+        Ok(entries)
+    }
+
+    /// Writes everything planned, atomically; returns what was written and the audit entries.
+    #[allow(clippy::type_complexity)]
+    fn commit(mut self) -> Result<(Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>, Vec<HistoryEntry>)> {
+        let history = self.write_history()?;
         for (kind, delta) in std::mem::take(&mut self.counts) {
             if delta != 0 {
                 let now = self.store.count(kind)? as i64 + delta;
@@ -966,11 +1179,12 @@ impl<'s> Plan<'s> {
             self.set(TreeId::Meta, next_id_key(kind), id_key(next).to_vec());
         }
         if self.overlay.iter().all(BTreeMap::is_empty) {
-            return Ok(());
+            return Ok((self.overlay, history));
         }
         let writes: usize = self.overlay.iter().map(BTreeMap::len).sum();
         if writes > super::journal::SINGLE_TRANSACTION_MAX_WRITES {
-            return super::journal::apply_journaled(self.store, &self.overlay);
+            super::journal::apply_journaled(self.store, &self.overlay)?;
+            return Ok((self.overlay, history));
         }
         let overlay = &self.overlay;
         self.store
@@ -993,6 +1207,7 @@ impl<'s> Plan<'s> {
                     tree: "(transaction)",
                     reason: "aborted".into(),
                 },
-            })
+            })?;
+        Ok((self.overlay, history))
     }
 }

@@ -15,6 +15,7 @@ use recover_better::dataset::generate::{generate, GenerateOptions, Preset};
 use recover_better::dataset::import::{import, ImportOptions};
 use recover_better::dataset::{Folder, Source};
 use recover_better::graphql::{self, Limits};
+use recover_better::live::Live;
 use recover_better::server::{self, HttpOptions};
 use recover_better::store::Store;
 
@@ -36,8 +37,10 @@ pub struct TestApp {
     pub address: String,
     /// The dataset files, parsed by the tests (not by the library).
     pub files: Arc<Files>,
-    /// The store and its folder, when kept open (per-test servers).
-    store: Option<(Store, tempfile::TempDir)>,
+    /// The store the server writes to.
+    pub live: Arc<Live>,
+    /// The store's folder, when kept (per-test servers).
+    dir: Option<tempfile::TempDir>,
 }
 
 /// Builds a server for `dataset` on the current runtime: store in a tempdir, import, catalog,
@@ -47,23 +50,17 @@ pub async fn spawn_app(dataset: Dataset) -> TestApp {
     spawn_app_with(dataset, true, Limits::default()).await
 }
 
-/// As [`spawn_app`], with the schema's limits given and, with `keep_store` false, the store
-/// closed and its folder removed once the catalog is built (the server needs only the catalog).
+/// As [`spawn_app`], with the schema's limits given and, with `keep_store` false, the
+/// store's folder removed once it is open (for read-only servers: nothing is left on disk).
 pub async fn spawn_app_with(dataset: Dataset, keep_store: bool, limits: Limits) -> TestApp {
     let (store, dir, files) = open_and_import(dataset);
-    let catalog = Catalog::load(&store).expect("catalog loads");
-    let store = if keep_store {
-        Some((store, dir))
-    } else {
-        drop(store);
-        drop(dir);
-        None
-    };
-    let address = serve(catalog, limits).await;
+    let dir = keep_store.then_some(dir);
+    let (address, live) = serve(store, limits, HttpOptions::default()).await;
     TestApp {
         address,
         files,
-        store,
+        live,
+        dir,
     }
 }
 
@@ -75,11 +72,12 @@ pub async fn spawn_folder(dir: &Path) -> TestApp {
         .expect("tempdir");
     let store = Store::open(&store_dir.path().join("store")).expect("store opens");
     import(&store, &Folder(dir.to_owned()), ImportOptions::default()).expect("the dataset imports");
-    let catalog = Catalog::load(&store).expect("catalog loads");
+    let (address, live) = serve(store, Limits::default(), HttpOptions::default()).await;
     TestApp {
-        address: serve(catalog, Limits::default()).await,
+        address,
         files: Arc::new(Files::read(dir)),
-        store: Some((store, store_dir)),
+        live,
+        dir: Some(store_dir),
     }
 }
 
@@ -127,16 +125,28 @@ pub fn tiny_dir() -> tempfile::TempDir {
     dir
 }
 
-/// Serves a schema over `catalog` on an ephemeral port of the current runtime.
-pub async fn serve(catalog: Catalog, limits: Limits) -> String {
-    let schema = graphql::schema(Arc::new(catalog), limits);
+/// Serves a schema over `store` on an ephemeral port of the current runtime.
+pub async fn serve(store: Store, limits: Limits, options: HttpOptions) -> (String, Arc<Live>) {
+    let catalog = Catalog::load(&store).expect("catalog loads");
+    serve_catalog(store, catalog, limits, options).await
+}
+
+/// Serves `catalog` (which need not come from `store`: queries read only the catalog).
+pub async fn serve_catalog(
+    store: Store,
+    catalog: Catalog,
+    limits: Limits,
+    options: HttpOptions,
+) -> (String, Arc<Live>) {
+    let live = Arc::new(Live::new(Arc::new(store), catalog));
+    let schema = graphql::schema(live.clone(), limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::app(schema, &HttpOptions::default());
+    let app = server::app(schema, live.clone(), &options);
     tokio::spawn(server::run(listener, app, std::future::pending()));
-    address
+    (address, live)
 }
 
 /// A server that outlives the test that first asks for it: started on a thread of its own,
@@ -188,11 +198,12 @@ pub fn default_dir() -> PathBuf {
 
 impl TestApp {
     /// A server already started at `address`, built from `files`.
-    pub fn new(address: String, files: Arc<Files>) -> TestApp {
+    pub fn new((address, live): (String, Arc<Live>), files: Arc<Files>) -> TestApp {
         TestApp {
             address,
             files,
-            store: None,
+            live,
+            dir: None,
         }
     }
 

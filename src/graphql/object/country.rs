@@ -63,7 +63,7 @@ impl Country {
     ) -> Result<RecommendationConnection> {
         let c = catalog(ctx)?;
         let within = c.list(&Index::RecommendationsReceived(self.0.record.code));
-        recommendations(c, within, filter, first, after, last, before)
+        recommendations(&c, within, filter, first, after, last, before)
     }
     /// Recommendations this State made to others (joint ones included).
     #[allow(clippy::too_many_arguments)]
@@ -79,7 +79,7 @@ impl Country {
     ) -> Result<RecommendationConnection> {
         let c = catalog(ctx)?;
         let within = c.list(&Index::RecommendationsMade(self.0.record.code));
-        recommendations(c, within, filter, first, after, last, before)
+        recommendations(&c, within, filter, first, after, last, before)
     }
     /// The COVID-19 measures this State took.
     #[allow(clippy::too_many_arguments)]
@@ -95,7 +95,7 @@ impl Country {
     ) -> Result<MeasureConnection> {
         let c = catalog(ctx)?;
         let within = c.list(&Index::MeasuresByCountry(self.0.record.code));
-        measures(c, within, filter, first, after, last, before)
+        measures(&c, within, filter, first, after, last, before)
     }
     /// Good practices of this State, in key order.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]

@@ -37,7 +37,10 @@ impl GoodPractice {
     /// The States where it was done.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        Ok(super::countries_of(catalog(ctx)?, &self.0.record.countries))
+        Ok(super::countries_of(
+            catalog(ctx)?.as_ref(),
+            &self.0.record.countries,
+        ))
     }
     /// The year it was reported.
     async fn year(&self) -> Option<i32> {
@@ -46,17 +49,23 @@ impl GoodPractice {
     /// Themes it bears on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(catalog(ctx)?, &self.0.record.themes))
+        Ok(super::themes_of(
+            catalog(ctx)?.as_ref(),
+            &self.0.record.themes,
+        ))
     }
     /// Affected-person groups it concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        Ok(super::groups_of(catalog(ctx)?, &self.0.record.groups))
+        Ok(super::groups_of(
+            catalog(ctx)?.as_ref(),
+            &self.0.record.groups,
+        ))
     }
     /// SDG goals it serves.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?, &self.0.record.sdgs))
+        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.record.sdgs))
     }
     /// The measures the practice draws on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
@@ -90,6 +99,22 @@ impl GoodPractice {
     /// A citation of the source.
     async fn source(&self) -> Option<&str> {
         self.0.record.source.as_deref()
+    }
+    /// Every change to it, newest first: who, when, before and after.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, None, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::history::ChangeConnection> {
+        crate::graphql::history::history_of(
+            ctx,
+            crate::model::Entity::GoodPractice,
+            self.0.record.id.as_str(),
+            first,
+            after,
+        )
     }
     /// Grows by one with every change (for optimistic concurrency).
     async fn version(&self) -> i32 {

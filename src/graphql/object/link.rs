@@ -65,6 +65,22 @@ impl Link {
     async fn updated_at(&self) -> Option<DateTime> {
         self.0.record.updated_at.map(DateTime)
     }
+    /// Every change to it, newest first: who, when, before and after.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, None, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::history::ChangeConnection> {
+        crate::graphql::history::history_of(
+            ctx,
+            crate::model::Entity::Link,
+            &self.0.key(),
+            first,
+            after,
+        )
+    }
     /// Grows by one with every change (for optimistic concurrency).
     async fn version(&self) -> i32 {
         self.0.version as i32

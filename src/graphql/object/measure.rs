@@ -69,17 +69,23 @@ impl Measure {
     /// Themes the measure bears on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(catalog(ctx)?, &self.0.record.themes))
+        Ok(super::themes_of(
+            catalog(ctx)?.as_ref(),
+            &self.0.record.themes,
+        ))
     }
     /// Affected-person groups the measure concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        Ok(super::groups_of(catalog(ctx)?, &self.0.record.groups))
+        Ok(super::groups_of(
+            catalog(ctx)?.as_ref(),
+            &self.0.record.groups,
+        ))
     }
     /// SDG goals the measure serves.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?, &self.0.record.sdgs))
+        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.record.sdgs))
     }
     /// A citation of the source.
     async fn source(&self) -> Option<&str> {
@@ -99,7 +105,7 @@ impl Measure {
     async fn links(&self, ctx: &Context<'_>, status: Option<Vec<LinkStatus>>) -> Result<Vec<Link>> {
         let c = catalog(ctx)?;
         Ok(super::links_with_status(
-            c.links_of_measure(self.0.id),
+            c.links_of_measure(self.0.id).into_iter(),
             status,
         ))
     }
@@ -108,9 +114,25 @@ impl Measure {
     async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {
         let c = catalog(ctx)?;
         Ok(super::good_practices_in(
-            c,
+            &c,
             c.list(&Index::GoodPracticesByMeasure(self.0.id)),
         ))
+    }
+    /// Every change to it, newest first: who, when, before and after.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, None, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::history::ChangeConnection> {
+        crate::graphql::history::history_of(
+            ctx,
+            crate::model::Entity::Measure,
+            self.0.record.id.as_str(),
+            first,
+            after,
+        )
     }
     /// Grows by one with every change (for optimistic concurrency).
     async fn version(&self) -> i32 {

@@ -26,6 +26,7 @@ use roaring::RoaringBitmap;
 
 use crate::catalog::{Catalog, LinkRow};
 use crate::graphql::scalars::LinkStatus;
+use crate::live::Live;
 use crate::model;
 use crate::model::{CountryCode, SdgGoal, Slug};
 
@@ -85,6 +86,25 @@ pub fn good_practices_in(c: &Catalog, ids: &RoaringBitmap) -> Vec<GoodPractice> 
 }
 
 /// The catalog the request runs against.
-pub fn catalog<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Catalog>> {
-    ctx.data::<Arc<Catalog>>()
+pub fn catalog(ctx: &Context<'_>) -> Result<Arc<Catalog>> {
+    if let Some(s) = ctx.data_opt::<Snapshot>() {
+        return Ok(s.get());
+    }
+    Ok(ctx.data::<Arc<Live>>()?.snapshot())
+}
+
+/// The catalog one request reads, so that every field of a response agrees. A mutation moves
+/// it on to the catalog that includes its write, so its payload shows the new state.
+pub struct Snapshot(std::sync::RwLock<Arc<Catalog>>);
+
+impl Snapshot {
+    pub fn new(c: Arc<Catalog>) -> Snapshot {
+        Snapshot(std::sync::RwLock::new(c))
+    }
+    pub fn get(&self) -> Arc<Catalog> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    pub fn set(&self, c: Arc<Catalog>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = c;
+    }
 }

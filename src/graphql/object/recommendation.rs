@@ -46,7 +46,7 @@ impl Recommendation {
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn recommending_states(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
         Ok(super::countries_of(
-            catalog(ctx)?,
+            catalog(ctx)?.as_ref(),
             &self.0.record.recommending_states,
         ))
     }
@@ -77,17 +77,23 @@ impl Recommendation {
     /// UPR Info issues the recommendation is classified under.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(catalog(ctx)?, &self.0.record.themes))
+        Ok(super::themes_of(
+            catalog(ctx)?.as_ref(),
+            &self.0.record.themes,
+        ))
     }
     /// Affected-person groups the recommendation concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        Ok(super::groups_of(catalog(ctx)?, &self.0.record.groups))
+        Ok(super::groups_of(
+            catalog(ctx)?.as_ref(),
+            &self.0.record.groups,
+        ))
     }
     /// SDG goals, through the themes' crosswalk.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?, &self.0.record.sdgs))
+        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.record.sdgs))
     }
     /// The UN document of the Working Group report (e.g. `A/HRC/46/9`).
     async fn document(&self) -> Option<&str> {
@@ -112,9 +118,33 @@ impl Recommendation {
     async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {
         let c = catalog(ctx)?;
         Ok(super::good_practices_in(
-            c,
+            &c,
             c.list(&Index::GoodPracticesByRecommendation(self.0.id)),
         ))
+    }
+    /// How its response changed through the API, oldest first (from its history; the
+    /// response it was imported with has no entry).
+    async fn response_history(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::history::ResponseChange>> {
+        crate::graphql::history::response_history(ctx, self.0.record.id.as_str())
+    }
+    /// Every change to it, newest first: who, when, before and after.
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, None, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::history::ChangeConnection> {
+        crate::graphql::history::history_of(
+            ctx,
+            crate::model::Entity::Recommendation,
+            self.0.record.id.as_str(),
+            first,
+            after,
+        )
     }
     /// Grows by one with every change (for optimistic concurrency).
     async fn version(&self) -> i32 {
@@ -266,7 +296,7 @@ impl RecommendationFacets {
     async fn response(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
         Ok(self.count(
-            c,
+            &c,
             Response::ALL
                 .iter()
                 .map(|&r| (r.as_str().into(), Index::RecommendationsByResponse(r))),
@@ -277,7 +307,7 @@ impl RecommendationFacets {
     async fn action_category(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
         Ok(self.count(
-            c,
+            &c,
             (1..=5)
                 .filter_map(|a| ActionCategory::new(a).ok())
                 .map(|a| (a.to_string(), Index::RecommendationsByAction(a))),
@@ -288,7 +318,7 @@ impl RecommendationFacets {
     async fn theme(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
         Ok(self.count(
-            c,
+            &c,
             c.themes.iter().map(|t| {
                 (
                     t.slug.to_string(),
@@ -302,7 +332,7 @@ impl RecommendationFacets {
     async fn group(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
         Ok(self.count(
-            c,
+            &c,
             c.groups.iter().map(|g| {
                 (
                     g.slug.to_string(),
@@ -316,7 +346,7 @@ impl RecommendationFacets {
     async fn sdg(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
         Ok(self.count(
-            c,
+            &c,
             c.sdgs
                 .iter()
                 .map(|s| (s.goal.to_string(), Index::RecommendationsBySdg(s.goal))),
@@ -328,7 +358,7 @@ impl RecommendationFacets {
         let c = catalog(ctx)?;
         // Cycles have no posting list of their own: count through sessions.
         let mut counts: HashMap<String, u64> = HashMap::new();
-        for s in &c.sessions {
+        for s in c.sessions.iter() {
             let n = c
                 .list(&Index::SessionRecommendations(s.record.number))
                 .intersection_len(&self.set);
@@ -345,7 +375,7 @@ impl RecommendationFacets {
     async fn session(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
         Ok(self.count(
-            c,
+            &c,
             c.sessions.iter().map(|s| {
                 (
                     s.record.number.to_string(),
@@ -359,7 +389,7 @@ impl RecommendationFacets {
     async fn state_under_review(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
         Ok(self.count(
-            c,
+            &c,
             c.countries.iter().map(|k| {
                 (
                     k.record.code.to_string(),
@@ -373,7 +403,7 @@ impl RecommendationFacets {
     async fn recommending_state(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
         let c = catalog(ctx)?;
         Ok(self.count(
-            c,
+            &c,
             c.countries.iter().map(|k| {
                 (
                     k.record.code.to_string(),

@@ -77,7 +77,7 @@ impl Session {
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn states_under_review(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
         Ok(super::countries_of(
-            catalog(ctx)?,
+            catalog(ctx)?.as_ref(),
             &self.0.record.states_under_review,
         ))
     }
@@ -94,6 +94,6 @@ impl Session {
     ) -> Result<RecommendationConnection> {
         let c = catalog(ctx)?;
         let within = c.list(&Index::SessionRecommendations(self.0.record.number));
-        recommendations(c, within, filter, first, after, last, before)
+        recommendations(&c, within, filter, first, after, last, before)
     }
 }

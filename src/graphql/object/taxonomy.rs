@@ -27,7 +27,7 @@ impl Theme {
     /// The SDG goals this theme maps to (a crosswalk kept as data).
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?, &self.0.sdgs))
+        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.sdgs))
     }
     /// Where the entry comes from.
     async fn source(&self) -> Option<&str> {
@@ -103,7 +103,7 @@ impl MeasureCategoryInfo {
     /// The themes measures of this category bear on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(catalog(ctx)?, &self.0.themes))
+        Ok(super::themes_of(catalog(ctx)?.as_ref(), &self.0.themes))
     }
     /// OxCGRT indicator codes this category covers (e.g. `C1`, `H2`).
     async fn oxcgrt(&self) -> &[String] {

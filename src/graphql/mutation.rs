@@ -1,0 +1,1004 @@
+//! The write side: Relay-style mutations (one `input`, a payload with the changed objects).
+//!
+//! Every mutation is one store transaction with its audit entries, acknowledged only once it
+//! is durable (see [`crate::live`]). Validation is the store's, as for an import, reported
+//! with `extensions.code = "BAD_USER_INPUT"` and `extensions.field` naming the input field;
+//! a stale `expectedVersion` gives `"CONFLICT"` with `extensions.currentVersion`; a missing
+//! record `"NOT_FOUND"`. Links, measures and good practices need an `editor` token;
+//! recommendations an `admin` token.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, Error, ErrorExtensions, InputObject, MaybeUndefined, Object, Result, SimpleObject, ID,
+};
+
+use super::auth::require;
+use super::errors::internal;
+use super::ids::global_id;
+use super::object::{GoodPractice, Link, Measure, Recommendation, Snapshot};
+use super::scalars::{self, Date};
+use crate::catalog::Catalog;
+use crate::live::{Committed, Live};
+use crate::model::{self, *};
+use crate::store::{Change, Key, Outcome, Record, StoreError};
+
+/// A bad input field: `extensions.code = "BAD_USER_INPUT"`, `extensions.field` names it.
+pub fn bad_field(field: &str, message: impl std::fmt::Display) -> Error {
+    let field = format!("input.{field}");
+    Error::new(format!("{field}: {message}")).extend_with(|_, e| {
+        e.set("code", "BAD_USER_INPUT");
+        e.set("field", field.as_str());
+        e.set("argument", field.as_str());
+    })
+}
+
+fn not_found(what: impl std::fmt::Display) -> Error {
+    Error::new(format!("no {what}")).extend_with(|_, e| e.set("code", "NOT_FOUND"))
+}
+
+fn conflict(message: String, current: u32) -> Error {
+    Error::new(message).extend_with(|_, e| {
+        e.set("code", "CONFLICT");
+        e.set("currentVersion", current);
+    })
+}
+
+/// snake_case (the store's messages) to camelCase (the input's fields).
+fn camel(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut up = false;
+    for c in s.chars() {
+        if c == '_' {
+            up = true;
+        } else if up {
+            out.extend(c.to_uppercase());
+            up = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What the client sees of a refused write.
+fn store_error(e: StoreError) -> Error {
+    let StoreError::Rejected(rejections) = e else {
+        return internal(e);
+    };
+    let reasons: Vec<String> = rejections.into_iter().map(|r| r.reason).collect();
+    if let Some(r) = reasons.iter().find(|r| r.starts_with("version conflict")) {
+        let current = r
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        return conflict(r.clone(), current);
+    }
+    if let Some(r) = reasons
+        .iter()
+        .find(|r| r.starts_with("no ") && r.ends_with(" to delete"))
+    {
+        return not_found(r.trim_start_matches("no ").trim_end_matches(" to delete"));
+    }
+    let first = &reasons[0];
+    let field = first
+        .split(['=', ':', ' '])
+        .next()
+        .filter(|f| f.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .map(camel);
+    let message = reasons.join("; ");
+    match field {
+        Some(f) => bad_field(&f, message),
+        None if first.contains("is still referenced") => {
+            Error::new(message).extend_with(|_, e| e.set("code", "FAILED_PRECONDITION"))
+        }
+        None => Error::new(message).extend_with(|_, e| e.set("code", "BAD_USER_INPUT")),
+    }
+}
+
+/// Runs a write on a blocking thread and moves the request's snapshot past it.
+async fn commit(ctx: &Context<'_>, changes: Vec<Change>, author: String) -> Result<Committed> {
+    let live = ctx.data::<Arc<Live>>()?.clone();
+    let committed = tokio::task::spawn_blocking(move || live.write(changes, &author))
+        .await
+        .map_err(internal)?
+        .map_err(store_error)?;
+    if let Some(s) = ctx.data_opt::<Snapshot>() {
+        s.set(committed.catalog.clone());
+    }
+    Ok(committed)
+}
+
+/// The newest state: what the write path will check against.
+fn latest(ctx: &Context<'_>) -> Result<Arc<Live>> {
+    Ok(ctx.data::<Arc<Live>>()?.clone())
+}
+
+// --- value conversions, each naming its field ---------------------------------------------
+
+fn reference(field: &str, s: &str) -> Result<Ref> {
+    Ref::parse(s).map_err(|e| bad_field(field, e))
+}
+
+fn country(field: &str, s: &str) -> Result<CountryCode> {
+    CountryCode::parse(s).map_err(|e| bad_field(field, e))
+}
+
+fn countries(field: &str, v: &[String]) -> Result<Vec<CountryCode>> {
+    v.iter().map(|s| country(field, s)).collect()
+}
+
+fn slugs(field: &str, v: &[String]) -> Result<Vec<Slug>> {
+    v.iter()
+        .map(|s| Slug::parse(s).map_err(|e| bad_field(field, e)))
+        .collect()
+}
+
+fn refs(field: &str, v: &[String]) -> Result<Vec<Ref>> {
+    v.iter().map(|s| reference(field, s)).collect()
+}
+
+fn goals(field: &str, v: &[i32]) -> Result<Vec<SdgGoal>> {
+    v.iter()
+        .map(|&g| SdgGoal::new(g as i64).map_err(|e| bad_field(field, e)))
+        .collect()
+}
+
+fn url(field: &str, s: Option<String>) -> Result<Option<String>> {
+    match s {
+        Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
+            Err(bad_field(field, format!("{u:?} is not an http(s) URL")))
+        }
+        other => Ok(other),
+    }
+}
+
+fn version(field: &str, v: i32) -> Result<u32> {
+    u32::try_from(v).map_err(|_| bad_field(field, format!("must not be negative, got {v}")))
+}
+
+/// Applies an update to an optional field: undefined keeps it, null clears it.
+fn patch<T>(slot: &mut Option<T>, v: MaybeUndefined<T>) {
+    match v {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => *slot = None,
+        MaybeUndefined::Value(x) => *slot = Some(x),
+    }
+}
+
+fn written(outcomes: &[Outcome]) -> bool {
+    outcomes
+        .iter()
+        .any(|o| !matches!(o, Outcome::Unchanged { .. }))
+}
+
+fn cascaded(outcomes: &[Outcome]) -> i32 {
+    outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Deleted { cascaded_links } => *cascaded_links as i32,
+            _ => 0,
+        })
+        .sum()
+}
+
+fn recommendation_in(c: &Catalog, r: &Ref) -> Result<Recommendation> {
+    c.recommendations
+        .by_ref(r.as_str())
+        .cloned()
+        .map(Recommendation)
+        .ok_or_else(|| internal(format!("recommendation {r} missing after a write")))
+}
+
+fn measure_in(c: &Catalog, r: &Ref) -> Result<Measure> {
+    c.measures
+        .by_ref(r.as_str())
+        .cloned()
+        .map(Measure)
+        .ok_or_else(|| internal(format!("measure {r} missing after a write")))
+}
+
+fn good_practice_in(c: &Catalog, r: &Ref) -> Result<GoodPractice> {
+    c.good_practices
+        .by_ref(r.as_str())
+        .cloned()
+        .map(GoodPractice)
+        .ok_or_else(|| internal(format!("good practice {r} missing after a write")))
+}
+
+// --- links ---------------------------------------------------------------------------------
+
+/// Links a recommendation to a measure, or changes how they are linked.
+#[derive(InputObject)]
+pub struct LinkRecommendationInput {
+    /// The recommendation's ref.
+    pub recommendation: String,
+    /// The measure's ref.
+    pub measure: String,
+    /// How the measure bears on the recommendation.
+    pub relation: scalars::LinkRelation,
+    /// CONFIRMED when not given; REJECTED records a rejected suggestion (never offered again).
+    pub status: Option<scalars::LinkStatus>,
+    /// Why, in the curator's words (kept as it is when not given).
+    pub note: Option<String>,
+    /// An http(s) URL of a source showing the measure's effect (kept when not given).
+    pub evidence_url: Option<String>,
+    /// When given, the link's current version (0: the link must not exist yet).
+    pub expected_version: Option<i32>,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// Changes an existing link; fields not given stay as they are, `null` clears a field.
+#[derive(InputObject)]
+pub struct UpdateLinkInput {
+    pub recommendation: String,
+    pub measure: String,
+    /// The version the change is based on; a stale one fails with CONFLICT.
+    pub expected_version: i32,
+    pub relation: Option<scalars::LinkRelation>,
+    pub status: Option<scalars::LinkStatus>,
+    pub note: MaybeUndefined<String>,
+    pub evidence_url: MaybeUndefined<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+/// Removes a link.
+#[derive(InputObject)]
+pub struct UnlinkInput {
+    pub recommendation: String,
+    pub measure: String,
+    /// The version the deletion is based on; a stale one fails with CONFLICT.
+    pub expected_version: i32,
+    pub client_mutation_id: Option<String>,
+}
+
+/// A link as it is after the mutation, with both its ends.
+#[derive(SimpleObject)]
+pub struct LinkPayload {
+    pub link: Link,
+    pub recommendation: Recommendation,
+    pub measure: Measure,
+    /// False when the link was already exactly so (nothing was written).
+    pub changed: bool,
+    pub client_mutation_id: Option<String>,
+}
+
+/// What `unlink` removed.
+#[derive(SimpleObject)]
+pub struct UnlinkPayload {
+    /// The global id the link had.
+    pub deleted_link_id: ID,
+    pub recommendation: Recommendation,
+    pub measure: Measure,
+    pub client_mutation_id: Option<String>,
+}
+
+// --- measures ------------------------------------------------------------------------------
+
+/// A new measure.
+#[derive(InputObject)]
+pub struct CreateMeasureInput {
+    /// Its ref: unique among measures.
+    #[graphql(name = "ref")]
+    pub reference: String,
+    /// The State that took it (ISO alpha-3).
+    pub country: String,
+    pub title: String,
+    pub description: String,
+    pub category: scalars::MeasureCategory,
+    pub start_date: Date,
+    pub end_date: Option<Date>,
+    #[graphql(default)]
+    pub themes: Vec<String>,
+    #[graphql(default)]
+    pub groups: Vec<String>,
+    #[graphql(default)]
+    pub sdgs: Vec<i32>,
+    pub source: Option<String>,
+    pub source_code: Option<String>,
+    pub source_url: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+/// Changes a measure; fields not given stay as they are, `null` clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateMeasureInput {
+    #[graphql(name = "ref")]
+    pub reference: String,
+    /// The version the change is based on; a stale one fails with CONFLICT.
+    pub expected_version: i32,
+    pub country: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<scalars::MeasureCategory>,
+    pub start_date: Option<Date>,
+    pub end_date: MaybeUndefined<Date>,
+    pub themes: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+    pub sdgs: Option<Vec<i32>>,
+    pub source: MaybeUndefined<String>,
+    pub source_code: MaybeUndefined<String>,
+    pub source_url: MaybeUndefined<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+/// Deletes a record by ref.
+#[derive(InputObject)]
+pub struct DeleteInput {
+    #[graphql(name = "ref")]
+    pub reference: String,
+    /// The version the deletion is based on; a stale one fails with CONFLICT.
+    pub expected_version: i32,
+    pub client_mutation_id: Option<String>,
+}
+
+/// A measure as it is after the mutation.
+#[derive(SimpleObject)]
+pub struct MeasurePayload {
+    pub measure: Measure,
+    /// False when the measure was already exactly so (nothing was written).
+    pub changed: bool,
+    pub client_mutation_id: Option<String>,
+}
+
+/// What a deletion removed.
+#[derive(SimpleObject)]
+pub struct DeletePayload {
+    /// The global id the record had.
+    pub deleted_id: ID,
+    /// Links deleted with it (in the same transaction).
+    pub deleted_links: i32,
+    pub client_mutation_id: Option<String>,
+}
+
+// --- good practices ------------------------------------------------------------------------
+
+/// A new good practice.
+#[derive(InputObject)]
+pub struct CreateGoodPracticeInput {
+    #[graphql(name = "ref")]
+    pub reference: String,
+    pub title: String,
+    pub description: String,
+    #[graphql(default)]
+    pub countries: Vec<String>,
+    pub year: Option<i32>,
+    #[graphql(default)]
+    pub themes: Vec<String>,
+    #[graphql(default)]
+    pub groups: Vec<String>,
+    #[graphql(default)]
+    pub sdgs: Vec<i32>,
+    /// Refs of the measures it draws on.
+    #[graphql(default)]
+    pub measures: Vec<String>,
+    /// Refs of the recommendations it answers.
+    #[graphql(default)]
+    pub recommendations: Vec<String>,
+    pub source: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+/// Changes a good practice; fields not given stay as they are, `null` clears an optional
+/// field.
+#[derive(InputObject)]
+pub struct UpdateGoodPracticeInput {
+    #[graphql(name = "ref")]
+    pub reference: String,
+    pub expected_version: i32,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub countries: Option<Vec<String>>,
+    pub year: MaybeUndefined<i32>,
+    pub themes: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+    pub sdgs: Option<Vec<i32>>,
+    pub measures: Option<Vec<String>>,
+    pub recommendations: Option<Vec<String>>,
+    pub source: MaybeUndefined<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+/// A good practice as it is after the mutation.
+#[derive(SimpleObject)]
+pub struct GoodPracticePayload {
+    pub good_practice: GoodPractice,
+    pub changed: bool,
+    pub client_mutation_id: Option<String>,
+}
+
+// --- recommendations -----------------------------------------------------------------------
+
+/// A new recommendation.
+#[derive(InputObject)]
+pub struct CreateRecommendationInput {
+    #[graphql(name = "ref")]
+    pub reference: String,
+    pub text: String,
+    pub state_under_review: String,
+    pub recommending_states: Vec<String>,
+    pub session: i32,
+    pub response: scalars::Response,
+    pub action_category: Option<i32>,
+    #[graphql(default)]
+    pub themes: Vec<String>,
+    #[graphql(default)]
+    pub groups: Vec<String>,
+    #[graphql(default)]
+    pub sdgs: Vec<i32>,
+    pub document: Option<String>,
+    pub paragraph: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+/// Changes a recommendation (its response included); fields not given stay as they are,
+/// `null` clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateRecommendationInput {
+    #[graphql(name = "ref")]
+    pub reference: String,
+    pub expected_version: i32,
+    pub text: Option<String>,
+    pub state_under_review: Option<String>,
+    pub recommending_states: Option<Vec<String>>,
+    pub session: Option<i32>,
+    pub response: Option<scalars::Response>,
+    pub action_category: MaybeUndefined<i32>,
+    pub themes: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+    pub sdgs: Option<Vec<i32>>,
+    pub document: MaybeUndefined<String>,
+    pub paragraph: MaybeUndefined<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+/// A recommendation as it is after the mutation.
+#[derive(SimpleObject)]
+pub struct RecommendationPayload {
+    pub recommendation: Recommendation,
+    pub changed: bool,
+    pub client_mutation_id: Option<String>,
+}
+
+fn session(field: &str, n: i32) -> Result<SessionNumber> {
+    SessionNumber::new(n as i64).map_err(|e| bad_field(field, e))
+}
+
+fn action(field: &str, n: i32) -> Result<ActionCategory> {
+    ActionCategory::new(n as i64).map_err(|e| bad_field(field, e))
+}
+
+/// The stored record and version of a key, read from the newest catalog.
+fn current<T: Clone>(
+    found: Option<&Arc<crate::catalog::Row<T>>>,
+    what: impl std::fmt::Display,
+) -> Result<(T, u32)> {
+    found
+        .map(|r| (r.record.clone(), r.version))
+        .ok_or_else(|| not_found(what))
+}
+
+/// Refuses a stale base version before anything is built on it (the store checks again
+/// inside the transaction, so a race still ends in CONFLICT).
+fn check_version(what: impl std::fmt::Display, expected: u32, stored: u32) -> Result<()> {
+    if expected == stored {
+        Ok(())
+    } else {
+        Err(conflict(
+            format!("version conflict on {what}: expected version {expected}, but the stored version is {stored}"),
+            stored,
+        ))
+    }
+}
+
+fn put(record: Record, expected: u32) -> Change {
+    Change::Put {
+        record,
+        expected_version: Some(expected),
+    }
+}
+
+/// The write side of the API: authenticated, validated, audited, durable.
+pub struct MutationRoot;
+
+/// The write side of the API: authenticated, validated, audited, durable.
+#[Object]
+impl MutationRoot {
+    /// Links a recommendation to a measure, or updates their link (needs an editor token).
+    /// Repeating it changes nothing. Rejecting a suggestion is a link with status REJECTED.
+    async fn link_recommendation(
+        &self,
+        ctx: &Context<'_>,
+        input: LinkRecommendationInput,
+    ) -> Result<LinkPayload> {
+        let author = require(ctx, Role::Editor, "linkRecommendation")?;
+        let r = reference("recommendation", &input.recommendation)?;
+        let m = reference("measure", &input.measure)?;
+        let evidence = url("evidenceUrl", input.evidence_url)?;
+        let expected = input
+            .expected_version
+            .map(|v| version("expectedVersion", v))
+            .transpose()?;
+        let live = latest(ctx)?;
+        let c = live.snapshot();
+        let existing = c.link(r.as_str(), m.as_str()).cloned();
+        let now = Timestamp::now();
+        let mut record = match &existing {
+            Some(l) => l.record.clone(),
+            None => model::Link {
+                recommendation: r.clone(),
+                measure: m.clone(),
+                relation: input.relation.into(),
+                status: LinkStatus::Confirmed,
+                note: None,
+                evidence_url: None,
+                created_by: Some(author.clone()),
+                created_at: Some(now),
+                updated_at: None,
+            },
+        };
+        record.relation = input.relation.into();
+        record.status = input.status.map(Into::into).unwrap_or_default();
+        if input.note.is_some() {
+            record.note = input.note;
+        }
+        if evidence.is_some() {
+            record.evidence_url = evidence;
+        }
+        let unchanged = existing.as_ref().is_some_and(|l| l.record == record);
+        if !unchanged && existing.is_some() {
+            record.updated_at = Some(now);
+        }
+        let changes = if unchanged {
+            // Still checked, so a stale expectedVersion is reported even when nothing changes.
+            if let (Some(e), Some(l)) = (expected, &existing) {
+                check_version(format!("link {r} -> {m}"), e, l.version)?;
+            }
+            vec![]
+        } else {
+            vec![Change::Put {
+                record: Record::Link(record),
+                expected_version: expected,
+            }]
+        };
+        let committed = commit(ctx, changes, author).await?;
+        let c = &committed.catalog;
+        let link = c
+            .link(r.as_str(), m.as_str())
+            .cloned()
+            .map(Link)
+            .ok_or_else(|| internal("link missing after a write"))?;
+        Ok(LinkPayload {
+            link,
+            recommendation: recommendation_in(c, &r)?,
+            measure: measure_in(c, &m)?,
+            changed: written(&committed.report.outcomes),
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Changes an existing link (needs an editor token).
+    async fn update_link(&self, ctx: &Context<'_>, input: UpdateLinkInput) -> Result<LinkPayload> {
+        let author = require(ctx, Role::Editor, "updateLink")?;
+        let r = reference("recommendation", &input.recommendation)?;
+        let m = reference("measure", &input.measure)?;
+        let expected = version("expectedVersion", input.expected_version)?;
+        let c = latest(ctx)?.snapshot();
+        let what = format!("link {r} -> {m}");
+        let existing = c
+            .link(r.as_str(), m.as_str())
+            .cloned()
+            .ok_or_else(|| not_found(&what))?;
+        check_version(&what, expected, existing.version)?;
+        let mut record = existing.record.clone();
+        if let Some(rel) = input.relation {
+            record.relation = rel.into();
+        }
+        if let Some(s) = input.status {
+            record.status = s.into();
+        }
+        patch(&mut record.note, input.note);
+        let mut evidence = record.evidence_url.take();
+        patch(&mut evidence, input.evidence_url);
+        record.evidence_url = url("evidenceUrl", evidence)?;
+        let changes = if record == existing.record {
+            vec![]
+        } else {
+            record.updated_at = Some(Timestamp::now());
+            vec![put(Record::Link(record), expected)]
+        };
+        let committed = commit(ctx, changes, author).await?;
+        let c = &committed.catalog;
+        Ok(LinkPayload {
+            link: c
+                .link(r.as_str(), m.as_str())
+                .cloned()
+                .map(Link)
+                .ok_or_else(|| not_found(&what))?,
+            recommendation: recommendation_in(c, &r)?,
+            measure: measure_in(c, &m)?,
+            changed: written(&committed.report.outcomes),
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Removes a link (needs an editor token).
+    async fn unlink(&self, ctx: &Context<'_>, input: UnlinkInput) -> Result<UnlinkPayload> {
+        let author = require(ctx, Role::Editor, "unlink")?;
+        let r = reference("recommendation", &input.recommendation)?;
+        let m = reference("measure", &input.measure)?;
+        let expected = version("expectedVersion", input.expected_version)?;
+        let key = Key::Link {
+            recommendation: r.clone(),
+            measure: m.clone(),
+        };
+        let committed = commit(
+            ctx,
+            vec![Change::Delete {
+                key,
+                expected_version: Some(expected),
+            }],
+            author,
+        )
+        .await?;
+        let c = &committed.catalog;
+        Ok(UnlinkPayload {
+            deleted_link_id: global_id("Link", &format!("{r}\t{m}")),
+            recommendation: recommendation_in(c, &r)?,
+            measure: measure_in(c, &m)?,
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Adds a measure (needs an editor token).
+    async fn create_measure(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMeasureInput,
+    ) -> Result<MeasurePayload> {
+        let author = require(ctx, Role::Editor, "createMeasure")?;
+        let id = reference("ref", &input.reference)?;
+        let record = model::Measure {
+            id: id.clone(),
+            country: country("country", &input.country)?,
+            title: input.title,
+            description: input.description,
+            category: input.category.into(),
+            start_date: input.start_date.0,
+            end_date: input.end_date.map(|d| d.0),
+            themes: slugs("themes", &input.themes)?,
+            groups: slugs("groups", &input.groups)?,
+            sdgs: goals("sdgs", &input.sdgs)?,
+            source: input.source,
+            source_code: input.source_code,
+            source_url: url("sourceUrl", input.source_url)?,
+        };
+        if let Some(m) = latest(ctx)?.snapshot().measures.by_ref(id.as_str()) {
+            return Err(conflict(
+                format!(
+                    "measure {id} exists already (version {}); use updateMeasure",
+                    m.version
+                ),
+                m.version,
+            ));
+        }
+        let committed = commit(ctx, vec![put(Record::Measure(record), 0)], author).await?;
+        Ok(MeasurePayload {
+            measure: measure_in(&committed.catalog, &id)?,
+            changed: true,
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Changes a measure (needs an editor token).
+    async fn update_measure(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMeasureInput,
+    ) -> Result<MeasurePayload> {
+        let author = require(ctx, Role::Editor, "updateMeasure")?;
+        let id = reference("ref", &input.reference)?;
+        let expected = version("expectedVersion", input.expected_version)?;
+        let c = latest(ctx)?.snapshot();
+        let (old, stored) = current(c.measures.by_ref(id.as_str()), format!("measure {id}"))?;
+        check_version(format!("measure {id}"), expected, stored)?;
+        let mut m = old.clone();
+        if let Some(v) = &input.country {
+            m.country = country("country", v)?;
+        }
+        if let Some(v) = input.title {
+            m.title = v;
+        }
+        if let Some(v) = input.description {
+            m.description = v;
+        }
+        if let Some(v) = input.category {
+            m.category = v.into();
+        }
+        if let Some(v) = input.start_date {
+            m.start_date = v.0;
+        }
+        let mut end = m.end_date.map(Date);
+        patch(&mut end, input.end_date);
+        m.end_date = end.map(|d| d.0);
+        if let Some(v) = &input.themes {
+            m.themes = slugs("themes", v)?;
+        }
+        if let Some(v) = &input.groups {
+            m.groups = slugs("groups", v)?;
+        }
+        if let Some(v) = &input.sdgs {
+            m.sdgs = goals("sdgs", v)?;
+        }
+        patch(&mut m.source, input.source);
+        patch(&mut m.source_code, input.source_code);
+        let mut source_url = m.source_url.take();
+        patch(&mut source_url, input.source_url);
+        m.source_url = url("sourceUrl", source_url)?;
+        let changes = if m == old {
+            vec![]
+        } else {
+            vec![put(Record::Measure(m), expected)]
+        };
+        let committed = commit(ctx, changes, author).await?;
+        Ok(MeasurePayload {
+            measure: measure_in(&committed.catalog, &id)?,
+            changed: written(&committed.report.outcomes),
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Deletes a measure and, in the same transaction, its links (needs an editor token).
+    /// Refused while a good practice cites it.
+    async fn delete_measure(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
+        let author = require(ctx, Role::Editor, "deleteMeasure")?;
+        let id = reference("ref", &input.reference)?;
+        let expected = version("expectedVersion", input.expected_version)?;
+        let change = Change::Delete {
+            key: Key::Measure(id.clone()),
+            expected_version: Some(expected),
+        };
+        let committed = commit(ctx, vec![change], author).await?;
+        Ok(DeletePayload {
+            deleted_id: global_id("Measure", id.as_str()),
+            deleted_links: cascaded(&committed.report.outcomes),
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Adds a good practice (needs an editor token).
+    async fn create_good_practice(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateGoodPracticeInput,
+    ) -> Result<GoodPracticePayload> {
+        let author = require(ctx, Role::Editor, "createGoodPractice")?;
+        let id = reference("ref", &input.reference)?;
+        let record = model::GoodPractice {
+            id: id.clone(),
+            title: input.title,
+            description: input.description,
+            countries: countries("countries", &input.countries)?,
+            year: input.year,
+            themes: slugs("themes", &input.themes)?,
+            groups: slugs("groups", &input.groups)?,
+            sdgs: goals("sdgs", &input.sdgs)?,
+            measures: refs("measures", &input.measures)?,
+            recommendations: refs("recommendations", &input.recommendations)?,
+            source: input.source,
+        };
+        if let Some(p) = latest(ctx)?.snapshot().good_practices.by_ref(id.as_str()) {
+            return Err(conflict(
+                format!(
+                    "good practice {id} exists already (version {}); use updateGoodPractice",
+                    p.version
+                ),
+                p.version,
+            ));
+        }
+        let committed = commit(ctx, vec![put(Record::GoodPractice(record), 0)], author).await?;
+        Ok(GoodPracticePayload {
+            good_practice: good_practice_in(&committed.catalog, &id)?,
+            changed: true,
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Changes a good practice (needs an editor token).
+    async fn update_good_practice(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateGoodPracticeInput,
+    ) -> Result<GoodPracticePayload> {
+        let author = require(ctx, Role::Editor, "updateGoodPractice")?;
+        let id = reference("ref", &input.reference)?;
+        let expected = version("expectedVersion", input.expected_version)?;
+        let c = latest(ctx)?.snapshot();
+        let what = format!("good practice {id}");
+        let (old, stored) = current(c.good_practices.by_ref(id.as_str()), &what)?;
+        check_version(&what, expected, stored)?;
+        let mut p = old.clone();
+        if let Some(v) = input.title {
+            p.title = v;
+        }
+        if let Some(v) = input.description {
+            p.description = v;
+        }
+        if let Some(v) = &input.countries {
+            p.countries = countries("countries", v)?;
+        }
+        patch(&mut p.year, input.year);
+        if let Some(v) = &input.themes {
+            p.themes = slugs("themes", v)?;
+        }
+        if let Some(v) = &input.groups {
+            p.groups = slugs("groups", v)?;
+        }
+        if let Some(v) = &input.sdgs {
+            p.sdgs = goals("sdgs", v)?;
+        }
+        if let Some(v) = &input.measures {
+            p.measures = refs("measures", v)?;
+        }
+        if let Some(v) = &input.recommendations {
+            p.recommendations = refs("recommendations", v)?;
+        }
+        patch(&mut p.source, input.source);
+        let changes = if p == old {
+            vec![]
+        } else {
+            vec![put(Record::GoodPractice(p), expected)]
+        };
+        let committed = commit(ctx, changes, author).await?;
+        Ok(GoodPracticePayload {
+            good_practice: good_practice_in(&committed.catalog, &id)?,
+            changed: written(&committed.report.outcomes),
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Deletes a good practice (needs an editor token).
+    async fn delete_good_practice(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> Result<DeletePayload> {
+        let author = require(ctx, Role::Editor, "deleteGoodPractice")?;
+        let id = reference("ref", &input.reference)?;
+        let expected = version("expectedVersion", input.expected_version)?;
+        let change = Change::Delete {
+            key: Key::GoodPractice(id.clone()),
+            expected_version: Some(expected),
+        };
+        commit(ctx, vec![change], author).await?;
+        Ok(DeletePayload {
+            deleted_id: global_id("GoodPractice", id.as_str()),
+            deleted_links: 0,
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Adds a recommendation (needs an admin token).
+    async fn create_recommendation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRecommendationInput,
+    ) -> Result<RecommendationPayload> {
+        let author = require(ctx, Role::Admin, "createRecommendation")?;
+        let id = reference("ref", &input.reference)?;
+        let record = model::Recommendation {
+            id: id.clone(),
+            text: input.text,
+            state_under_review: country("stateUnderReview", &input.state_under_review)?,
+            recommending_states: countries("recommendingStates", &input.recommending_states)?,
+            session: session("session", input.session)?,
+            response: input.response.into(),
+            action_category: input
+                .action_category
+                .map(|a| action("actionCategory", a))
+                .transpose()?,
+            themes: slugs("themes", &input.themes)?,
+            groups: slugs("groups", &input.groups)?,
+            sdgs: goals("sdgs", &input.sdgs)?,
+            document: input.document,
+            paragraph: input.paragraph,
+        };
+        if let Some(r) = latest(ctx)?.snapshot().recommendations.by_ref(id.as_str()) {
+            return Err(conflict(
+                format!(
+                    "recommendation {id} exists already (version {}); use updateRecommendation",
+                    r.version
+                ),
+                r.version,
+            ));
+        }
+        let committed = commit(ctx, vec![put(Record::Recommendation(record), 0)], author).await?;
+        Ok(RecommendationPayload {
+            recommendation: recommendation_in(&committed.catalog, &id)?,
+            changed: true,
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Changes a recommendation, its response included (needs an admin token).
+    async fn update_recommendation(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateRecommendationInput,
+    ) -> Result<RecommendationPayload> {
+        let author = require(ctx, Role::Admin, "updateRecommendation")?;
+        let id = reference("ref", &input.reference)?;
+        let expected = version("expectedVersion", input.expected_version)?;
+        let c = latest(ctx)?.snapshot();
+        let what = format!("recommendation {id}");
+        let (old, stored) = current(c.recommendations.by_ref(id.as_str()), &what)?;
+        check_version(&what, expected, stored)?;
+        let mut r = old.clone();
+        if let Some(v) = input.text {
+            r.text = v;
+        }
+        if let Some(v) = &input.state_under_review {
+            r.state_under_review = country("stateUnderReview", v)?;
+        }
+        if let Some(v) = &input.recommending_states {
+            r.recommending_states = countries("recommendingStates", v)?;
+        }
+        if let Some(v) = input.session {
+            r.session = session("session", v)?;
+        }
+        if let Some(v) = input.response {
+            r.response = v.into();
+        }
+        match input.action_category {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => r.action_category = None,
+            MaybeUndefined::Value(a) => r.action_category = Some(action("actionCategory", a)?),
+        }
+        if let Some(v) = &input.themes {
+            r.themes = slugs("themes", v)?;
+        }
+        if let Some(v) = &input.groups {
+            r.groups = slugs("groups", v)?;
+        }
+        if let Some(v) = &input.sdgs {
+            r.sdgs = goals("sdgs", v)?;
+        }
+        patch(&mut r.document, input.document);
+        patch(&mut r.paragraph, input.paragraph);
+        let changes = if r == old {
+            vec![]
+        } else {
+            vec![put(Record::Recommendation(r), expected)]
+        };
+        let committed = commit(ctx, changes, author).await?;
+        Ok(RecommendationPayload {
+            recommendation: recommendation_in(&committed.catalog, &id)?,
+            changed: written(&committed.report.outcomes),
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Deletes a recommendation and, in the same transaction, its links (needs an admin
+    /// token). Refused while a good practice cites it.
+    async fn delete_recommendation(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> Result<DeletePayload> {
+        let author = require(ctx, Role::Admin, "deleteRecommendation")?;
+        let id = reference("ref", &input.reference)?;
+        let expected = version("expectedVersion", input.expected_version)?;
+        let change = Change::Delete {
+            key: Key::Recommendation(id.clone()),
+            expected_version: Some(expected),
+        };
+        let committed = commit(ctx, vec![change], author).await?;
+        Ok(DeletePayload {
+            deleted_id: global_id("Recommendation", id.as_str()),
+            deleted_links: cascaded(&committed.report.outcomes),
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! The audit trail: one [`HistoryEntry`] per change, written by [`Store::apply`] in the same
+//! transaction as the change it describes.
+//!
+//! | tree            | key                                                   | value        |
+//! |-----------------|-------------------------------------------------------|--------------|
+//! | `history`       | time (µs since the epoch, u64) ++ seq (u64)           | entry        |
+//! | `history_index` | [`Entity`] code (u8) ++ natural key ++ 0x00 ++ history key | empty   |
+//! | `meta`          | `history/next-seq`, `history/last-at`                 | u64          |
+//!
+//! Live writes get strictly increasing times (a clock that steps back is overtaken by one
+//! microsecond a write), so key order is both time order and commit order: a client that
+//! syncs with the `changes` cursor never misses an entry. Imported entries keep their own
+//! times and sequence numbers.
+
+use sled::IVec;
+
+use super::codec::{self, Stored};
+use super::{Kind, Result, Store, StoreError, TreeId};
+use crate::model::*;
+
+/// The key of an entry in the `history` tree: sorts by time, then sequence.
+pub type HistoryKey = [u8; 16];
+
+pub(super) const NEXT_SEQ: &[u8] = b"history/next-seq";
+pub(super) const LAST_AT: &[u8] = b"history/last-at";
+
+pub fn history_key(at: Timestamp, seq: u64) -> HistoryKey {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&(at.unix_micros().max(0) as u64).to_be_bytes());
+    k[8..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The first key at or after an instant.
+pub fn history_key_from(at: Timestamp) -> HistoryKey {
+    history_key(at, 0)
+}
+
+/// The prefix of one record's entries in `history_index`.
+pub fn record_prefix(entity: Entity, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + key.len());
+    k.push(entity.code());
+    k.extend_from_slice(key.as_bytes());
+    k.push(0);
+    k
+}
+
+pub(super) fn index_key(entity: Entity, key: &str, at: &HistoryKey) -> Vec<u8> {
+    let mut k = record_prefix(entity, key);
+    k.extend_from_slice(at);
+    k
+}
+
+impl Kind {
+    /// The name of this kind in history entries.
+    pub fn entity(self) -> Entity {
+        match self {
+            Kind::Country => Entity::Country,
+            Kind::Cycle => Entity::Cycle,
+            Kind::Session => Entity::Session,
+            Kind::Recommendation => Entity::Recommendation,
+            Kind::Measure => Entity::Measure,
+            Kind::GoodPractice => Entity::GoodPractice,
+            Kind::Link => Entity::Link,
+            Kind::Theme => Entity::Theme,
+            Kind::Group => Entity::Group,
+            Kind::Sdg => Entity::Sdg,
+            Kind::MeasureCategory => Entity::MeasureCategory,
+        }
+    }
+}
+
+/// The natural key of a link as history names it.
+pub fn link_history_key(recommendation: &str, measure: &str) -> String {
+    format!("{recommendation}\t{measure}")
+}
+
+fn decode_key(k: &[u8]) -> Option<HistoryKey> {
+    k.try_into().ok()
+}
+
+impl Store {
+    fn history_entry(&self, k: &[u8], v: &IVec) -> Result<(HistoryKey, HistoryEntry)> {
+        let key = decode_key(k).ok_or_else(|| StoreError::Corrupt {
+            tree: "history",
+            reason: format!("key {k:?}"),
+        })?;
+        let s: Stored<HistoryEntry> = codec::decode(v).map_err(|e| StoreError::Corrupt {
+            tree: "history",
+            reason: e.to_string(),
+        })?;
+        Ok((key, s.record))
+    }
+
+    /// Up to `limit` entries, oldest first, strictly after `after` (a key from an earlier
+    /// page) or else from `since` on.
+    pub fn changes(
+        &self,
+        since: Option<Timestamp>,
+        after: Option<HistoryKey>,
+        limit: usize,
+    ) -> Result<Vec<(HistoryKey, HistoryEntry)>> {
+        let tree = self.tree(TreeId::History);
+        let start = since.map(history_key_from).unwrap_or([0; 16]);
+        let iter = match after {
+            Some(a) if a >= start => {
+                tree.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+            }
+            _ => tree.range(start..),
+        };
+        iter.take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                self.history_entry(&k, &v)
+            })
+            .collect()
+    }
+
+    /// How many entries there are from `since` on (a key scan: linear in that number).
+    pub fn count_changes(&self, since: Option<Timestamp>) -> Result<u64> {
+        let tree = self.tree(TreeId::History);
+        let start = since.map(history_key_from).unwrap_or([0; 16]);
+        let mut n = 0;
+        for k in tree.range(start..).keys() {
+            k?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Every entry, oldest first (for export).
+    pub fn all_history(&self) -> impl Iterator<Item = Result<HistoryEntry>> + '_ {
+        self.tree(TreeId::History).iter().map(move |kv| {
+            let (k, v) = kv?;
+            Ok(self.history_entry(&k, &v)?.1)
+        })
+    }
+
+    /// One record's entries, newest first, strictly before `before` (a key from an earlier
+    /// page), at most `limit` of them; and how many there are in all.
+    pub fn history_of(
+        &self,
+        entity: Entity,
+        key: &str,
+        before: Option<HistoryKey>,
+        limit: usize,
+    ) -> Result<(Vec<(HistoryKey, HistoryEntry)>, u64)> {
+        let index = self.tree(TreeId::HistoryIndex);
+        let history = self.tree(TreeId::History);
+        let prefix = record_prefix(entity, key);
+        let mut total = 0;
+        let mut out = vec![];
+        for k in index.scan_prefix(&prefix).keys().rev() {
+            let k = k?;
+            total += 1;
+            let Some(at) = decode_key(&k[prefix.len()..]) else {
+                return Err(StoreError::Corrupt {
+                    tree: "history_index",
+                    reason: format!("key {k:?}"),
+                });
+            };
+            if before.is_some_and(|b| at >= b) || out.len() >= limit {
+                continue;
+            }
+            let v = history.get(at)?.ok_or_else(|| StoreError::Corrupt {
+                tree: "history_index",
+                reason: format!("entry {at:?} is indexed but missing"),
+            })?;
+            out.push(self.history_entry(&at, &v)?);
+        }
+        Ok((out, total))
+    }
+}

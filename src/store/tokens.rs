@@ -1,0 +1,109 @@
+//! API tokens: `tokens` maps a token's name to its role and the SHA-256 of its secret. The
+//! secret itself is shown once, when created, and never stored.
+//!
+//! Tokens live outside [`Store::apply`]: they are not part of a dataset, are never
+//! exported, and survive a rolled-back import.
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::codec::{self, Stored};
+use super::{Result, Store, StoreError, TreeId};
+use crate::model::{Role, Timestamp};
+
+/// A token as stored: everything but the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    pub name: String,
+    pub role: Role,
+    /// Hex SHA-256 of the secret.
+    pub hash: String,
+    pub created_at: Timestamp,
+}
+
+/// Secrets start with this, so a leaked one is easy to recognise (and to grep for).
+pub const SECRET_PREFIX: &str = "rb_";
+
+fn hash(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why a token name is unusable, if it is.
+pub fn name_problem(name: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+    (!ok).then(|| {
+        format!("token name {name:?} must be 1 to 64 letters, digits, '-', '_', '.' or '@'")
+    })
+}
+
+impl Store {
+    /// Creates a token and returns its secret (the only time it exists outside the client).
+    /// Durable on return.
+    pub fn create_token(&self, name: &str, role: Role) -> Result<String> {
+        if let Some(p) = name_problem(name) {
+            return Err(StoreError::Rejected(vec![super::Rejection {
+                change: 0,
+                reason: p,
+            }]));
+        }
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let secret = format!(
+            "{SECRET_PREFIX}{}",
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+        );
+        let token = Token {
+            name: name.to_owned(),
+            role,
+            hash: hash(&secret),
+            created_at: Timestamp::now(),
+        };
+        let value = codec::encode(&Stored {
+            version: 1,
+            record: &token,
+        });
+        let tree = self.tree(TreeId::Tokens);
+        let taken = tree
+            .compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(value))?
+            .is_err();
+        if taken {
+            return Err(StoreError::Rejected(vec![super::Rejection {
+                change: 0,
+                reason: format!("a token named {name:?} exists already (revoke it first)"),
+            }]));
+        }
+        self.flush()?;
+        Ok(secret)
+    }
+
+    /// Every token, by name.
+    pub fn tokens(&self) -> Result<Vec<Token>> {
+        self.tree(TreeId::Tokens)
+            .iter()
+            .map(|kv| Ok(Self::decode::<Token>(TreeId::Tokens, &kv?.1)?.record))
+            .collect()
+    }
+
+    /// Removes a token; returns whether there was one. Durable on return.
+    pub fn revoke_token(&self, name: &str) -> Result<bool> {
+        let removed = self.tree(TreeId::Tokens).remove(name.as_bytes())?.is_some();
+        self.flush()?;
+        Ok(removed)
+    }
+
+    /// The token whose secret this is, if any. Compares hashes, so the time taken does not
+    /// depend on how much of a secret was right.
+    pub fn authenticate(&self, secret: &str) -> Result<Option<Token>> {
+        if !secret.starts_with(SECRET_PREFIX) {
+            return Ok(None);
+        }
+        let h = hash(secret);
+        Ok(self.tokens()?.into_iter().find(|t| t.hash == h))
+    }
+}
