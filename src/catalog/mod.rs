@@ -662,3 +662,118 @@ impl<T> Table<T> {
         self.order.iter().filter_map(|&id| self.get(id))
     }
 }
+
+impl Catalog {
+    /// Where two catalogs differ, as readable lines (none when they serve the same data).
+    /// Used to check that a catalog kept up by [`Catalog::absorb`] equals a fresh load.
+    pub fn differences(&self, other: &Catalog) -> Vec<String> {
+        fn table<T: PartialEq + std::fmt::Debug>(
+            out: &mut Vec<String>,
+            what: &str,
+            a: &Table<T>,
+            b: &Table<T>,
+        ) {
+            let rows = |t: &Table<T>| -> Vec<(u32, u32)> {
+                t.in_order().map(|r| (r.id, r.version)).collect()
+            };
+            if rows(a) != rows(b) {
+                out.push(format!("{what}: ids or versions in order differ"));
+            }
+            for (x, y) in a.in_order().zip(b.in_order()) {
+                if x.record != y.record {
+                    out.push(format!("{what} {}: {:?} != {:?}", x.id, x.record, y.record));
+                }
+            }
+            if a.all != b.all || a.by_ref != b.by_ref {
+                out.push(format!("{what}: id sets or natural keys differ"));
+            }
+            for (i, &id) in a.order.iter().enumerate() {
+                if a.rank[id as usize] != i as u32 || b.rank.get(id as usize) != Some(&(i as u32)) {
+                    out.push(format!("{what}: rank of {id} differs"));
+                }
+            }
+        }
+        let mut out = vec![];
+        table(
+            &mut out,
+            "recommendations",
+            &self.recommendations,
+            &other.recommendations,
+        );
+        table(&mut out, "measures", &self.measures, &other.measures);
+        table(
+            &mut out,
+            "good practices",
+            &self.good_practices,
+            &other.good_practices,
+        );
+        let links = |c: &Catalog| -> Vec<(u32, u32, u32, Link)> {
+            c.links
+                .iter()
+                .map(|l| (l.recommendation, l.measure, l.version, l.record.clone()))
+                .collect()
+        };
+        if links(self) != links(other) {
+            out.push("links differ".into());
+        }
+        let postings = |c: &Catalog| -> Vec<(Vec<u8>, Vec<u32>)> {
+            let mut v: Vec<_> = c
+                .postings
+                .iter()
+                .filter(|(_, l)| !l.is_empty())
+                .map(|(i, l)| (i.key(), l.iter().collect()))
+                .collect();
+            v.sort();
+            v
+        };
+        if postings(self) != postings(other) {
+            out.push("posting lists differ".into());
+        }
+        let cycles = |c: &Catalog| -> Vec<(CycleNumber, Vec<u32>)> {
+            let mut v: Vec<_> = c
+                .recommendations_by_cycle
+                .iter()
+                .map(|(k, l)| (*k, l.iter().collect()))
+                .collect();
+            v.sort();
+            v
+        };
+        if cycles(self) != cycles(other) {
+            out.push("recommendations by cycle differ".into());
+        }
+        if self.linked_recommendations != other.linked_recommendations
+            || self.linked_measures != other.linked_measures
+        {
+            out.push("linked sets differ".into());
+        }
+        for (what, a, b) in [
+            (
+                "recommendation text",
+                &self.recommendation_text,
+                &other.recommendation_text,
+            ),
+            ("measure text", &self.measure_text, &other.measure_text),
+            (
+                "good practice text",
+                &self.good_practice_text,
+                &other.good_practice_text,
+            ),
+        ] {
+            if !a.same_as(b) {
+                out.push(format!("{what} indexes differ"));
+            }
+        }
+        let small = |c: &Catalog| {
+            format!(
+                "{:?}{:?}{:?}",
+                c.countries.iter().map(|r| &r.record).collect::<Vec<_>>(),
+                c.sessions.iter().map(|r| &r.record).collect::<Vec<_>>(),
+                c.cycles.iter().map(|r| &r.record).collect::<Vec<_>>()
+            )
+        };
+        if small(self) != small(other) {
+            out.push("countries, sessions or cycles differ".into());
+        }
+        out
+    }
+}

@@ -168,6 +168,19 @@ impl TextIndex {
         }
     }
 
+    /// Whether two indexes hold the same documents, terms and frequencies.
+    pub fn same_as(&self, other: &TextIndex) -> bool {
+        self.total_length == other.total_length
+            && self.lengths == other.lengths
+            && self.terms.len() == other.terms.len()
+            && self.terms.iter().all(|(t, p)| {
+                other
+                    .terms
+                    .get(t)
+                    .is_some_and(|q| q.docs == p.docs && q.freqs == p.freqs)
+            })
+    }
+
     /// How many documents there are.
     pub fn len(&self) -> usize {
         self.lengths.len()

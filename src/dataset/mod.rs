@@ -62,16 +62,17 @@ pub struct HistoryLine {
     pub change: ChangeKind,
     pub version: u32,
     #[serde(default)]
-    pub before: Option<serde_json::Value>,
+    pub before: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
-    pub after: Option<serde_json::Value>,
+    pub after: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
     pub note: Option<String>,
 }
 
 impl HistoryLine {
     pub fn from_entry(e: HistoryEntry) -> HistoryLine {
-        let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        let json =
+            |s: Option<String>| s.and_then(|s| serde_json::value::RawValue::from_string(s).ok());
         HistoryLine {
             seq: e.seq,
             at: e.at,
@@ -87,7 +88,9 @@ impl HistoryLine {
     }
 
     pub fn into_entry(self) -> HistoryEntry {
-        let text = |v: Option<serde_json::Value>| v.filter(|v| !v.is_null()).map(|v| v.to_string());
+        let text = |v: Option<Box<serde_json::value::RawValue>>| {
+            v.map(|v| v.get().to_owned()).filter(|v| v != "null")
+        };
         HistoryEntry {
             seq: self.seq,
             at: self.at,

@@ -82,17 +82,17 @@ fn store_error(e: StoreError) -> Error {
         return not_found(r.trim_start_matches("no ").trim_end_matches(" to delete"));
     }
     let first = &reasons[0];
+    let message = reasons.join("; ");
+    if first.contains(" is still referenced by ") {
+        return Error::new(message).extend_with(|_, e| e.set("code", "FAILED_PRECONDITION"));
+    }
     let field = first
         .split(['=', ':', ' '])
         .next()
         .filter(|f| f.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
         .map(camel);
-    let message = reasons.join("; ");
     match field {
         Some(f) => bad_field(&f, message),
-        None if first.contains("is still referenced") => {
-            Error::new(message).extend_with(|_, e| e.set("code", "FAILED_PRECONDITION"))
-        }
         None => Error::new(message).extend_with(|_, e| e.set("code", "BAD_USER_INPUT")),
     }
 }
