@@ -551,18 +551,12 @@ impl MutationRoot {
         if !unchanged && existing.is_some() {
             record.updated_at = Some(now);
         }
-        let changes = if unchanged {
-            // Still checked, so a stale expectedVersion is reported even when nothing changes.
-            if let (Some(e), Some(l)) = (expected, &existing) {
-                check_version(format!("link {r} -> {m}"), e, l.version)?;
-            }
-            vec![]
-        } else {
-            vec![Change::Put {
-                record: Record::Link(record),
-                expected_version: expected,
-            }]
-        };
+        // Sent even when unchanged: the store decides under its lock (the link may have gone
+        // meanwhile, and then it is created again), and writes nothing when it is the same.
+        let changes = vec![Change::Put {
+            record: Record::Link(record),
+            expected_version: expected,
+        }];
         let committed = commit(ctx, changes, author).await?;
         let c = &committed.catalog;
         let link = c
@@ -603,12 +597,10 @@ impl MutationRoot {
         let mut evidence = record.evidence_url.take();
         patch(&mut evidence, input.evidence_url);
         record.evidence_url = url("evidenceUrl", evidence)?;
-        let changes = if record == existing.record {
-            vec![]
-        } else {
+        if record != existing.record {
             record.updated_at = Some(Timestamp::now());
-            vec![put(Record::Link(record), expected)]
-        };
+        }
+        let changes = vec![put(Record::Link(record), expected)];
         let committed = commit(ctx, changes, author).await?;
         let c = &committed.catalog;
         Ok(LinkPayload {
@@ -737,11 +729,7 @@ impl MutationRoot {
         let mut source_url = m.source_url.take();
         patch(&mut source_url, input.source_url);
         m.source_url = url("sourceUrl", source_url)?;
-        let changes = if m == old {
-            vec![]
-        } else {
-            vec![put(Record::Measure(m), expected)]
-        };
+        let changes = vec![put(Record::Measure(m), expected)];
         let committed = commit(ctx, changes, author).await?;
         Ok(MeasurePayload {
             measure: measure_in(&committed.catalog, &id)?,
@@ -846,11 +834,7 @@ impl MutationRoot {
             p.recommendations = refs("recommendations", v)?;
         }
         patch(&mut p.source, input.source);
-        let changes = if p == old {
-            vec![]
-        } else {
-            vec![put(Record::GoodPractice(p), expected)]
-        };
+        let changes = vec![put(Record::GoodPractice(p), expected)];
         let committed = commit(ctx, changes, author).await?;
         Ok(GoodPracticePayload {
             good_practice: good_practice_in(&committed.catalog, &id)?,
@@ -967,11 +951,7 @@ impl MutationRoot {
         }
         patch(&mut r.document, input.document);
         patch(&mut r.paragraph, input.paragraph);
-        let changes = if r == old {
-            vec![]
-        } else {
-            vec![put(Record::Recommendation(r), expected)]
-        };
+        let changes = vec![put(Record::Recommendation(r), expected)];
         let committed = commit(ctx, changes, author).await?;
         Ok(RecommendationPayload {
             recommendation: recommendation_in(&committed.catalog, &id)?,

@@ -1,1 +1,344 @@
+//! Concurrent editors: 16 clients linking, updating and unlinking the same few pairs for a
+//! bounded time. Afterwards the store's check is clean, the catalog equals a fresh load, and
+//! every acknowledged change is in the store with its history entry; also when the server is
+//! killed with SIGKILL in the middle of it.
 
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use recover_better::catalog::Catalog;
+use recover_better::model::ChangeKind;
+use recover_better::store::{check, Store};
+
+use crate::common::{bin, Dataset};
+use crate::harness::*;
+
+const RECS: [&str; 4] = [
+    "R-36-HND-001",
+    "R-36-HND-002",
+    "R-36-USA-001",
+    "R-37-UKR-001",
+];
+const MEASURES: [&str; 3] = ["M-HND-001", "M-USA-001", "M-UKR-001"];
+const CLIENTS: usize = 16;
+
+/// A change the server acknowledged: the link's key, what happened and the version it made.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Ack {
+    key: String,
+    kind: ChangeKind,
+    version: i64,
+}
+
+/// One client: random link, update and unlink calls until `until`, recording acknowledgements.
+async fn client(
+    address: String,
+    token: String,
+    seed: u64,
+    until: Instant,
+    acks: Arc<Mutex<Vec<Ack>>>,
+) -> (usize, usize) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let (mut sent, mut refused) = (0, 0);
+    while Instant::now() < until {
+        let r = *RECS.choose(&mut rng).unwrap();
+        let m = *MEASURES.choose(&mut rng).unwrap();
+        let key = format!("{r}\t{m}");
+        let post = |query: &str, variables: Value| {
+            http.post(format!("{address}/graphql"))
+                .bearer_auth(&token)
+                .json(&json!({ "query": query, "variables": variables }))
+                .send()
+        };
+        // The link's current version, as a client would read it before editing.
+        let current = async {
+            let v: Value = post(
+                "query($r: String!) { recommendation(ref: $r) { links { measure { ref } version } } }",
+                json!({ "r": r }),
+            )
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+            v["data"]["recommendation"]["links"]
+                .as_array()?
+                .iter()
+                .find(|l| l["measure"]["ref"] == m)
+                .and_then(|l| l["version"].as_i64())
+        };
+        let op = rng.gen_range(0..3);
+        let reply = match op {
+            0 => {
+                let relation = ["IMPLEMENTS", "RELATED", "CONTRADICTS"]
+                    .choose(&mut rng)
+                    .unwrap();
+                post(
+                    LINK,
+                    json!({ "input": { "recommendation": r, "measure": m, "relation": relation,
+                                       "note": format!("client {seed}") } }),
+                )
+                .await
+            }
+            1 => {
+                let Some(v) = current.await else { continue };
+                post(
+                    UPDATE_LINK,
+                    json!({ "input": { "recommendation": r, "measure": m, "expectedVersion": v,
+                                       "note": format!("update by {seed} of {v}") } }),
+                )
+                .await
+            }
+            _ => {
+                let Some(v) = current.await else { continue };
+                post(
+                    UNLINK,
+                    json!({ "input": { "recommendation": r, "measure": m, "expectedVersion": v } }),
+                )
+                .await
+                .map(|resp| (resp, v))
+                .map(|(resp, v)| {
+                    // Remember the version for the acknowledgement below.
+                    UNLINKED.with(|u| u.set(v));
+                    resp
+                })
+            }
+        };
+        sent += 1;
+        // The server is gone (killed): this client stops.
+        let Ok(reply) = reply else { break };
+        let Ok(body) = reply.json::<Value>().await else {
+            continue;
+        };
+        if body.get("errors").is_some() {
+            let code = &body["errors"][0]["extensions"]["code"];
+            assert!(
+                code == "CONFLICT" || code == "NOT_FOUND",
+                "only conflicts and vanished links are expected: {body}"
+            );
+            refused += 1;
+            continue;
+        }
+        let ack = match op {
+            0 | 1 => {
+                let p = if op == 0 {
+                    &body["data"]["linkRecommendation"]
+                } else {
+                    &body["data"]["updateLink"]
+                };
+                if p["changed"] != true {
+                    continue;
+                }
+                let version = p["link"]["version"].as_i64().unwrap();
+                Ack {
+                    key: key.clone(),
+                    kind: if version == 1 {
+                        ChangeKind::Created
+                    } else {
+                        ChangeKind::Updated
+                    },
+                    version,
+                }
+            }
+            _ => Ack {
+                key: key.clone(),
+                kind: ChangeKind::Deleted,
+                version: UNLINKED.with(|u| u.get()),
+            },
+        };
+        acks.lock().unwrap().push(ack);
+    }
+    (sent, refused)
+}
+
+thread_local! {
+    static UNLINKED: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// Every acknowledged change has its history entry, by the right author.
+fn assert_acknowledged(store: &Store, acks: &[Ack], author: &str) {
+    let entries: HashSet<Ack> = store
+        .all_history()
+        .map(Result::unwrap)
+        .filter(|e| e.author == author)
+        .map(|e| Ack {
+            key: e.key,
+            kind: e.change,
+            version: e.version as i64,
+        })
+        .collect();
+    let missing: Vec<&Ack> = acks.iter().filter(|a| !entries.contains(a)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged changes missing: {missing:?}",
+        missing.len()
+    );
+}
+
+/// The newest state of each link agrees with its last history entry.
+fn assert_history_matches_links(store: &Store) {
+    let mut last: std::collections::HashMap<String, (ChangeKind, u32)> = Default::default();
+    for e in store.all_history().map(Result::unwrap) {
+        last.insert(e.key, (e.change, e.version));
+    }
+    for (key, (kind, version)) in last {
+        let (r, m) = key.split_once('\t').unwrap();
+        let stored = store
+            .links()
+            .map(Result::unwrap)
+            .find(|(_, l)| l.record.recommendation.as_str() == r && l.record.measure.as_str() == m);
+        match kind {
+            ChangeKind::Deleted => assert!(stored.is_none(), "{key} deleted but present"),
+            _ => assert_eq!(stored.map(|(_, l)| l.version), Some(version), "{key}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_concurrent_editors_lose_nothing() {
+    let s = server().await;
+    let acks = Arc::new(Mutex::new(vec![]));
+    let until = Instant::now() + Duration::from_secs(4);
+    let tasks: Vec<_> = (0..CLIENTS as u64)
+        .map(|i| {
+            tokio::spawn(client(
+                s.address.clone(),
+                s.editor.clone(),
+                i,
+                until,
+                acks.clone(),
+            ))
+        })
+        .collect();
+    let (mut sent, mut refused) = (0, 0);
+    for t in tasks {
+        let (a, b) = t.await.unwrap();
+        sent += a;
+        refused += b;
+    }
+    let acks = acks.lock().unwrap().clone();
+    eprintln!(
+        "{sent} mutations sent, {} acknowledged changes, {refused} conflicts",
+        acks.len()
+    );
+    assert!(
+        acks.len() > 50,
+        "too few changes to mean anything: {}",
+        acks.len()
+    );
+    let store = s.live.store();
+    let report = check::check(store).unwrap();
+    assert!(report.is_clean(), "{:?}", report.violations);
+    assert_acknowledged(store, &acks, "eddie");
+    assert_history_matches_links(store);
+    let diff = s
+        .live
+        .snapshot()
+        .differences(&Catalog::load(store).unwrap());
+    assert!(diff.is_empty(), "{diff:?}");
+}
+
+/// Starts `serve` on a free port; returns the child and its address.
+fn start_server(data: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(bin())
+        .args(["--data"])
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("the server prints its address")
+            .unwrap();
+        if let Some(a) = line.strip_prefix("GraphiQL: ") {
+            break a.trim_end_matches('/').to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on it.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, address)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_killed_under_load_keeps_every_acknowledged_change() {
+    let dir = tempfile::Builder::new()
+        .prefix("kill-under-load-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let data = dir.path().join("store");
+    let dataset = Dataset::small().write_temp();
+    let run = |args: &[&str]| {
+        let out = Command::new(bin())
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["import", dataset.path().to_str().unwrap()]);
+    let out = run(&["token", "create", "--name", "eddie", "--role", "editor"]);
+    let token = out.lines().last().unwrap().to_owned();
+    assert!(token.starts_with("rb_"), "{out}");
+
+    for round in 0..3u64 {
+        let (mut child, address) = start_server(&data);
+        let acks = Arc::new(Mutex::new(vec![]));
+        let until = Instant::now() + Duration::from_secs(10);
+        let tasks: Vec<_> = (0..CLIENTS as u64)
+            .map(|i| {
+                tokio::spawn(client(
+                    address.clone(),
+                    token.clone(),
+                    round * 100 + i,
+                    until,
+                    acks.clone(),
+                ))
+            })
+            .collect();
+        // Kill at a moment that differs by round, with writes in flight.
+        tokio::time::sleep(Duration::from_millis(700 + 450 * round)).await;
+        let acked_before_kill = acks.lock().unwrap().len();
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let acks = acks.lock().unwrap().clone();
+        assert!(
+            acked_before_kill > 10,
+            "round {round}: only {acked_before_kill} acknowledged"
+        );
+        // Reopen (the lock goes with the process) and verify.
+        let store = Store::open(&data).unwrap();
+        let report = check::check(&store).unwrap();
+        assert!(report.is_clean(), "round {round}: {:?}", report.violations);
+        assert_acknowledged(&store, &acks, "eddie");
+        assert_history_matches_links(&store);
+        eprintln!(
+            "round {round}: {} acknowledged changes all present after SIGKILL",
+            acks.len()
+        );
+    }
+}
