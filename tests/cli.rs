@@ -303,13 +303,24 @@ fn the_help_checker_finds_an_undocumented_option() {
 
 #[test]
 fn every_option_of_every_subcommand_is_described() {
-    for command in ["import", "init", "export", "check", "generate"] {
-        let help = stdout(&run(&[command, "--help"]));
+    for command in [
+        vec!["import"],
+        vec!["init"],
+        vec!["export"],
+        vec!["check"],
+        vec!["generate"],
+        vec!["serve"],
+        vec!["token", "create"],
+        vec!["token", "revoke"],
+    ] {
+        let mut args = command.clone();
+        args.push("--help");
+        let help = stdout(&run(&args));
 
         assert_eq!(
             undocumented(&help),
             Vec::<String>::new(),
-            "{command} --help:\n{help}"
+            "{command:?} --help:\n{help}"
         );
     }
 }
@@ -362,4 +373,60 @@ fn a_store_in_use_by_another_process_is_refused_with_a_clear_message() {
             store.path().display()
         )
     );
+}
+
+#[test]
+fn tokens_are_created_listed_and_revoked_and_the_secret_is_printed_once_on_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let out = run_with_store(&store, &["token", "create", "--name", "eddie", "--role", "editor"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    let secret = text.lines().last().unwrap();
+    assert!(secret.starts_with("rb_") && secret.len() > 40, "{text}");
+    assert!(!secret.contains(' '), "alone on its line: {secret:?}");
+    // Only the hash is stored: the secret's bytes are nowhere in the store's files.
+    for f in walk(&store) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{} holds the secret",
+            f.display()
+        );
+    }
+    // Names are unique; roles are checked.
+    let again = run_with_store(&store, &["token", "create", "--name", "eddie", "--role", "admin"]);
+    assert_exit(&again, 1);
+    assert!(stderr(&again).contains("exists already"), "{}", stderr(&again));
+    let bad = run(&["--data", s, "token", "create", "--name", "x", "--role", "boss"]);
+    assert_exit(&bad, 2);
+    assert!(stderr(&bad).contains("not a role (reader, editor or admin)"), "{}", stderr(&bad));
+
+    let list = run_with_store(&store, &["token", "list"]);
+    assert_exit(&list, 0);
+    let listed = stdout(&list);
+    assert!(listed.starts_with("eddie") && listed.contains("editor"), "{listed}");
+    assert!(!listed.contains(secret));
+    {
+        let opened = Store::open(&store).unwrap();
+        assert_eq!(opened.authenticate(secret).unwrap().unwrap().name, "eddie");
+    }
+    assert_exit(&run_with_store(&store, &["token", "revoke", "eddie"]), 0);
+    let gone = run_with_store(&store, &["token", "revoke", "eddie"]);
+    assert_exit(&gone, 1);
+    assert_eq!(stdout(&run_with_store(&store, &["token", "list"])), "");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
