@@ -380,7 +380,10 @@ fn tokens_are_created_listed_and_revoked_and_the_secret_is_printed_once_on_the_l
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let s = store.to_str().unwrap();
-    let out = run_with_store(&store, &["token", "create", "--name", "eddie", "--role", "editor"]);
+    let out = run_with_store(
+        &store,
+        &["token", "create", "--name", "eddie", "--role", "editor"],
+    );
     assert_exit(&out, 0);
     let text = stdout(&out);
     let secret = text.lines().last().unwrap();
@@ -396,17 +399,33 @@ fn tokens_are_created_listed_and_revoked_and_the_secret_is_printed_once_on_the_l
         );
     }
     // Names are unique; roles are checked.
-    let again = run_with_store(&store, &["token", "create", "--name", "eddie", "--role", "admin"]);
+    let again = run_with_store(
+        &store,
+        &["token", "create", "--name", "eddie", "--role", "admin"],
+    );
     assert_exit(&again, 1);
-    assert!(stderr(&again).contains("exists already"), "{}", stderr(&again));
-    let bad = run(&["--data", s, "token", "create", "--name", "x", "--role", "boss"]);
+    assert!(
+        stderr(&again).contains("exists already"),
+        "{}",
+        stderr(&again)
+    );
+    let bad = run(&[
+        "--data", s, "token", "create", "--name", "x", "--role", "boss",
+    ]);
     assert_exit(&bad, 2);
-    assert!(stderr(&bad).contains("not a role (reader, editor or admin)"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("not a role (reader, editor or admin)"),
+        "{}",
+        stderr(&bad)
+    );
 
     let list = run_with_store(&store, &["token", "list"]);
     assert_exit(&list, 0);
     let listed = stdout(&list);
-    assert!(listed.starts_with("eddie") && listed.contains("editor"), "{listed}");
+    assert!(
+        listed.starts_with("eddie") && listed.contains("editor"),
+        "{listed}"
+    );
     assert!(!listed.contains(secret));
     {
         let opened = Store::open(&store).unwrap();
