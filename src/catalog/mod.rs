@@ -7,6 +7,7 @@
 //! cardinality, facets are intersection counts, and a page is a walk in natural-key order.
 
 pub mod page;
+pub mod regressions;
 pub mod suggest;
 pub mod text;
 
