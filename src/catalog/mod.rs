@@ -13,6 +13,8 @@
 //! are never disturbed (copy-on-write with [`Arc::make_mut`]).
 
 pub mod page;
+pub mod regressions;
+pub mod suggest;
 pub mod text;
 
 use std::collections::HashMap;

@@ -307,6 +307,18 @@ fn escape(s: &str) -> String {
     o
 }
 
+impl TextIndex {
+    /// How many documents hold the term (a stem, as [`Analyzer::query_terms`] gives it).
+    pub fn document_frequency(&self, term: &str) -> u64 {
+        self.terms.get(term).map_or(0, |p| p.docs.len())
+    }
+
+    /// Whether the document holds the term.
+    pub fn holds(&self, term: &str, doc: u32) -> bool {
+        self.terms.get(term).is_some_and(|p| p.docs.contains(doc))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
