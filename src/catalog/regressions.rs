@@ -57,6 +57,7 @@ pub fn regressions(cat: &Catalog, country: CountryCode) -> Vec<Regression> {
         let m = &row.record;
         let contradicts: Vec<_> = cat
             .links_of_measure(id)
+            .into_iter()
             .filter(|l| {
                 l.record.relation == LinkRelation::Contradicts
                     && l.record.status != LinkStatus::Rejected

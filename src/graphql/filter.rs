@@ -6,9 +6,10 @@ use roaring::RoaringBitmap;
 
 use super::errors::bad_input;
 use super::scalars::{Date, LinkRelation, LinkStatus, MeasureCategory, Response, UnRegionalGroup};
+use crate::catalog::regressions::overlaps_cycle;
 use crate::catalog::text::TextIndex;
 use crate::catalog::Catalog;
-use crate::model::{self, CountryCode, Slug};
+use crate::model::{self, CountryCode, CycleNumber, Slug};
 use crate::store::Index;
 
 /// Filters recommendations.
@@ -65,6 +66,8 @@ pub struct MeasureFilter {
     pub started_from: Option<Date>,
     /// Started on or before this day.
     pub started_to: Option<Date>,
+    /// In force at some time during this UPR cycle (the measure's dates overlap the cycle's).
+    pub in_force_during_cycle: Option<i32>,
     /// Words that must all appear in the title or description.
     pub text: Option<String>,
     /// With `true`, only measures with at least one CONFIRMED link; `false`, only without.
@@ -362,6 +365,18 @@ impl MeasureFilter {
         n.text("filter.text", &self.text, &c.measure_text)?;
         n.linked(self.linked, &c.linked_measures);
         let mut acc = n.set;
+        if let Some(k) = self.in_force_during_cycle {
+            let cycle = CycleNumber::new(k as i64)
+                .ok()
+                .and_then(|k| c.cycle(k))
+                .ok_or_else(|| bad_input("filter.inForceDuringCycle", format!("no cycle {k}")))?
+                .clone();
+            retain(&mut acc, |id| {
+                c.measures
+                    .get(id)
+                    .is_some_and(|m| overlaps_cycle(&m.record, &cycle.record))
+            });
+        }
         if self.active_on.is_some() || self.started_from.is_some() || self.started_to.is_some() {
             if let (Some(from), Some(to)) = (self.started_from, self.started_to) {
                 if to < from {

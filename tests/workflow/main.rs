@@ -12,3 +12,4 @@ mod history;
 mod mutations;
 mod snapshot;
 mod subscriptions;
+mod suggestions;

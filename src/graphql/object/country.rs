@@ -109,6 +109,20 @@ impl Country {
         rows.sort_by(|a, b| a.record.id.cmp(&b.record.id));
         Ok(rows.into_iter().map(GoodPractice).collect())
     }
+    /// Measures of this State that may have set back rights it had committed to: linked as
+    /// CONTRADICTS to a recommendation, or in a restrictive category (MOVEMENT, ASSEMBLY,
+    /// EMERGENCY_POWERS, PRIVACY), in force while the State had SUPPORTED recommendations on
+    /// the themes the measure affects (its own and its category's). Ordered by start date.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
+    async fn regressions(&self, ctx: &Context<'_>) -> Result<Vec<super::suggestion::Regression>> {
+        let c = catalog(ctx)?;
+        Ok(
+            crate::catalog::regressions::regressions(&c, self.0.record.code)
+                .into_iter()
+                .map(super::suggestion::Regression)
+                .collect(),
+        )
+    }
     /// The sessions in which this State was reviewed, in session order.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {

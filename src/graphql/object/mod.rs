@@ -8,6 +8,7 @@ pub(crate) mod link;
 pub(crate) mod measure;
 pub(crate) mod recommendation;
 mod session;
+pub(crate) mod suggestion;
 mod taxonomy;
 
 use std::sync::Arc;

@@ -122,6 +122,22 @@ impl Recommendation {
             c.list(&Index::GoodPracticesByRecommendation(self.0.id)),
         ))
     }
+    /// Measures of the State under review that may implement (or run against) it, best
+    /// first, each with its score and reasons; pairs already linked, and REJECTED ones, are
+    /// left out. Score = 3·themes + 1·groups + 0.5·SDGs + 3·words + 0.5·time, each factor in
+    /// [0, 1]: a shared theme counts 1 (½ when only through the measure category's
+    /// crosswalk); a shared affected group 1; SDGs the share of the recommendation's goals
+    /// (its own and its themes') the measure has; words the BM25 relevance of the
+    /// recommendation's words in the measure, relative to the best candidate; time 1 when the
+    /// measure was in force after the review. `first` defaults to 10, at most 100.
+    #[graphql(complexity = "10 * child_complexity + 1")]
+    async fn suggested_measures(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> Result<Vec<super::suggestion::MeasureSuggestion>> {
+        super::suggestion::suggested_measures(ctx, self.0.id, first)
+    }
     /// How its response changed through the API, oldest first (from its history; the
     /// response it was imported with has no entry).
     async fn response_history(
