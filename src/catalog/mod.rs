@@ -244,6 +244,67 @@ pub struct Catalog {
     pub measure_text: Arc<TextIndex>,
     pub good_practice_text: Arc<TextIndex>,
     empty: Arc<RoaringBitmap>,
+    /// Results computed from this snapshot for a set of ids (facet counts), kept for the
+    /// snapshot's lifetime: a write makes a new snapshot with an empty memo.
+    pub memo: Arc<Memo>,
+}
+
+/// Per-snapshot memory of what was computed for a set of ids, bounded in entries.
+#[derive(Default)]
+pub struct Memo {
+    entries: std::sync::Mutex<HashMap<u64, Vec<MemoEntry>>>,
+}
+
+type MemoEntry = (Arc<RoaringBitmap>, Arc<dyn std::any::Any + Send + Sync>);
+
+/// How many sets a snapshot remembers before it forgets them all.
+const MEMO_ENTRIES: usize = 512;
+
+impl Memo {
+    /// Forgets everything (for measuring the cost of a first query).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// The value remembered for `set`, or `compute`'s, remembered.
+    pub fn get_or_insert<T: Send + Sync + 'static>(
+        &self,
+        set: &Arc<RoaringBitmap>,
+        compute: impl FnOnce() -> Arc<T>,
+    ) -> Arc<T> {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        std::any::TypeId::of::<T>().hash(&mut h);
+        set.len().hash(&mut h);
+        for id in set.iter() {
+            id.hash(&mut h);
+        }
+        let key = h.finish();
+        {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(found) = entries.get(&key).and_then(|v| {
+                v.iter()
+                    .find(|(s, _)| s == set)
+                    .and_then(|(_, value)| value.clone().downcast::<T>().ok())
+            }) {
+                return found;
+            }
+        }
+        // Computed outside the lock: two requests may both compute it once.
+        let value = compute();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MEMO_ENTRIES {
+            entries.clear();
+        }
+        entries
+            .entry(key)
+            .or_default()
+            .push((set.clone(), value.clone()));
+        value
+    }
 }
 
 fn measure_text(m: &Measure) -> String {
@@ -342,6 +403,7 @@ impl Catalog {
             measure_text: Arc::new(measure_text),
             good_practice_text: Arc::new(good_practice_text),
             empty: Arc::default(),
+            memo: Arc::default(),
         };
         catalog.reload_small_tables(store)?;
         Ok(catalog)
@@ -538,6 +600,7 @@ impl Catalog {
             }
             self.linked_measures = Arc::new(linked);
         }
+        self.memo = Arc::default();
         self.generation += 1;
         Ok(())
     }

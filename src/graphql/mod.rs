@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod connection;
 pub mod errors;
+pub mod facets;
 pub mod filter;
 pub mod history;
 pub mod ids;
@@ -54,12 +55,39 @@ impl Default for Limits {
 pub fn schema(live: Arc<Live>, limits: Limits) -> AppSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(live)
-        .extension(errors::ErrorCodes)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives)
         .limit_recursive_depth(64)
         .finish()
+}
+
+/// The schema as the server runs it: every error of every response (HTTP and WebSocket) gets
+/// a stable `extensions.code` (see [`errors::classify_all`]).
+#[derive(Clone)]
+pub struct Api(pub AppSchema);
+
+impl async_graphql::Executor for Api {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        let mut response = self.0.execute(request).await;
+        errors::classify_all(&mut response);
+        response
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<Arc<async_graphql::Data>>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        use futures_util::StreamExt;
+        self.0
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(|mut response| {
+                errors::classify_all(&mut response);
+                response
+            })
+            .boxed()
+    }
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::{Data, ErrorExtensions};
+use async_graphql::{Data, ErrorExtensions, Executor};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -33,7 +33,7 @@ use tracing::Level;
 
 use crate::graphql::auth::{unauthenticated, Principal};
 use crate::graphql::object::Snapshot;
-use crate::graphql::AppSchema;
+use crate::graphql::{Api, AppSchema};
 use crate::live::Live;
 
 /// How the HTTP layer behaves, beyond the schema's own limits.
@@ -62,7 +62,7 @@ impl Default for HttpOptions {
 
 #[derive(Clone)]
 struct AppState {
-    schema: AppSchema,
+    api: Api,
     live: Arc<Live>,
     require_token: bool,
 }
@@ -114,7 +114,7 @@ async fn graphql(
                 .collect(),
         ),
     };
-    GraphQLResponse::from(state.schema.execute_batch(request).await).into_response()
+    GraphQLResponse::from(state.api.execute_batch(request).await).into_response()
 }
 
 async fn graphql_ws(
@@ -127,7 +127,7 @@ async fn graphql_ws(
         .on_upgrade(move |socket| async move {
             let mut shutdown = state.live.on_shutdown();
             let auth = state.clone();
-            let connection = GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+            let connection = GraphQLWebSocket::new(socket, state.api.clone(), protocol)
                 .on_connection_init(move |payload: serde_json::Value| async move {
                     let field = |k: &str| payload.get(k).and_then(|v| v.as_str());
                     let header = field("Authorization")
@@ -166,7 +166,7 @@ pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router 
             ])
     };
     let state = AppState {
-        schema,
+        api: Api(schema),
         live,
         require_token: options.require_token,
     };

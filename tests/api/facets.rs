@@ -155,3 +155,51 @@ async fn nested_connection_facets_count_within_the_parent() {
         );
     }
 }
+
+/// Facet lists take a short cut for plain `value`/`count`/`__typename` selections; aliases,
+/// fragments and directives must give what the general path gives.
+#[tokio::test]
+async fn every_selection_shape_of_a_facet_gives_the_same_counts() {
+    let app = tiny_app();
+    let plain = app
+        .data(
+            "{ recommendations { facets { theme { value count } } } }",
+            json!({}),
+        )
+        .await;
+    let expected: Vec<(Value, Value)> = plain["recommendations"]["facets"]["theme"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["value"].clone(), f["count"].clone()))
+        .collect();
+    assert!(!expected.is_empty());
+    let shapes = [
+        "theme { v: value n: count t: __typename }",
+        "theme { ... on FacetCount { v: value n: count } t: __typename }",
+        "theme { ...F t: __typename }",
+        "theme { v: value n: count t: __typename skipped: value @include(if: false) }",
+    ];
+    for shape in shapes {
+        let q = format!(
+            "{{ recommendations {{ facets {{ {shape} }} }} }} fragment F on FacetCount {{ v: value n: count }}"
+        );
+        let q = if shape.contains("...F") {
+            q
+        } else {
+            q.replace(" fragment F on FacetCount { v: value n: count }", "")
+        };
+        let d = app.data(&q, json!({})).await;
+        let got: Vec<(Value, Value)> = d["recommendations"]["facets"]["theme"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                assert_eq!(f["t"], "FacetCount", "{shape}");
+                assert!(f.get("skipped").is_none(), "{shape}");
+                (f["v"].clone(), f["n"].clone())
+            })
+            .collect();
+        assert_eq!(got, expected, "{shape}");
+    }
+}

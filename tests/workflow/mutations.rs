@@ -409,3 +409,25 @@ async fn good_practices_are_created_updated_and_deleted() {
     );
     assert_clean(&s);
 }
+
+#[tokio::test]
+async fn facet_counts_follow_a_write_at_once() {
+    let s = server().await;
+    let q = "{ recommendations(filter: { stateUnderReview: [\"HND\"] }) { facets { response { value count } } } }";
+    let facets = |d: Value| d["recommendations"]["facets"]["response"].clone();
+    // Asked twice: the second answer comes from the snapshot's memory of the first.
+    for _ in 0..2 {
+        assert_eq!(
+            facets(s.read(q, json!({})).await),
+            json!([{ "value": "NOTED", "count": 1 }, { "value": "SUPPORTED", "count": 1 }])
+        );
+    }
+    let update = "mutation($input: UpdateRecommendationInput!) { updateRecommendation(input: $input) { changed } }";
+    s.as_admin(update, json!({ "input": { "ref": "R-36-HND-002", "expectedVersion": 1, "response": "SUPPORTED" } }))
+        .await
+        .data();
+    assert_eq!(
+        facets(s.read(q, json!({})).await),
+        json!([{ "value": "SUPPORTED", "count": 2 }])
+    );
+}

@@ -6,7 +6,8 @@ use roaring::RoaringBitmap;
 
 use super::recommendation::facet;
 use super::{
-    catalog, Country, FacetCount, GoodPractice, Group, Link, MeasureCategoryInfo, Sdg, Theme,
+    catalog, Country, FacetCount, Facets, GoodPractice, Group, Link, MeasureCategoryInfo, Sdg,
+    Theme,
 };
 use crate::catalog::{Catalog, Row};
 use crate::graphql::connection::{connection, edges, page_request};
@@ -158,9 +159,9 @@ pub struct MeasureFacets(Arc<RoaringBitmap>);
 #[Object]
 impl MeasureFacets {
     /// By measure category.
-    async fn category(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn category(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(facet(
+        Ok(Facets(facet(
             MeasureCategory::ALL
                 .iter()
                 .map(|&k| FacetCount {
@@ -170,12 +171,12 @@ impl MeasureFacets {
                         .intersection_len(&self.0),
                 })
                 .collect(),
-        ))
+        )))
     }
     /// By State (ISO alpha-3 codes).
-    async fn country(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn country(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(facet(
+        Ok(Facets(facet(
             c.countries
                 .iter()
                 .map(|k| FacetCount {
@@ -185,12 +186,12 @@ impl MeasureFacets {
                         .intersection_len(&self.0),
                 })
                 .collect(),
-        ))
+        )))
     }
     /// By theme slug.
-    async fn theme(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn theme(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(facet(
+        Ok(Facets(facet(
             c.themes
                 .iter()
                 .map(|t| FacetCount {
@@ -200,10 +201,10 @@ impl MeasureFacets {
                         .intersection_len(&self.0),
                 })
                 .collect(),
-        ))
+        )))
     }
     /// By the year the measure started.
-    async fn year(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn year(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
         let mut years: BTreeMap<i32, u64> = BTreeMap::new();
         for id in self.0.iter() {
@@ -211,7 +212,7 @@ impl MeasureFacets {
                 *years.entry(m.record.start_date.year()).or_default() += 1;
             }
         }
-        Ok(facet(
+        Ok(Facets(facet(
             years
                 .into_iter()
                 .map(|(y, n)| FacetCount {
@@ -219,7 +220,7 @@ impl MeasureFacets {
                     count: n,
                 })
                 .collect(),
-        ))
+        )))
     }
 }
 

@@ -19,7 +19,7 @@ pub use country::{Country, CountryConnection};
 pub use good_practice::{GoodPractice, GoodPracticeConnection};
 pub use link::{Link, LinkConnection};
 pub use measure::{Measure, MeasureConnection};
-pub use recommendation::{FacetCount, Recommendation, RecommendationConnection};
+pub use recommendation::{FacetCount, Facets, Recommendation, RecommendationConnection};
 pub use session::{Cycle, Session};
 pub use taxonomy::{Group, MeasureCategoryInfo, Sdg, Theme};
 

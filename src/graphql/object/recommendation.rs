@@ -1,7 +1,7 @@
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, OnceLock};
 
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Object, Result, ID};
 use roaring::RoaringBitmap;
 
 use super::{catalog, Country, Cycle, GoodPractice, Group, Link, Sdg, Session, Theme};
@@ -168,14 +168,7 @@ impl Recommendation {
     }
 }
 
-/// One value of a facet and how many items of the filtered set have it.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct FacetCount {
-    /// The value: an enum name, a slug, a number or an ISO code, as the facet says.
-    pub value: String,
-    /// How many items of the filtered set have the value.
-    pub count: u64,
-}
+pub use crate::graphql::facets::{FacetCount, Facets};
 
 /// Counts that sort descending, then by value.
 pub fn facet(mut counts: Vec<FacetCount>) -> Vec<FacetCount> {
@@ -191,7 +184,7 @@ pub fn facet(mut counts: Vec<FacetCount>) -> Vec<FacetCount> {
 /// list (cost grows with the number of values).
 pub struct RecommendationFacets {
     set: Arc<RoaringBitmap>,
-    scanned: OnceLock<Scanned>,
+    scanned: OnceLock<Arc<Scanned>>,
 }
 
 /// Below this many members, facets read the records instead of intersecting posting lists.
@@ -211,7 +204,7 @@ struct Scanned {
 
 /// Counts keyed by borrowed strings or numbers, so counting allocates nothing per record.
 fn counted<K: Eq + std::hash::Hash + std::fmt::Display>(
-    counts: HashMap<K, u64>,
+    counts: FxHashMap<K, u64>,
 ) -> Vec<FacetCount> {
     facet(
         counts
@@ -232,17 +225,26 @@ impl RecommendationFacets {
         }
     }
 
+    /// The one-pass counts of the set: remembered by the snapshot, so a dashboard that asks
+    /// again for the same filter (before any write) gets them without counting.
     fn scan(&self, c: &Catalog) -> &Scanned {
         self.scanned.get_or_init(|| {
-            let mut response: HashMap<&str, u64> = HashMap::new();
-            let mut action: HashMap<u8, u64> = HashMap::new();
-            let mut theme: HashMap<&str, u64> = HashMap::new();
-            let mut group: HashMap<&str, u64> = HashMap::new();
-            let mut sdg: HashMap<u8, u64> = HashMap::new();
-            let mut session: HashMap<u16, u64> = HashMap::new();
-            let mut sur: HashMap<&str, u64> = HashMap::new();
-            let mut made: HashMap<&str, u64> = HashMap::new();
-            for id in self.set.iter() {
+            c.memo
+                .get_or_insert(&self.set, || Arc::new(Self::count_all(c, &self.set)))
+        })
+    }
+
+    fn count_all(c: &Catalog, set: &RoaringBitmap) -> Scanned {
+        {
+            let mut response: FxHashMap<&str, u64> = FxHashMap::default();
+            let mut action: FxHashMap<u8, u64> = FxHashMap::default();
+            let mut theme: FxHashMap<&str, u64> = FxHashMap::default();
+            let mut group: FxHashMap<&str, u64> = FxHashMap::default();
+            let mut sdg: FxHashMap<u8, u64> = FxHashMap::default();
+            let mut session: FxHashMap<u16, u64> = FxHashMap::default();
+            let mut sur: FxHashMap<&str, u64> = FxHashMap::default();
+            let mut made: FxHashMap<&str, u64> = FxHashMap::default();
+            for id in set.iter() {
                 let Some(row) = c.recommendations.get(id) else {
                     continue;
                 };
@@ -276,7 +278,7 @@ impl RecommendationFacets {
                 state_under_review: counted(sur),
                 recommending_state: counted(made),
             }
-        })
+        }
     }
 
     /// A facet: taken from the one-pass scan of a small set, or counted by intersections for
@@ -309,31 +311,35 @@ impl RecommendationFacets {
 #[Object]
 impl RecommendationFacets {
     /// By response.
-    async fn response(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn response(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(self.count(
-            &c,
-            Response::ALL
-                .iter()
-                .map(|&r| (r.as_str().into(), Index::RecommendationsByResponse(r))),
-            |s| &s.response,
+        Ok(Facets(
+            self.count(
+                &c,
+                Response::ALL
+                    .iter()
+                    .map(|&r| (r.as_str().into(), Index::RecommendationsByResponse(r))),
+                |s| &s.response,
+            ),
         ))
     }
     /// By UPR Info action category (1 to 5).
-    async fn action_category(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn action_category(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(self.count(
-            &c,
-            (1..=5)
-                .filter_map(|a| ActionCategory::new(a).ok())
-                .map(|a| (a.to_string(), Index::RecommendationsByAction(a))),
-            |s| &s.action_category,
+        Ok(Facets(
+            self.count(
+                &c,
+                (1..=5)
+                    .filter_map(|a| ActionCategory::new(a).ok())
+                    .map(|a| (a.to_string(), Index::RecommendationsByAction(a))),
+                |s| &s.action_category,
+            ),
         ))
     }
     /// By theme slug.
-    async fn theme(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn theme(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(self.count(
+        Ok(Facets(self.count(
             &c,
             c.themes.iter().map(|t| {
                 (
@@ -342,12 +348,12 @@ impl RecommendationFacets {
                 )
             }),
             |s| &s.theme,
-        ))
+        )))
     }
     /// By affected-group slug.
-    async fn group(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn group(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(self.count(
+        Ok(Facets(self.count(
             &c,
             c.groups.iter().map(|g| {
                 (
@@ -356,41 +362,43 @@ impl RecommendationFacets {
                 )
             }),
             |s| &s.group,
-        ))
+        )))
     }
     /// By SDG goal.
-    async fn sdg(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn sdg(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(self.count(
-            &c,
-            c.sdgs
-                .iter()
-                .map(|s| (s.goal.to_string(), Index::RecommendationsBySdg(s.goal))),
-            |s| &s.sdg,
+        Ok(Facets(
+            self.count(
+                &c,
+                c.sdgs
+                    .iter()
+                    .map(|s| (s.goal.to_string(), Index::RecommendationsBySdg(s.goal))),
+                |s| &s.sdg,
+            ),
         ))
     }
     /// By UPR cycle.
-    async fn cycle(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn cycle(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
         // Cycles have no posting list of their own: count through sessions.
-        let mut counts: HashMap<String, u64> = HashMap::new();
+        let mut counts: FxHashMap<String, u64> = FxHashMap::default();
         for s in c.sessions.iter() {
             let n = c
                 .list(&Index::SessionRecommendations(s.record.number))
                 .intersection_len(&self.set);
             *counts.entry(s.record.cycle.to_string()).or_default() += n;
         }
-        Ok(facet(
+        Ok(Facets(facet(
             counts
                 .into_iter()
                 .map(|(value, count)| FacetCount { value, count })
                 .collect(),
-        ))
+        )))
     }
     /// By Working Group session.
-    async fn session(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn session(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(self.count(
+        Ok(Facets(self.count(
             &c,
             c.sessions.iter().map(|s| {
                 (
@@ -399,12 +407,12 @@ impl RecommendationFacets {
                 )
             }),
             |s| &s.session,
-        ))
+        )))
     }
     /// By State under review (ISO alpha-3 codes).
-    async fn state_under_review(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn state_under_review(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(self.count(
+        Ok(Facets(self.count(
             &c,
             c.countries.iter().map(|k| {
                 (
@@ -413,12 +421,12 @@ impl RecommendationFacets {
                 )
             }),
             |s| &s.state_under_review,
-        ))
+        )))
     }
     /// By recommending State (a joint recommendation counts for each of its States).
-    async fn recommending_state(&self, ctx: &Context<'_>) -> Result<Vec<FacetCount>> {
+    async fn recommending_state(&self, ctx: &Context<'_>) -> Result<Facets> {
         let c = catalog(ctx)?;
-        Ok(self.count(
+        Ok(Facets(self.count(
             &c,
             c.countries.iter().map(|k| {
                 (
@@ -427,7 +435,7 @@ impl RecommendationFacets {
                 )
             }),
             |s| &s.recommending_state,
-        ))
+        )))
     }
 }
 
