@@ -132,12 +132,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs are written by a background thread, so a request never waits on stderr; the guard
+    // flushes what is queued when main returns.
+    let (writer, _flush_logs_on_exit) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .init();
     match run(cli) {
         Ok(code) => code,
