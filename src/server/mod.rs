@@ -93,9 +93,9 @@ async fn graphql(
     let principal = match state.principal(authorization) {
         Ok(p) => p,
         Err(e) => {
-            let response = async_graphql::Response::from_errors(vec![e
-                .extend()
-                .into_server_error(async_graphql::Pos::default())]);
+            let mut error = e.extend().into_server_error(async_graphql::Pos::default());
+            error.locations.clear(); // not an error of the query's text
+            let response = async_graphql::Response::from_errors(vec![error]);
             return (StatusCode::UNAUTHORIZED, GraphQLResponse::from(response)).into_response();
         }
     };
