@@ -30,16 +30,27 @@ pub enum ChangeKind {
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "model::Entity")]
 pub enum Entity {
+    /// A country.
     Country,
+    /// A UPR cycle.
     Cycle,
+    /// A UPR Working Group session.
     Session,
+    /// A recommendation.
     Recommendation,
+    /// A COVID-19 measure.
     Measure,
+    /// A good practice.
     GoodPractice,
+    /// A link of a recommendation and a measure.
     Link,
+    /// A theme of the taxonomy.
     Theme,
+    /// An affected-person group of the taxonomy.
     Group,
+    /// A Sustainable Development Goal.
     Sdg,
+    /// A measure category of the taxonomy.
     MeasureCategory,
 }
 

@@ -233,35 +233,49 @@ pub struct LinkRecommendationInput {
 /// Changes an existing link; fields not given stay as they are, `null` clears a field.
 #[derive(InputObject)]
 pub struct UpdateLinkInput {
+    /// The recommendation's ref.
     pub recommendation: String,
+    /// The measure's ref.
     pub measure: String,
     /// The version the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
+    /// How the measure bears on the recommendation.
     pub relation: Option<scalars::LinkRelation>,
+    /// Where the link stands in review.
     pub status: Option<scalars::LinkStatus>,
+    /// Why, in the curator's words.
     pub note: MaybeUndefined<String>,
+    /// An http(s) URL of a source showing the measure's effect.
     pub evidence_url: MaybeUndefined<String>,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
 /// Removes a link.
 #[derive(InputObject)]
 pub struct UnlinkInput {
+    /// The recommendation's ref.
     pub recommendation: String,
+    /// The measure's ref.
     pub measure: String,
     /// The version the deletion is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
 /// A link as it is after the mutation, with both its ends.
 #[derive(SimpleObject)]
 pub struct LinkPayload {
+    /// The link as it is now.
     pub link: Link,
+    /// The recommendation's ref.
     pub recommendation: Recommendation,
+    /// The measure's ref.
     pub measure: Measure,
     /// False when the link was already exactly so (nothing was written).
     pub changed: bool,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
@@ -270,8 +284,11 @@ pub struct LinkPayload {
 pub struct UnlinkPayload {
     /// The global id the link had.
     pub deleted_link_id: ID,
+    /// The recommendation's ref.
     pub recommendation: Recommendation,
+    /// The measure's ref.
     pub measure: Measure,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
@@ -285,61 +302,91 @@ pub struct CreateMeasureInput {
     pub reference: String,
     /// The State that took it (ISO alpha-3).
     pub country: String,
+    /// The title.
     pub title: String,
+    /// What it is and does.
     pub description: String,
+    /// The kind of measure.
     pub category: scalars::MeasureCategory,
+    /// The day it took effect.
     pub start_date: Date,
+    /// The day it ended (absent while in force).
     pub end_date: Option<Date>,
+    /// UPR Info theme slugs (see `themes`).
     #[graphql(default)]
     pub themes: Vec<String>,
+    /// Affected-group slugs (see `groups`).
     #[graphql(default)]
     pub groups: Vec<String>,
+    /// SDG goals, 1 to 17.
     #[graphql(default)]
     pub sdgs: Vec<i32>,
+    /// The citation of the source.
     pub source: Option<String>,
+    /// The source's own code (e.g. `OxCGRT C1=3`).
     pub source_code: Option<String>,
+    /// An http(s) URL of the source.
     pub source_url: Option<String>,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
 /// Changes a measure; fields not given stay as they are, `null` clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateMeasureInput {
+    /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
     /// The version the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
+    /// The State that took the measure (ISO 3166-1 alpha-3).
     pub country: Option<String>,
+    /// The title.
     pub title: Option<String>,
+    /// What it is and does.
     pub description: Option<String>,
+    /// The kind of measure.
     pub category: Option<scalars::MeasureCategory>,
+    /// The day it took effect.
     pub start_date: Option<Date>,
+    /// The day it ended (absent while in force).
     pub end_date: MaybeUndefined<Date>,
+    /// UPR Info theme slugs (see `themes`).
     pub themes: Option<Vec<String>>,
+    /// Affected-group slugs (see `groups`).
     pub groups: Option<Vec<String>>,
+    /// SDG goals, 1 to 17.
     pub sdgs: Option<Vec<i32>>,
+    /// The citation of the source.
     pub source: MaybeUndefined<String>,
+    /// The source's own code (e.g. `OxCGRT C1=3`).
     pub source_code: MaybeUndefined<String>,
+    /// An http(s) URL of the source.
     pub source_url: MaybeUndefined<String>,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
 /// Deletes a record by ref.
 #[derive(InputObject)]
 pub struct DeleteInput {
+    /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
     /// The version the deletion is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
 /// A measure as it is after the mutation.
 #[derive(SimpleObject)]
 pub struct MeasurePayload {
+    /// The measure's ref.
     pub measure: Measure,
     /// False when the measure was already exactly so (nothing was written).
     pub changed: bool,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
@@ -350,6 +397,7 @@ pub struct DeletePayload {
     pub deleted_id: ID,
     /// Links deleted with it (in the same transaction).
     pub deleted_links: i32,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
@@ -358,17 +406,25 @@ pub struct DeletePayload {
 /// A new good practice.
 #[derive(InputObject)]
 pub struct CreateGoodPracticeInput {
+    /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
+    /// The title.
     pub title: String,
+    /// What it is and does.
     pub description: String,
+    /// The States it concerns (ISO 3166-1 alpha-3 codes).
     #[graphql(default)]
     pub countries: Vec<String>,
+    /// The year it was reported.
     pub year: Option<i32>,
+    /// UPR Info theme slugs (see `themes`).
     #[graphql(default)]
     pub themes: Vec<String>,
+    /// Affected-group slugs (see `groups`).
     #[graphql(default)]
     pub groups: Vec<String>,
+    /// SDG goals, 1 to 17.
     #[graphql(default)]
     pub sdgs: Vec<i32>,
     /// Refs of the measures it draws on.
@@ -377,7 +433,9 @@ pub struct CreateGoodPracticeInput {
     /// Refs of the recommendations it answers.
     #[graphql(default)]
     pub recommendations: Vec<String>,
+    /// The citation of the source.
     pub source: Option<String>,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
@@ -385,27 +443,43 @@ pub struct CreateGoodPracticeInput {
 /// field.
 #[derive(InputObject)]
 pub struct UpdateGoodPracticeInput {
+    /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
+    /// The version the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
+    /// The title.
     pub title: Option<String>,
+    /// What it is and does.
     pub description: Option<String>,
+    /// The States it concerns (ISO 3166-1 alpha-3 codes).
     pub countries: Option<Vec<String>>,
+    /// The year it was reported.
     pub year: MaybeUndefined<i32>,
+    /// UPR Info theme slugs (see `themes`).
     pub themes: Option<Vec<String>>,
+    /// Affected-group slugs (see `groups`).
     pub groups: Option<Vec<String>>,
+    /// SDG goals, 1 to 17.
     pub sdgs: Option<Vec<i32>>,
+    /// Refs of the measures it draws on.
     pub measures: Option<Vec<String>>,
+    /// Refs of the recommendations it answers.
     pub recommendations: Option<Vec<String>>,
+    /// The citation of the source.
     pub source: MaybeUndefined<String>,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
 /// A good practice as it is after the mutation.
 #[derive(SimpleObject)]
 pub struct GoodPracticePayload {
+    /// The good practice as it is now.
     pub good_practice: GoodPractice,
+    /// False when it was already exactly so (nothing was written).
     pub changed: bool,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
@@ -414,22 +488,35 @@ pub struct GoodPracticePayload {
 /// A new recommendation.
 #[derive(InputObject)]
 pub struct CreateRecommendationInput {
+    /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
+    /// The recommendation's text.
     pub text: String,
+    /// The State it was made to (ISO alpha-3); it must be under review in the session.
     pub state_under_review: String,
+    /// The States that made it (ISO alpha-3), at least one.
     pub recommending_states: Vec<String>,
+    /// The UPR Working Group session it was made in.
     pub session: i32,
+    /// How the State under review responded.
     pub response: scalars::Response,
+    /// UPR Info action category, 1 to 5.
     pub action_category: Option<i32>,
+    /// UPR Info theme slugs (see `themes`).
     #[graphql(default)]
     pub themes: Vec<String>,
+    /// Affected-group slugs (see `groups`).
     #[graphql(default)]
     pub groups: Vec<String>,
+    /// SDG goals, 1 to 17.
     #[graphql(default)]
     pub sdgs: Vec<i32>,
+    /// The UN document it is in (e.g. `A/HRC/46/9`).
     pub document: Option<String>,
+    /// Its paragraph in that document (e.g. `128.15`).
     pub paragraph: Option<String>,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
@@ -437,28 +524,45 @@ pub struct CreateRecommendationInput {
 /// `null` clears an optional field.
 #[derive(InputObject)]
 pub struct UpdateRecommendationInput {
+    /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
+    /// The version the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
+    /// The recommendation's text.
     pub text: Option<String>,
+    /// The State it was made to (ISO alpha-3); it must be under review in the session.
     pub state_under_review: Option<String>,
+    /// The States that made it (ISO alpha-3), at least one.
     pub recommending_states: Option<Vec<String>>,
+    /// The UPR Working Group session it was made in.
     pub session: Option<i32>,
+    /// How the State under review responded.
     pub response: Option<scalars::Response>,
+    /// UPR Info action category, 1 to 5.
     pub action_category: MaybeUndefined<i32>,
+    /// UPR Info theme slugs (see `themes`).
     pub themes: Option<Vec<String>>,
+    /// Affected-group slugs (see `groups`).
     pub groups: Option<Vec<String>>,
+    /// SDG goals, 1 to 17.
     pub sdgs: Option<Vec<i32>>,
+    /// The UN document it is in (e.g. `A/HRC/46/9`).
     pub document: MaybeUndefined<String>,
+    /// Its paragraph in that document (e.g. `128.15`).
     pub paragraph: MaybeUndefined<String>,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
 /// A recommendation as it is after the mutation.
 #[derive(SimpleObject)]
 pub struct RecommendationPayload {
+    /// The recommendation's ref.
     pub recommendation: Recommendation,
+    /// False when it was already exactly so (nothing was written).
     pub changed: bool,
+    /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
 }
 
