@@ -35,20 +35,13 @@ pub const FILES: &[&str] = &[
 pub const HISTORY_FILE: &str = "history.jsonl";
 
 /// Every file an import reads, in order: [`FILES`], then [`HISTORY_FILE`].
-pub const IMPORT_ORDER: &[&str] = &[
-    "taxonomy/sdgs.jsonl",
-    "taxonomy/themes.jsonl",
-    "taxonomy/groups.jsonl",
-    "taxonomy/measure_categories.jsonl",
-    "countries.jsonl",
-    "cycles.jsonl",
-    "sessions.jsonl",
-    "recommendations.jsonl",
-    "measures.jsonl",
-    "good_practices.jsonl",
-    "links.jsonl",
-    HISTORY_FILE,
-];
+pub static IMPORT_ORDER: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    FILES
+        .iter()
+        .copied()
+        .chain(std::iter::once(HISTORY_FILE))
+        .collect()
+});
 
 /// A line of `history.jsonl`: an audit entry with the record before and after the change
 /// as JSON objects (each a line of the record's own file).
