@@ -29,7 +29,10 @@
 //!   text search: the recommendation's text is the query against the titles and
 //!   descriptions of the candidate measures, or the measure's title and description the
 //!   query against the texts of the candidate recommendations. Divided by the best match
-//!   among the candidates, so the best match scores 1. Words are compared by stem
+//!   among the candidates, so the best match scores 1, unless even the best is weak (below
+//!   what about two rare words in common score): then it is divided by that floor instead,
+//!   so that one common word in common ("effective", "measures") is not taken for a strong
+//!   match. Words are compared by stem
 //!   ("prisons" matches "prisoners") and rare words weigh more than common ones
 //!   ("overcrowding" more than "measures").
 //! - **time**: 1 when the measure was in force after the review began, that is when it
@@ -207,9 +210,14 @@ fn rank(cat: &Catalog, anchor: Anchor, first: usize, readmit: Option<u32>) -> Ve
         .collect()
 }
 
-/// BM25 scores divided by the best of them, so they lie in [0, 1].
+/// The least BM25 score a best match is taken to have: about what two rare words in
+/// common score. Below it, the best candidate's words are a weak match and count as such.
+const WORDS_FLOOR: f32 = 10.0;
+
+/// BM25 scores divided by the best of them (or by [`WORDS_FLOOR`] when the best is weaker),
+/// so they lie in [0, 1].
 fn normalised(scores: HashMap<u32, f32>) -> HashMap<u32, f64> {
-    let best = scores.values().copied().fold(0.0f32, f32::max);
+    let best = scores.values().copied().fold(WORDS_FLOOR, f32::max);
     scores
         .into_iter()
         .map(|(id, s)| (id, if best > 0.0 { (s / best) as f64 } else { 0.0 }))

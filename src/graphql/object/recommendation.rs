@@ -128,7 +128,8 @@ impl Recommendation {
     /// [0, 1]: a shared theme counts 1 (½ when only through the measure category's
     /// crosswalk); a shared affected group 1; SDGs the share of the recommendation's goals
     /// (its own and its themes') the measure has; words the BM25 relevance of the
-    /// recommendation's words in the measure, relative to the best candidate; time 1 when the
+    /// recommendation's words in the measure, relative to the best candidate (or to a floor
+    /// of about two rare words in common, when even the best is weaker); time 1 when the
     /// measure was in force after the review. `first` defaults to 10, at most 100.
     #[graphql(complexity = "10 * child_complexity + 1")]
     async fn suggested_measures(
