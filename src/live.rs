@@ -99,10 +99,12 @@ impl Live {
                 },
             )?;
             if report.writes.is_empty() {
-                return Ok(Committed {
-                    report,
-                    catalog: latest.clone(),
-                });
+                // Nothing to write; but what the caller is told may rest on another writer's
+                // commit that is not flushed yet: flush before answering, as for a write.
+                let catalog = latest.clone();
+                drop(latest);
+                self.store.flush()?;
+                return Ok(Committed { report, catalog });
             }
             let mut next = (**latest).clone();
             if let Err(e) = next.absorb(&self.store, &report.writes) {
