@@ -604,12 +604,152 @@ fn put(record: Record, expected: u32) -> Change {
     }
 }
 
+// --- tokens --------------------------------------------------------------------------------
+
+/// A new API token.
+#[derive(InputObject)]
+pub struct CreateTokenInput {
+    /// Who it is for: the author name of every change made with it (1 to 64 letters, digits,
+    /// `-`, `_`, `.` or `@`); unique.
+    pub name: String,
+    /// What it may do.
+    pub role: TokenRole,
+    /// Any string of the client's, returned as it is in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// What a token may do; each role includes the ones before it.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "model::Role")]
+pub enum TokenRole {
+    /// Reads (when the server requires a token to read).
+    Reader,
+    /// Also changes links, measures and good practices.
+    Editor,
+    /// Also changes recommendations, and manages tokens.
+    Admin,
+}
+
+/// A token just created: its secret is shown here once, and never again.
+#[derive(SimpleObject)]
+pub struct CreateTokenPayload {
+    /// The token's name.
+    pub name: String,
+    /// The token's role.
+    pub role: TokenRole,
+    /// The secret to send as `Authorization: Bearer <secret>`. Only its hash is stored.
+    pub secret: String,
+    /// Any string of the client's, as given.
+    pub client_mutation_id: Option<String>,
+}
+
+/// Revokes a token by name.
+#[derive(InputObject)]
+pub struct RevokeTokenInput {
+    /// The token's name.
+    pub name: String,
+    /// Any string of the client's, returned as it is in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// What `revokeToken` did.
+#[derive(SimpleObject)]
+pub struct RevokeTokenPayload {
+    /// The name of the token revoked.
+    pub name: String,
+    /// Any string of the client's, as given.
+    pub client_mutation_id: Option<String>,
+}
+
+/// An API token as admins see it: never its secret.
+#[derive(SimpleObject)]
+pub struct TokenInfo {
+    /// The token's name, the author of its changes.
+    pub name: String,
+    /// What it may do.
+    pub role: TokenRole,
+    /// When it was created.
+    pub created_at: super::scalars::DateTime,
+}
+
+/// The tokens of the store, by name (needs an admin token).
+pub fn tokens(ctx: &Context<'_>) -> Result<Vec<TokenInfo>> {
+    require(ctx, Role::Admin, "tokens")?;
+    let live = ctx.data::<Arc<Live>>()?;
+    Ok(live
+        .store()
+        .tokens()
+        .map_err(internal)?
+        .into_iter()
+        .map(|t| TokenInfo {
+            name: t.name,
+            role: t.role.into(),
+            created_at: super::scalars::DateTime(t.created_at),
+        })
+        .collect())
+}
+
+/// Runs a token operation of the store on a blocking thread (it flushes).
+async fn token_op<T: Send + 'static>(
+    ctx: &Context<'_>,
+    op: impl FnOnce(&crate::store::Store) -> crate::store::Result<T> + Send + 'static,
+) -> Result<T> {
+    let live = ctx.data::<Arc<Live>>()?.clone();
+    tokio::task::spawn_blocking(move || op(live.store()))
+        .await
+        .map_err(internal)?
+        .map_err(|e| match e {
+            StoreError::Rejected(r) if r[0].reason.contains("exists already") => {
+                conflict(r[0].reason.clone(), 0)
+            }
+            StoreError::Rejected(r) => bad_field("name", &r[0].reason),
+            e => internal(e),
+        })
+}
+
 /// The write side of the API: authenticated, validated, audited, durable.
 pub struct MutationRoot;
 
 /// The write side of the API: authenticated, validated, audited, durable.
 #[Object]
 impl MutationRoot {
+    /// Creates an API token (needs an admin token), so staff can be given access without
+    /// stopping the server; the secret is in the payload, once.
+    async fn create_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTokenInput,
+    ) -> Result<CreateTokenPayload> {
+        let author = require(ctx, Role::Admin, "createToken")?;
+        let (name, role) = (input.name.clone(), input.role.into());
+        let secret = token_op(ctx, move |store| store.create_token(&name, role)).await?;
+        tracing::info!(token = %input.name, role = %Role::from(input.role), by = %author, "token created");
+        Ok(CreateTokenPayload {
+            name: input.name,
+            role: input.role,
+            secret,
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Revokes an API token (needs an admin token); requests with it fail from then on.
+    async fn revoke_token(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeTokenInput,
+    ) -> Result<RevokeTokenPayload> {
+        let author = require(ctx, Role::Admin, "revokeToken")?;
+        let name = input.name.clone();
+        if !token_op(ctx, move |store| store.revoke_token(&name)).await? {
+            return Err(not_found(format!("token {:?}", input.name)));
+        }
+        tracing::info!(token = %input.name, by = %author, "token revoked");
+        Ok(RevokeTokenPayload {
+            name: input.name,
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
     /// Links a recommendation to a measure, or updates their link (needs an editor token).
     /// Repeating it changes nothing. Rejecting a suggestion is a link with status REJECTED.
     async fn link_recommendation(

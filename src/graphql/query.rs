@@ -314,6 +314,12 @@ impl QueryRoot {
         crate::graphql::history::changes(ctx, since, first, after)
     }
 
+    /// The API tokens: names, roles and creation times, never secrets (needs an admin
+    /// token).
+    async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::mutation::TokenInfo>> {
+        crate::graphql::mutation::tokens(ctx)
+    }
+
     /// Objects by global ids, in the order given (null where there is none).
     #[graphql(complexity = "ids.len() * child_complexity + 1")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {

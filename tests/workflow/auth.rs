@@ -112,6 +112,20 @@ fn mutations() -> Vec<(&'static str, Role, &'static str, Value, &'static str)> {
             json!({ "ref": "R-NOPE", "expectedVersion": 1 }),
             "NOT_FOUND",
         ),
+        (
+            "createToken",
+            Role::Admin,
+            m("createToken", "CreateTokenInput", "secret"),
+            json!({ "name": "no spaces allowed", "role": "READER" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "revokeToken",
+            Role::Admin,
+            m("revokeToken", "RevokeTokenInput", "name"),
+            json!({ "name": "nobody" }),
+            "NOT_FOUND",
+        ),
     ]
 }
 
@@ -155,7 +169,7 @@ async fn every_mutation_checks_the_role_of_its_caller() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 12 * 5);
+    assert_eq!(checked, 14 * 5);
     // Nothing was written by any of them.
     assert_eq!(
         s.read("{ changes { totalCount } }", json!({})).await,
@@ -203,4 +217,59 @@ async fn a_revoked_token_stops_working_and_only_hashes_are_stored() {
     let r = s.gql(Some(&s.editor), q, json!({})).await;
     assert_eq!((r.status, r.code()), (401, "UNAUTHENTICATED"));
     assert!(!store.revoke_token("eddie").unwrap());
+}
+
+#[tokio::test]
+async fn admins_manage_tokens_without_stopping_the_server() {
+    let s = server().await;
+    let create =
+        "mutation($input: CreateTokenInput!) { createToken(input: $input) { name role secret } }";
+    let r = s
+        .as_admin(
+            create,
+            json!({ "input": { "name": "newcomer", "role": "EDITOR" } }),
+        )
+        .await;
+    let p = &r.data()["createToken"];
+    assert_eq!(
+        (&p["name"], &p["role"]),
+        (&json!("newcomer"), &json!("EDITOR"))
+    );
+    let secret = p["secret"].as_str().unwrap().to_owned();
+    // The new token works at once, as its own author.
+    let link = "mutation { linkRecommendation(input: { recommendation: \"R-36-HND-002\", measure: \"M-HND-001\", relation: RELATED }) { link { createdBy } } }";
+    let r = s.gql(Some(&secret), link, json!({})).await;
+    assert_eq!(
+        r.data()["linkRecommendation"]["link"]["createdBy"],
+        "newcomer"
+    );
+    // Listing shows names and roles, never secrets; only to admins.
+    let list = s
+        .as_admin("{ tokens { name role createdAt } }", json!({}))
+        .await;
+    let names: Vec<&str> = list.data()["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ada", "eddie", "newcomer", "rita"]);
+    assert!(!list.body.to_string().contains(&secret));
+    assert_eq!(
+        s.as_editor("{ tokens { name } }", json!({})).await.code(),
+        "FORBIDDEN"
+    );
+    // A name is unique.
+    let r = s
+        .as_admin(
+            create,
+            json!({ "input": { "name": "newcomer", "role": "ADMIN" } }),
+        )
+        .await;
+    assert_eq!(r.code(), "CONFLICT");
+    // Revoked: refused from the next request on.
+    let revoke = "mutation { revokeToken(input: { name: \"newcomer\" }) { name } }";
+    s.as_admin(revoke, json!({})).await.data();
+    let r = s.gql(Some(&secret), link, json!({})).await;
+    assert_eq!((r.status, r.code()), (401, "UNAUTHENTICATED"));
 }
