@@ -224,6 +224,49 @@ fn main() {
             )
         );
     });
+    // One writer, in-process: what a write of each kind costs, the snapshot update included.
+    // A recommendation's edit copies the recommendations table and its text index (the
+    // snapshot is copy-on-write per part); a link's copies only the links and posting lists.
+    let timed = |n: usize, change: &dyn Fn(usize) -> recover_better::store::Change| {
+        let t = Instant::now();
+        for i in 0..n {
+            live.write(vec![change(i)], "bench").unwrap();
+        }
+        t.elapsed() / n as u32
+    };
+    let snapshot = live.snapshot();
+    let rec = snapshot
+        .recommendations
+        .in_order()
+        .next()
+        .unwrap()
+        .record
+        .clone();
+    let (r0, m0) = pairs[0].clone();
+    let link = timed(200, &|i| {
+        use recover_better::model::*;
+        recover_better::store::Change::put(recover_better::store::Record::Link(Link {
+            recommendation: Ref::parse(&r0).unwrap(),
+            measure: Ref::parse(&m0).unwrap(),
+            relation: LinkRelation::Related,
+            status: LinkStatus::Confirmed,
+            note: Some(format!("one writer {i}")),
+            evidence_url: None,
+            created_by: None,
+            created_at: None,
+            updated_at: None,
+        }))
+    });
+    let recommendation = timed(100, &|i| {
+        let mut r = rec.clone();
+        r.text = format!("{} (edit {i})", rec.text);
+        recover_better::store::Change::put(recover_better::store::Record::Recommendation(r))
+    });
+    println!(
+        "one writer, durable: a link write {:.2} ms, a recommendation edit {:.2} ms (mean)",
+        link.as_secs_f64() * 1e3,
+        recommendation.as_secs_f64() * 1e3
+    );
     println!(
         "store on disk: {:.1} MB",
         live.store().size_on_disk().unwrap() as f64 / 1e6
