@@ -312,15 +312,9 @@ pub struct CreateMeasureInput {
     pub start_date: Date,
     /// The day it ended (absent while in force).
     pub end_date: Option<Date>,
-    /// UPR Info theme slugs (see `themes`).
-    #[graphql(default)]
-    pub themes: Vec<String>,
-    /// Affected-group slugs (see `groups`).
-    #[graphql(default)]
-    pub groups: Vec<String>,
-    /// SDG goals, 1 to 17.
-    #[graphql(default)]
-    pub sdgs: Vec<i32>,
+    /// Its themes, groups and SDGs.
+    #[graphql(flatten)]
+    pub tags: Tags,
     /// The citation of the source.
     pub source: Option<String>,
     /// The source's own code (e.g. `OxCGRT C1=3`).
@@ -351,12 +345,9 @@ pub struct UpdateMeasureInput {
     pub start_date: Option<Date>,
     /// The day it ended (absent while in force).
     pub end_date: MaybeUndefined<Date>,
-    /// UPR Info theme slugs (see `themes`).
-    pub themes: Option<Vec<String>>,
-    /// Affected-group slugs (see `groups`).
-    pub groups: Option<Vec<String>>,
-    /// SDG goals, 1 to 17.
-    pub sdgs: Option<Vec<i32>>,
+    /// Its themes, groups and SDGs, each replaced when given.
+    #[graphql(flatten)]
+    pub tags: TagsPatch,
     /// The citation of the source.
     pub source: MaybeUndefined<String>,
     /// The source's own code (e.g. `OxCGRT C1=3`).
@@ -418,15 +409,9 @@ pub struct CreateGoodPracticeInput {
     pub countries: Vec<String>,
     /// The year it was reported.
     pub year: Option<i32>,
-    /// UPR Info theme slugs (see `themes`).
-    #[graphql(default)]
-    pub themes: Vec<String>,
-    /// Affected-group slugs (see `groups`).
-    #[graphql(default)]
-    pub groups: Vec<String>,
-    /// SDG goals, 1 to 17.
-    #[graphql(default)]
-    pub sdgs: Vec<i32>,
+    /// Its themes, groups and SDGs.
+    #[graphql(flatten)]
+    pub tags: Tags,
     /// Refs of the measures it draws on.
     #[graphql(default)]
     pub measures: Vec<String>,
@@ -456,12 +441,9 @@ pub struct UpdateGoodPracticeInput {
     pub countries: Option<Vec<String>>,
     /// The year it was reported.
     pub year: MaybeUndefined<i32>,
-    /// UPR Info theme slugs (see `themes`).
-    pub themes: Option<Vec<String>>,
-    /// Affected-group slugs (see `groups`).
-    pub groups: Option<Vec<String>>,
-    /// SDG goals, 1 to 17.
-    pub sdgs: Option<Vec<i32>>,
+    /// Its themes, groups and SDGs, each replaced when given.
+    #[graphql(flatten)]
+    pub tags: TagsPatch,
     /// Refs of the measures it draws on.
     pub measures: Option<Vec<String>>,
     /// Refs of the recommendations it answers.
@@ -503,15 +485,9 @@ pub struct CreateRecommendationInput {
     pub response: scalars::Response,
     /// UPR Info action category, 1 to 5.
     pub action_category: Option<i32>,
-    /// UPR Info theme slugs (see `themes`).
-    #[graphql(default)]
-    pub themes: Vec<String>,
-    /// Affected-group slugs (see `groups`).
-    #[graphql(default)]
-    pub groups: Vec<String>,
-    /// SDG goals, 1 to 17.
-    #[graphql(default)]
-    pub sdgs: Vec<i32>,
+    /// Its themes, groups and SDGs.
+    #[graphql(flatten)]
+    pub tags: Tags,
     /// The UN document it is in (e.g. `A/HRC/46/9`).
     pub document: Option<String>,
     /// Its paragraph in that document (e.g. `128.15`).
@@ -541,12 +517,9 @@ pub struct UpdateRecommendationInput {
     pub response: Option<scalars::Response>,
     /// UPR Info action category, 1 to 5.
     pub action_category: MaybeUndefined<i32>,
-    /// UPR Info theme slugs (see `themes`).
-    pub themes: Option<Vec<String>>,
-    /// Affected-group slugs (see `groups`).
-    pub groups: Option<Vec<String>>,
-    /// SDG goals, 1 to 17.
-    pub sdgs: Option<Vec<i32>>,
+    /// Its themes, groups and SDGs, each replaced when given.
+    #[graphql(flatten)]
+    pub tags: TagsPatch,
     /// The UN document it is in (e.g. `A/HRC/46/9`).
     pub document: MaybeUndefined<String>,
     /// Its paragraph in that document (e.g. `128.15`).
@@ -564,6 +537,51 @@ pub struct RecommendationPayload {
     pub changed: bool,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
+}
+
+/// The taxonomy a new record is tagged with.
+#[derive(InputObject, Default)]
+pub struct Tags {
+    /// UPR Info theme slugs (see `themes`).
+    #[graphql(default)]
+    pub themes: Vec<String>,
+    /// Affected-group slugs (see `groups`).
+    #[graphql(default)]
+    pub groups: Vec<String>,
+    /// SDG goals, 1 to 17.
+    #[graphql(default)]
+    pub sdgs: Vec<i32>,
+}
+
+/// Changes to a record's taxonomy: each list given replaces the record's.
+#[derive(InputObject, Default)]
+pub struct TagsPatch {
+    /// UPR Info theme slugs (see `themes`).
+    pub themes: Option<Vec<String>>,
+    /// Affected-group slugs (see `groups`).
+    pub groups: Option<Vec<String>>,
+    /// SDG goals, 1 to 17.
+    pub sdgs: Option<Vec<i32>>,
+}
+
+impl TagsPatch {
+    fn apply(
+        &self,
+        themes: &mut Vec<Slug>,
+        groups: &mut Vec<Slug>,
+        sdgs: &mut Vec<SdgGoal>,
+    ) -> Result<()> {
+        if let Some(v) = &self.themes {
+            *themes = slugs("themes", v)?;
+        }
+        if let Some(v) = &self.groups {
+            *groups = slugs("groups", v)?;
+        }
+        if let Some(v) = &self.sdgs {
+            *sdgs = goals("sdgs", v)?;
+        }
+        Ok(())
+    }
 }
 
 fn session(field: &str, n: i32) -> Result<SessionNumber> {
@@ -904,9 +922,9 @@ impl MutationRoot {
             category: input.category.into(),
             start_date: input.start_date.0,
             end_date: input.end_date.map(|d| d.0),
-            themes: slugs("themes", &input.themes)?,
-            groups: slugs("groups", &input.groups)?,
-            sdgs: goals("sdgs", &input.sdgs)?,
+            themes: slugs("themes", &input.tags.themes)?,
+            groups: slugs("groups", &input.tags.groups)?,
+            sdgs: goals("sdgs", &input.tags.sdgs)?,
             source: input.source,
             source_code: input.source_code,
             source_url: url("sourceUrl", input.source_url)?,
@@ -959,15 +977,9 @@ impl MutationRoot {
         let mut end = m.end_date.map(Date);
         patch(&mut end, input.end_date);
         m.end_date = end.map(|d| d.0);
-        if let Some(v) = &input.themes {
-            m.themes = slugs("themes", v)?;
-        }
-        if let Some(v) = &input.groups {
-            m.groups = slugs("groups", v)?;
-        }
-        if let Some(v) = &input.sdgs {
-            m.sdgs = goals("sdgs", v)?;
-        }
+        input
+            .tags
+            .apply(&mut m.themes, &mut m.groups, &mut m.sdgs)?;
         patch(&mut m.source, input.source);
         patch(&mut m.source_code, input.source_code);
         let mut source_url = m.source_url.take();
@@ -1014,9 +1026,9 @@ impl MutationRoot {
             description: input.description,
             countries: countries("countries", &input.countries)?,
             year: input.year,
-            themes: slugs("themes", &input.themes)?,
-            groups: slugs("groups", &input.groups)?,
-            sdgs: goals("sdgs", &input.sdgs)?,
+            themes: slugs("themes", &input.tags.themes)?,
+            groups: slugs("groups", &input.tags.groups)?,
+            sdgs: goals("sdgs", &input.tags.sdgs)?,
             measures: refs("measures", &input.measures)?,
             recommendations: refs("recommendations", &input.recommendations)?,
             source: input.source,
@@ -1062,15 +1074,9 @@ impl MutationRoot {
             p.countries = countries("countries", v)?;
         }
         patch(&mut p.year, input.year);
-        if let Some(v) = &input.themes {
-            p.themes = slugs("themes", v)?;
-        }
-        if let Some(v) = &input.groups {
-            p.groups = slugs("groups", v)?;
-        }
-        if let Some(v) = &input.sdgs {
-            p.sdgs = goals("sdgs", v)?;
-        }
+        input
+            .tags
+            .apply(&mut p.themes, &mut p.groups, &mut p.sdgs)?;
         if let Some(v) = &input.measures {
             p.measures = refs("measures", v)?;
         }
@@ -1127,9 +1133,9 @@ impl MutationRoot {
                 .action_category
                 .map(|a| action("actionCategory", a))
                 .transpose()?,
-            themes: slugs("themes", &input.themes)?,
-            groups: slugs("groups", &input.groups)?,
-            sdgs: goals("sdgs", &input.sdgs)?,
+            themes: slugs("themes", &input.tags.themes)?,
+            groups: slugs("groups", &input.tags.groups)?,
+            sdgs: goals("sdgs", &input.tags.sdgs)?,
             document: input.document,
             paragraph: input.paragraph,
         };
@@ -1184,15 +1190,9 @@ impl MutationRoot {
             MaybeUndefined::Null => r.action_category = None,
             MaybeUndefined::Value(a) => r.action_category = Some(action("actionCategory", a)?),
         }
-        if let Some(v) = &input.themes {
-            r.themes = slugs("themes", v)?;
-        }
-        if let Some(v) = &input.groups {
-            r.groups = slugs("groups", v)?;
-        }
-        if let Some(v) = &input.sdgs {
-            r.sdgs = goals("sdgs", v)?;
-        }
+        input
+            .tags
+            .apply(&mut r.themes, &mut r.groups, &mut r.sdgs)?;
         patch(&mut r.document, input.document);
         patch(&mut r.paragraph, input.paragraph);
         let changes = vec![put(Record::Recommendation(r), expected)];

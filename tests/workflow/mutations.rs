@@ -381,14 +381,19 @@ async fn good_practices_are_created_updated_and_deleted() {
         .await;
     assert_eq!(d["measure"]["goodPractices"], json!([{ "ref": "GP-002" }]));
     assert_eq!(d["country"]["goodPractices"], json!([{ "ref": "GP-002" }]));
-    let update = "mutation($input: UpdateGoodPracticeInput!) { updateGoodPractice(input: $input) { changed goodPractice { year measures { ref } version } } }";
+    let update = "mutation($input: UpdateGoodPracticeInput!) { updateGoodPractice(input: $input) { changed goodPractice { year measures { ref } themes { slug } groups { slug } version } } }";
     let r = s
-        .as_editor(update, json!({ "input": { "ref": "GP-002", "expectedVersion": 1, "year": null, "measures": [] } }))
+        .as_editor(update, json!({ "input": { "ref": "GP-002", "expectedVersion": 1, "year": null, "measures": [], "themes": ["justice"] } }))
         .await;
+    // Lists left out (groups) stay; lists given (themes, measures) replace.
     assert_eq!(
         r.data()["updateGoodPractice"],
-        json!({ "changed": true, "goodPractice": { "year": null, "measures": [], "version": 2 } })
+        json!({ "changed": true, "goodPractice": { "year": null, "measures": [], "themes": [{ "slug": "justice" }], "groups": [], "version": 2 } })
     );
+    let r = s
+        .as_editor(update, json!({ "input": { "ref": "GP-002", "expectedVersion": 2, "themes": ["no-such-theme"] } }))
+        .await;
+    assert_eq!(r.error()["extensions"]["field"], "input.themes");
     let d = s
         .read(
             "{ measure(ref: \"M-UKR-001\") { goodPractices { ref } } }",
