@@ -602,6 +602,24 @@ fn current<T: Clone>(
         .ok_or_else(|| not_found(what))
 }
 
+/// A create of something that exists is a conflict, not an overwrite.
+fn refuse_existing<T>(
+    found: Option<&Arc<crate::catalog::Row<T>>>,
+    what: &str,
+    instead: &str,
+) -> Result<()> {
+    match found {
+        Some(r) => Err(conflict(
+            format!(
+                "{what} exists already (version {}); use {instead}",
+                r.version
+            ),
+            r.version,
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a stale base version before anything is built on it (the store checks again
 /// inside the transaction, so a race still ends in CONFLICT).
 fn check_version(what: impl std::fmt::Display, expected: u32, stored: u32) -> Result<()> {
@@ -929,15 +947,11 @@ impl MutationRoot {
             source_code: input.source_code,
             source_url: url("sourceUrl", input.source_url)?,
         };
-        if let Some(m) = latest(ctx)?.snapshot().measures.by_ref(id.as_str()) {
-            return Err(conflict(
-                format!(
-                    "measure {id} exists already (version {}); use updateMeasure",
-                    m.version
-                ),
-                m.version,
-            ));
-        }
+        refuse_existing(
+            latest(ctx)?.snapshot().measures.by_ref(id.as_str()),
+            &format!("measure {id}"),
+            "updateMeasure",
+        )?;
         let committed = commit(ctx, vec![put(Record::Measure(record), 0)], author).await?;
         Ok(MeasurePayload {
             measure: measure_in(&committed.catalog, &id)?,
@@ -1033,15 +1047,11 @@ impl MutationRoot {
             recommendations: refs("recommendations", &input.recommendations)?,
             source: input.source,
         };
-        if let Some(p) = latest(ctx)?.snapshot().good_practices.by_ref(id.as_str()) {
-            return Err(conflict(
-                format!(
-                    "good practice {id} exists already (version {}); use updateGoodPractice",
-                    p.version
-                ),
-                p.version,
-            ));
-        }
+        refuse_existing(
+            latest(ctx)?.snapshot().good_practices.by_ref(id.as_str()),
+            &format!("good practice {id}"),
+            "updateGoodPractice",
+        )?;
         let committed = commit(ctx, vec![put(Record::GoodPractice(record), 0)], author).await?;
         Ok(GoodPracticePayload {
             good_practice: good_practice_in(&committed.catalog, &id)?,
@@ -1139,15 +1149,11 @@ impl MutationRoot {
             document: input.document,
             paragraph: input.paragraph,
         };
-        if let Some(r) = latest(ctx)?.snapshot().recommendations.by_ref(id.as_str()) {
-            return Err(conflict(
-                format!(
-                    "recommendation {id} exists already (version {}); use updateRecommendation",
-                    r.version
-                ),
-                r.version,
-            ));
-        }
+        refuse_existing(
+            latest(ctx)?.snapshot().recommendations.by_ref(id.as_str()),
+            &format!("recommendation {id}"),
+            "updateRecommendation",
+        )?;
         let committed = commit(ctx, vec![put(Record::Recommendation(record), 0)], author).await?;
         Ok(RecommendationPayload {
             recommendation: recommendation_in(&committed.catalog, &id)?,
