@@ -4,6 +4,7 @@
 //! tiny generated one) serve most tests; a few tests start their own.
 
 mod brute;
+mod downloads;
 mod errors;
 mod facets;
 mod filters;
