@@ -12,6 +12,7 @@
 //! a request without one when the server requires tokens for reading.
 
 pub mod graphiql;
+pub mod outcome;
 
 use std::sync::Arc;
 use std::time::Duration;
