@@ -15,11 +15,12 @@ CONNECTIONS=${2:-32}
 THREADS=2
 
 command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-cargo build --release --quiet
+cargo build --release --quiet --bin recover-better --example bare
 BIN=target/release/recover-better
 WORK=$(mktemp -d)
 SERVER_PID=
-cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+BARE_PID=
+cleanup() { for p in $SERVER_PID $BARE_PID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 "$BIN" generate --preset world --out "$WORK/world" >/dev/null
@@ -78,6 +79,21 @@ for name in Q0 Q1 Q2 Q3 Q4 Q5 Q6; do
   read -r _ _ p50_c1 _ _ _ <<<"$line1"
   printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "$name" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
 done
+
+# The baseline: a bare async-graphql-axum handler (examples/bare.rs), `{ __typename }`, same
+# wrk settings, same run.
+target/release/examples/bare >"$WORK/bare.out" 2>&1 &
+BARE_PID=$!
+for _ in $(seq 1 100); do grep -q 'http://' "$WORK/bare.out" 2>/dev/null && break; sleep 0.1; done
+BARE_URL=$(grep -o 'http://[0-9.:]*/graphql' "$WORK/bare.out" | head -1)
+python3 -c 'import json; print(json.dumps({"query": "{ __typename }"}))' >"$WORK/bare.json"
+line=$(BODY_FILE="$WORK/bare.json" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/post.lua" "$BARE_URL" | grep '^RESULT')
+read -r _ rps p50 p99 errors _ <<<"$line"
+line1=$(BODY_FILE="$WORK/bare.json" wrk -t1 -c1 -d3s -s "$WORK/post.lua" "$BARE_URL" | grep '^RESULT')
+read -r _ _ p50_c1 _ _ _ <<<"$line1"
+printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "bare" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
+kill "$BARE_PID" 2>/dev/null; BARE_PID=
+
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 HWM=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 echo
