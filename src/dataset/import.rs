@@ -387,7 +387,7 @@ pub fn import(
                 problems.push(Problem {
                     file: FILES[file].to_owned(),
                     line,
-                    reason: r.reason,
+                    reason: r.refusal.reason,
                 });
             }
             None
