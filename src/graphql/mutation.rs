@@ -212,9 +212,9 @@ pub struct UpdateLinkInput {
     pub relation: Option<scalars::LinkRelation>,
     /// Where the link stands in review.
     pub status: Option<scalars::LinkStatus>,
-    /// Why, in the curator's words.
+    /// Why, in the curator's words (at most 5,000 characters).
     pub note: MaybeUndefined<String>,
-    /// An http(s) URL of a source showing the measure's effect.
+    /// An http(s) URL of a source showing the measure's effect (at most 2,048 characters).
     pub evidence_url: MaybeUndefined<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -271,9 +271,9 @@ pub struct CreateMeasureInput {
     pub reference: String,
     /// The State that took it (ISO alpha-3).
     pub country: String,
-    /// The title.
+    /// The title (at most 500 characters).
     pub title: String,
-    /// What it is and does.
+    /// What it is and does (at most 20,000 characters).
     pub description: String,
     /// The kind of measure.
     pub category: scalars::MeasureCategory,
@@ -284,11 +284,11 @@ pub struct CreateMeasureInput {
     /// Its themes, groups and SDGs.
     #[graphql(flatten)]
     pub tags: Tags,
-    /// The citation of the source.
+    /// The citation of the source (at most 1,000 characters).
     pub source: Option<String>,
-    /// The source's own code (e.g. `OxCGRT C1=3`).
+    /// The source's own code (e.g. `OxCGRT C1=3`; at most 100 characters).
     pub source_code: Option<String>,
-    /// An http(s) URL of the source.
+    /// An http(s) URL of the source (at most 2,048 characters).
     pub source_url: Option<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -304,9 +304,9 @@ pub struct UpdateMeasureInput {
     pub expected_version: i32,
     /// The State that took the measure (ISO 3166-1 alpha-3).
     pub country: Option<String>,
-    /// The title.
+    /// The title (at most 500 characters).
     pub title: Option<String>,
-    /// What it is and does.
+    /// What it is and does (at most 20,000 characters).
     pub description: Option<String>,
     /// The kind of measure.
     pub category: Option<scalars::MeasureCategory>,
@@ -317,11 +317,11 @@ pub struct UpdateMeasureInput {
     /// Its themes, groups and SDGs, each replaced when given.
     #[graphql(flatten)]
     pub tags: TagsPatch,
-    /// The citation of the source.
+    /// The citation of the source (at most 1,000 characters).
     pub source: MaybeUndefined<String>,
-    /// The source's own code (e.g. `OxCGRT C1=3`).
+    /// The source's own code (e.g. `OxCGRT C1=3`; at most 100 characters).
     pub source_code: MaybeUndefined<String>,
-    /// An http(s) URL of the source.
+    /// An http(s) URL of the source (at most 2,048 characters).
     pub source_url: MaybeUndefined<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -369,11 +369,11 @@ pub struct CreateGoodPracticeInput {
     /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
-    /// The title.
+    /// The title (at most 500 characters).
     pub title: String,
-    /// What it is and does.
+    /// What it is and does (at most 20,000 characters).
     pub description: String,
-    /// The States it concerns (ISO 3166-1 alpha-3 codes).
+    /// The States it concerns (ISO 3166-1 alpha-3 codes; at most 250).
     #[graphql(default)]
     pub countries: Vec<String>,
     /// The year it was reported.
@@ -381,13 +381,13 @@ pub struct CreateGoodPracticeInput {
     /// Its themes, groups and SDGs.
     #[graphql(flatten)]
     pub tags: Tags,
-    /// Refs of the measures it draws on.
+    /// Refs of the measures it draws on (at most 1,000).
     #[graphql(default)]
     pub measures: Vec<String>,
-    /// Refs of the recommendations it answers.
+    /// Refs of the recommendations it answers (at most 1,000).
     #[graphql(default)]
     pub recommendations: Vec<String>,
-    /// The citation of the source.
+    /// The citation of the source (at most 1,000 characters).
     pub source: Option<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -402,22 +402,22 @@ pub struct UpdateGoodPracticeInput {
     pub reference: String,
     /// The version the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
-    /// The title.
+    /// The title (at most 500 characters).
     pub title: Option<String>,
-    /// What it is and does.
+    /// What it is and does (at most 20,000 characters).
     pub description: Option<String>,
-    /// The States it concerns (ISO 3166-1 alpha-3 codes).
+    /// The States it concerns (ISO 3166-1 alpha-3 codes; at most 250).
     pub countries: Option<Vec<String>>,
     /// The year it was reported.
     pub year: MaybeUndefined<i32>,
     /// Its themes, groups and SDGs, each replaced when given.
     #[graphql(flatten)]
     pub tags: TagsPatch,
-    /// Refs of the measures it draws on.
+    /// Refs of the measures it draws on (at most 1,000).
     pub measures: Option<Vec<String>>,
-    /// Refs of the recommendations it answers.
+    /// Refs of the recommendations it answers (at most 1,000).
     pub recommendations: Option<Vec<String>>,
-    /// The citation of the source.
+    /// The citation of the source (at most 1,000 characters).
     pub source: MaybeUndefined<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -442,11 +442,11 @@ pub struct CreateRecommendationInput {
     /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
-    /// The recommendation's text.
+    /// The recommendation's text (at most 20,000 characters).
     pub text: String,
     /// The State it was made to (ISO alpha-3); it must be under review in the session.
     pub state_under_review: String,
-    /// The States that made it (ISO alpha-3), at least one.
+    /// The States that made it (ISO alpha-3), at least one and at most 250.
     pub recommending_states: Vec<String>,
     /// The UPR Working Group session it was made in.
     pub session: i32,
@@ -457,9 +457,9 @@ pub struct CreateRecommendationInput {
     /// Its themes, groups and SDGs.
     #[graphql(flatten)]
     pub tags: Tags,
-    /// The UN document it is in (e.g. `A/HRC/46/9`).
+    /// The UN document it is in (e.g. `A/HRC/46/9`; at most 100 characters).
     pub document: Option<String>,
-    /// Its paragraph in that document (e.g. `128.15`).
+    /// Its paragraph in that document (e.g. `128.15`; at most 100 characters).
     pub paragraph: Option<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -474,11 +474,11 @@ pub struct UpdateRecommendationInput {
     pub reference: String,
     /// The version the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
-    /// The recommendation's text.
+    /// The recommendation's text (at most 20,000 characters).
     pub text: Option<String>,
     /// The State it was made to (ISO alpha-3); it must be under review in the session.
     pub state_under_review: Option<String>,
-    /// The States that made it (ISO alpha-3), at least one.
+    /// The States that made it (ISO alpha-3), at least one and at most 250.
     pub recommending_states: Option<Vec<String>>,
     /// The UPR Working Group session it was made in.
     pub session: Option<i32>,
@@ -489,9 +489,9 @@ pub struct UpdateRecommendationInput {
     /// Its themes, groups and SDGs, each replaced when given.
     #[graphql(flatten)]
     pub tags: TagsPatch,
-    /// The UN document it is in (e.g. `A/HRC/46/9`).
+    /// The UN document it is in (e.g. `A/HRC/46/9`; at most 100 characters).
     pub document: MaybeUndefined<String>,
-    /// Its paragraph in that document (e.g. `128.15`).
+    /// Its paragraph in that document (e.g. `128.15`; at most 100 characters).
     pub paragraph: MaybeUndefined<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -511,10 +511,10 @@ pub struct RecommendationPayload {
 /// The taxonomy a new record is tagged with.
 #[derive(InputObject, Default)]
 pub struct Tags {
-    /// UPR Info theme slugs (see `themes`).
+    /// UPR Info theme slugs (see `themes`; at most 100).
     #[graphql(default)]
     pub themes: Vec<String>,
-    /// Affected-group slugs (see `groups`).
+    /// Affected-group slugs (see `groups`; at most 100).
     #[graphql(default)]
     pub groups: Vec<String>,
     /// SDG goals, 1 to 17.
@@ -525,9 +525,9 @@ pub struct Tags {
 /// Changes to a record's taxonomy: each list given replaces the record's.
 #[derive(InputObject, Default)]
 pub struct TagsPatch {
-    /// UPR Info theme slugs (see `themes`).
+    /// UPR Info theme slugs (see `themes`; at most 100).
     pub themes: Option<Vec<String>>,
-    /// Affected-group slugs (see `groups`).
+    /// Affected-group slugs (see `groups`; at most 100).
     pub groups: Option<Vec<String>>,
     /// SDG goals, 1 to 17.
     pub sdgs: Option<Vec<i32>>,
