@@ -125,18 +125,30 @@ fn refused(code: &'static str, refusals: Vec<Refusal>) -> Error {
     let Some(first) = decisive(&refusals).cloned() else {
         return ClientError::Internal("a refusal without a reason".into()).into_error();
     };
-    let field = first.field.as_deref().map(input_field);
-    let message = match first.kind {
-        RefusalKind::Conflict { .. }
-        | RefusalKind::AlreadyExists { .. }
-        | RefusalKind::NotFound => first.reason.clone(),
-        _ => {
-            let all: Vec<&str> = refusals.iter().map(|r| r.reason.as_str()).collect();
-            match (&field, code) {
-                (Some(f), "BAD_USER_INPUT") => format!("{f}: {}", all.join("; ")),
-                _ => all.join("; "),
-            }
-        }
+    let all = || {
+        refusals
+            .iter()
+            .map(|r| r.reason.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    // The input field at fault, for the kinds that are about one field's value.
+    let field = match first.kind {
+        RefusalKind::Invalid
+        | RefusalKind::Unresolved
+        | RefusalKind::TooLong { .. }
+        | RefusalKind::TooMany { .. } => first.field.as_deref().map(input_field),
+        _ => None,
+    };
+    let message = match (&first.kind, &field) {
+        (
+            RefusalKind::Conflict { .. }
+            | RefusalKind::AlreadyExists { .. }
+            | RefusalKind::NotFound,
+            _,
+        ) => first.reason.clone(),
+        (_, Some(f)) => format!("{f}: {}", all()),
+        (_, None) => all(),
     };
     Error::new(message).extend_with(|_, e| {
         e.set("code", code);
@@ -150,11 +162,9 @@ fn refused(code: &'static str, refusals: Vec<Refusal>) -> Error {
             }
             _ => {}
         }
-        if code == "BAD_USER_INPUT" {
-            if let Some(f) = &field {
-                e.set("field", f.as_str());
-                e.set("argument", f.as_str());
-            }
+        if let Some(f) = &field {
+            e.set("field", f.as_str());
+            e.set("argument", f.as_str());
         }
     })
 }
