@@ -1,5 +1,7 @@
 //! Mutation throughput: `linkRecommendation` at concurrency 16, every call a durable write
-//! (a new link or a changed note), over loopback HTTP against a server on its own runtime;
+//! (a new link or a changed note, on the version the client last saw; a CONFLICT, which
+//! tells it the current one, counts as an answer), over loopback HTTP against a server on its
+//! own runtime;
 //! then the same with WebSocket subscribers attached (readers of `linkChanged` and one that
 //! never reads its socket). Prints requests/s, p50 and p99.
 //!
@@ -68,10 +70,16 @@ async fn load(address: &str, token: &str, pairs: &[(String, String)], seconds: f
                 let seed = PHASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
                 let (mut lat, mut errors) = (vec![], 0);
+                // The version each pair was last seen at: changing a link needs it. Another
+                // client's change makes it stale, and the CONFLICT tells the new one.
+                let mut versions: std::collections::HashMap<(String, String), i64> =
+                    Default::default();
                 while Instant::now() < until {
                     let (r, m) = pairs.choose(&mut rng).unwrap();
+                    let key = (r.clone(), m.clone());
                     let input = json!({ "recommendation": r, "measure": m, "relation": "RELATED",
-                                        "note": format!("note {}", rng.gen::<u64>()) });
+                                        "note": format!("note {}", rng.gen::<u64>()),
+                                        "expectedVersion": versions.get(&key).copied().unwrap_or(0) });
                     let t = Instant::now();
                     let reply = http
                         .post(format!("{address}/graphql"))
@@ -84,7 +92,15 @@ async fn load(address: &str, token: &str, pairs: &[(String, String)], seconds: f
                             .json::<serde_json::Value>()
                             .await
                             .map(|v| {
-                                let ok = v["data"]["linkRecommendation"]["changed"] == true;
+                                let seen = v["data"]["linkRecommendation"]["link"]["version"]
+                                    .as_i64()
+                                    .or(v["errors"][0]["extensions"]["currentVersion"].as_i64());
+                                if let Some(seen) = seen {
+                                    versions.insert(key, seen);
+                                }
+                                // A conflict is the server keeping its promise, not a failure.
+                                let ok = v["data"]["linkRecommendation"]["changed"] == true
+                                    || v["errors"][0]["extensions"]["code"] == "CONFLICT";
                                 if !ok && errors == 0 {
                                     eprintln!("first failure of client {i}: {v}");
                                 }

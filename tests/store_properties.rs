@@ -1227,7 +1227,7 @@ proptest! {
 
 fn rejection_reasons(result: Result<Vec<Outcome>, StoreError>) -> Vec<String> {
     match result {
-        Err(StoreError::Rejected(r)) => r.into_iter().map(|r| r.reason).collect(),
+        Err(StoreError::Rejected(r)) => r.into_iter().map(|r| r.refusal.reason).collect(),
         other => panic!("expected a rejection, got {other:?}"),
     }
 }
@@ -1584,8 +1584,11 @@ fn one_invalid_change_refuses_the_whole_apply() {
     assert_eq!(rejections.len(), 1);
     assert_eq!(rejections[0].change, 2);
     assert_eq!(
-        rejections[0].reason,
-        r#"measure="M-404" does not resolve (no such measure)"#
+        rejections[0].refusal,
+        Refusal::unresolved(
+            "measure",
+            r#"measure="M-404" does not resolve (no such measure)"#
+        )
     );
     assert_store_matches(&store, &model);
     assert_eq!(

@@ -2,7 +2,8 @@
 //!
 //! Every line is parsed into its validated model type; every problem found anywhere (bad
 //! JSON, a missing field, an unknown enum value or slug, a dangling reference, a duplicate
-//! id, a State under review missing from its session) is reported as `file:line: reason`, and
+//! id, a State under review missing from its session, a text or list over its limit of
+//! [`crate::model::limits`]) is reported as `file:line: reason`, and
 //! then nothing is written. Records already stored identically are left alone, so importing
 //! the same dataset twice changes nothing; a different dataset adds to and updates the store,
 //! record by natural key.
@@ -387,7 +388,7 @@ pub fn import(
                 problems.push(Problem {
                     file: FILES[file].to_owned(),
                     line,
-                    reason: r.reason,
+                    reason: r.refusal.reason,
                 });
             }
             None

@@ -4,7 +4,9 @@
 //! No or bad token where one is needed → `extensions.code = "UNAUTHENTICATED"`; a token whose
 //! role is too low → `"FORBIDDEN"`. The token's name is the author of every change it makes.
 
-use async_graphql::{Context, Error, ErrorExtensions, Result};
+use async_graphql::{Context, Error, Result};
+
+use super::errors::ClientError;
 
 use crate::model::Role;
 use crate::store::tokens::Token;
@@ -43,7 +45,7 @@ impl Principal {
 }
 
 pub fn unauthenticated(message: impl Into<String>) -> Error {
-    Error::new(message.into()).extend_with(|_, e| e.set("code", "UNAUTHENTICATED"))
+    ClientError::Unauthenticated(message.into()).into_error()
 }
 
 /// The author name of the caller, if its token has at least `role`.
@@ -55,13 +57,11 @@ pub fn require(ctx: &Context<'_>, role: Role, what: &str) -> Result<String> {
         Some(Principal::Invalid) => Err(unauthenticated(
             "the bearer token is not valid (mistyped, or revoked)",
         )),
-        Some(Principal::Token { name, role: has }) if *has < role => Err(Error::new(format!(
-            "token {name:?} has role {has}; {what} needs role {role} or higher"
-        ))
-        .extend_with(|_, e| {
-            e.set("code", "FORBIDDEN");
-            e.set("requiredRole", role.as_str());
-        })),
+        Some(Principal::Token { name, role: has }) if *has < role => Err(ClientError::Forbidden {
+            message: format!("token {name:?} has role {has}; {what} needs role {role} or higher"),
+            required_role: role,
+        }
+        .into_error()),
         Some(Principal::Token { name, .. }) => Ok(name.clone()),
     }
 }

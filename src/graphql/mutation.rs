@@ -1,100 +1,40 @@
 //! The write side: Relay-style mutations (one `input`, a payload with the changed objects).
 //!
 //! Every mutation is one store transaction with its audit entries, acknowledged only once it
-//! is durable (see [`crate::live`]). Validation is the store's, as for an import, reported
-//! with `extensions.code = "BAD_USER_INPUT"` and `extensions.field` naming the input field;
-//! a stale `expectedVersion` gives `"CONFLICT"` with `extensions.currentVersion`; a missing
-//! record `"NOT_FOUND"`. Links, measures and good practices need an `editor` token;
-//! recommendations an `admin` token.
+//! is durable (see [`crate::live`]). Validation is the store's, as for an import: its typed
+//! refusals become client errors in [`super::errors`] (`BAD_USER_INPUT` with
+//! `extensions.field` naming the input field, `CONFLICT` with `extensions.currentVersion`,
+//! `NOT_FOUND`, `FAILED_PRECONDITION`), and the resolvers' own checks are refusals of the
+//! same kinds. Links, measures and good practices need an `editor` token; recommendations an
+//! `admin` token.
 
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, Error, ErrorExtensions, InputObject, MaybeUndefined, Object, Result, SimpleObject, ID,
+    Context, Error, InputObject, MaybeUndefined, Object, Result, SimpleObject, ID,
 };
 
 use super::auth::require;
-use super::errors::internal;
+use super::errors::{internal, refusal, store_error};
 use super::ids::global_id;
 use super::object::{GoodPractice, Link, Measure, Recommendation, Snapshot};
 use super::scalars::{self, Date};
 use crate::catalog::Catalog;
 use crate::live::{Committed, Live};
 use crate::model::{self, *};
-use crate::store::{Change, Key, Outcome, Record, StoreError};
+use crate::store::{Change, Key, Outcome, Record};
 
 /// A bad input field: `extensions.code = "BAD_USER_INPUT"`, `extensions.field` names it.
 pub fn bad_field(field: &str, message: impl std::fmt::Display) -> Error {
-    let field = format!("input.{field}");
-    Error::new(format!("{field}: {message}")).extend_with(|_, e| {
-        e.set("code", "BAD_USER_INPUT");
-        e.set("field", field.as_str());
-        e.set("argument", field.as_str());
-    })
+    refusal(Refusal::invalid(field, message.to_string()))
 }
 
 fn not_found(what: impl std::fmt::Display) -> Error {
-    Error::new(format!("no {what}")).extend_with(|_, e| e.set("code", "NOT_FOUND"))
+    refusal(Refusal::not_found(format!("no {what}")))
 }
 
 fn conflict(message: String, current: u32) -> Error {
-    Error::new(message).extend_with(|_, e| {
-        e.set("code", "CONFLICT");
-        e.set("currentVersion", current);
-    })
-}
-
-/// snake_case (the store's messages) to camelCase (the input's fields).
-fn camel(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut up = false;
-    for c in s.chars() {
-        if c == '_' {
-            up = true;
-        } else if up {
-            out.extend(c.to_uppercase());
-            up = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// What the client sees of a refused write.
-fn store_error(e: StoreError) -> Error {
-    let StoreError::Rejected(rejections) = e else {
-        return internal(e);
-    };
-    let reasons: Vec<String> = rejections.into_iter().map(|r| r.reason).collect();
-    if let Some(r) = reasons.iter().find(|r| r.starts_with("version conflict")) {
-        let current = r
-            .rsplit(' ')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        return conflict(r.clone(), current);
-    }
-    if let Some(r) = reasons
-        .iter()
-        .find(|r| r.starts_with("no ") && r.ends_with(" to delete"))
-    {
-        return not_found(r.trim_start_matches("no ").trim_end_matches(" to delete"));
-    }
-    let first = &reasons[0];
-    let message = reasons.join("; ");
-    if first.contains(" is still referenced by ") {
-        return Error::new(message).extend_with(|_, e| e.set("code", "FAILED_PRECONDITION"));
-    }
-    let field = first
-        .split(['=', ':', ' '])
-        .next()
-        .filter(|f| f.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        .map(camel);
-    match field {
-        Some(f) => bad_field(&f, message),
-        None => Error::new(message).extend_with(|_, e| e.set("code", "BAD_USER_INPUT")),
-    }
+    refusal(Refusal::conflict(current, message))
 }
 
 /// Runs a write on a blocking thread and moves the request's snapshot past it.
@@ -125,24 +65,47 @@ fn country(field: &str, s: &str) -> Result<CountryCode> {
     CountryCode::parse(s).map_err(|e| bad_field(field, e))
 }
 
+/// Refuses a list over its limit before its entries are looked at (the model checks again).
+fn at_most<T>(field: &str, v: &[T], limit: usize) -> Result<()> {
+    if v.len() > limit {
+        return Err(refusal(limits::too_many(field, v.len(), limit)));
+    }
+    Ok(())
+}
+
 fn countries(field: &str, v: &[String]) -> Result<Vec<CountryCode>> {
+    at_most(field, v, limits::COUNTRIES)?;
     v.iter().map(|s| country(field, s)).collect()
 }
 
 fn slugs(field: &str, v: &[String]) -> Result<Vec<Slug>> {
+    at_most(field, v, limits::TAGS)?;
     v.iter()
         .map(|s| Slug::parse(s).map_err(|e| bad_field(field, e)))
         .collect()
 }
 
 fn refs(field: &str, v: &[String]) -> Result<Vec<Ref>> {
+    at_most(field, v, limits::CITED)?;
     v.iter().map(|s| reference(field, s)).collect()
 }
 
 fn goals(field: &str, v: &[i32]) -> Result<Vec<SdgGoal>> {
+    at_most(field, v, limits::SDGS)?;
     v.iter()
         .map(|&g| SdgGoal::new(g as i64).map_err(|e| bad_field(field, e)))
         .collect()
+}
+
+/// An http(s) URL of a field given as `MaybeUndefined` (only a value given is checked).
+fn url_patch(field: &str, v: MaybeUndefined<String>) -> Result<MaybeUndefined<String>> {
+    Ok(match v {
+        MaybeUndefined::Value(u) => match url(field, Some(u))? {
+            Some(u) => MaybeUndefined::Value(u),
+            None => MaybeUndefined::Null,
+        },
+        other => other,
+    })
 }
 
 fn url(field: &str, s: Option<String>) -> Result<Option<String>> {
@@ -209,7 +172,8 @@ fn good_practice_in(c: &Catalog, r: &Ref) -> Result<GoodPractice> {
 
 // --- links ---------------------------------------------------------------------------------
 
-/// Links a recommendation to a measure, or changes how they are linked.
+/// Links a recommendation to a measure, or changes how they are linked. Changing a link
+/// that exists needs its `expectedVersion`, so editors never silently overwrite each other.
 #[derive(InputObject)]
 pub struct LinkRecommendationInput {
     /// The recommendation's ref.
@@ -220,11 +184,16 @@ pub struct LinkRecommendationInput {
     pub relation: scalars::LinkRelation,
     /// CONFIRMED when not given; REJECTED records a rejected suggestion (never offered again).
     pub status: Option<scalars::LinkStatus>,
-    /// Why, in the curator's words (kept as it is when not given).
-    pub note: Option<String>,
-    /// An http(s) URL of a source showing the measure's effect (kept when not given).
-    pub evidence_url: Option<String>,
-    /// When given, the link's current version (0: the link must not exist yet).
+    /// Why, in the curator's words (at most 5,000 characters); kept as it is when not given,
+    /// cleared by `null`.
+    pub note: MaybeUndefined<String>,
+    /// An http(s) URL of a source showing the measure's effect (at most 2,048 characters);
+    /// kept when not given, cleared by `null`.
+    pub evidence_url: MaybeUndefined<String>,
+    /// The version of the link the change is based on (0: the link must not exist yet); a
+    /// stale one fails with CONFLICT. Without it the call only creates the link, or repeats
+    /// it as it is (`changed: false`): changing a link that exists fails with CONFLICT and
+    /// the link's `currentVersion`.
     pub expected_version: Option<i32>,
     /// Echoed in the payload.
     pub client_mutation_id: Option<String>,
@@ -243,9 +212,9 @@ pub struct UpdateLinkInput {
     pub relation: Option<scalars::LinkRelation>,
     /// Where the link stands in review.
     pub status: Option<scalars::LinkStatus>,
-    /// Why, in the curator's words.
+    /// Why, in the curator's words (at most 5,000 characters).
     pub note: MaybeUndefined<String>,
-    /// An http(s) URL of a source showing the measure's effect.
+    /// An http(s) URL of a source showing the measure's effect (at most 2,048 characters).
     pub evidence_url: MaybeUndefined<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -302,9 +271,9 @@ pub struct CreateMeasureInput {
     pub reference: String,
     /// The State that took it (ISO alpha-3).
     pub country: String,
-    /// The title.
+    /// The title (at most 500 characters).
     pub title: String,
-    /// What it is and does.
+    /// What it is and does (at most 20,000 characters).
     pub description: String,
     /// The kind of measure.
     pub category: scalars::MeasureCategory,
@@ -315,11 +284,11 @@ pub struct CreateMeasureInput {
     /// Its themes, groups and SDGs.
     #[graphql(flatten)]
     pub tags: Tags,
-    /// The citation of the source.
+    /// The citation of the source (at most 1,000 characters).
     pub source: Option<String>,
-    /// The source's own code (e.g. `OxCGRT C1=3`).
+    /// The source's own code (e.g. `OxCGRT C1=3`; at most 100 characters).
     pub source_code: Option<String>,
-    /// An http(s) URL of the source.
+    /// An http(s) URL of the source (at most 2,048 characters).
     pub source_url: Option<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -335,9 +304,9 @@ pub struct UpdateMeasureInput {
     pub expected_version: i32,
     /// The State that took the measure (ISO 3166-1 alpha-3).
     pub country: Option<String>,
-    /// The title.
+    /// The title (at most 500 characters).
     pub title: Option<String>,
-    /// What it is and does.
+    /// What it is and does (at most 20,000 characters).
     pub description: Option<String>,
     /// The kind of measure.
     pub category: Option<scalars::MeasureCategory>,
@@ -348,11 +317,11 @@ pub struct UpdateMeasureInput {
     /// Its themes, groups and SDGs, each replaced when given.
     #[graphql(flatten)]
     pub tags: TagsPatch,
-    /// The citation of the source.
+    /// The citation of the source (at most 1,000 characters).
     pub source: MaybeUndefined<String>,
-    /// The source's own code (e.g. `OxCGRT C1=3`).
+    /// The source's own code (e.g. `OxCGRT C1=3`; at most 100 characters).
     pub source_code: MaybeUndefined<String>,
-    /// An http(s) URL of the source.
+    /// An http(s) URL of the source (at most 2,048 characters).
     pub source_url: MaybeUndefined<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -400,11 +369,11 @@ pub struct CreateGoodPracticeInput {
     /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
-    /// The title.
+    /// The title (at most 500 characters).
     pub title: String,
-    /// What it is and does.
+    /// What it is and does (at most 20,000 characters).
     pub description: String,
-    /// The States it concerns (ISO 3166-1 alpha-3 codes).
+    /// The States it concerns (ISO 3166-1 alpha-3 codes; at most 250).
     #[graphql(default)]
     pub countries: Vec<String>,
     /// The year it was reported.
@@ -412,13 +381,13 @@ pub struct CreateGoodPracticeInput {
     /// Its themes, groups and SDGs.
     #[graphql(flatten)]
     pub tags: Tags,
-    /// Refs of the measures it draws on.
+    /// Refs of the measures it draws on (at most 1,000).
     #[graphql(default)]
     pub measures: Vec<String>,
-    /// Refs of the recommendations it answers.
+    /// Refs of the recommendations it answers (at most 1,000).
     #[graphql(default)]
     pub recommendations: Vec<String>,
-    /// The citation of the source.
+    /// The citation of the source (at most 1,000 characters).
     pub source: Option<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -433,22 +402,22 @@ pub struct UpdateGoodPracticeInput {
     pub reference: String,
     /// The version the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
-    /// The title.
+    /// The title (at most 500 characters).
     pub title: Option<String>,
-    /// What it is and does.
+    /// What it is and does (at most 20,000 characters).
     pub description: Option<String>,
-    /// The States it concerns (ISO 3166-1 alpha-3 codes).
+    /// The States it concerns (ISO 3166-1 alpha-3 codes; at most 250).
     pub countries: Option<Vec<String>>,
     /// The year it was reported.
     pub year: MaybeUndefined<i32>,
     /// Its themes, groups and SDGs, each replaced when given.
     #[graphql(flatten)]
     pub tags: TagsPatch,
-    /// Refs of the measures it draws on.
+    /// Refs of the measures it draws on (at most 1,000).
     pub measures: Option<Vec<String>>,
-    /// Refs of the recommendations it answers.
+    /// Refs of the recommendations it answers (at most 1,000).
     pub recommendations: Option<Vec<String>>,
-    /// The citation of the source.
+    /// The citation of the source (at most 1,000 characters).
     pub source: MaybeUndefined<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -473,11 +442,11 @@ pub struct CreateRecommendationInput {
     /// Its ref (natural key): unique among records of its kind.
     #[graphql(name = "ref")]
     pub reference: String,
-    /// The recommendation's text.
+    /// The recommendation's text (at most 20,000 characters).
     pub text: String,
     /// The State it was made to (ISO alpha-3); it must be under review in the session.
     pub state_under_review: String,
-    /// The States that made it (ISO alpha-3), at least one.
+    /// The States that made it (ISO alpha-3), at least one and at most 250.
     pub recommending_states: Vec<String>,
     /// The UPR Working Group session it was made in.
     pub session: i32,
@@ -488,9 +457,9 @@ pub struct CreateRecommendationInput {
     /// Its themes, groups and SDGs.
     #[graphql(flatten)]
     pub tags: Tags,
-    /// The UN document it is in (e.g. `A/HRC/46/9`).
+    /// The UN document it is in (e.g. `A/HRC/46/9`; at most 100 characters).
     pub document: Option<String>,
-    /// Its paragraph in that document (e.g. `128.15`).
+    /// Its paragraph in that document (e.g. `128.15`; at most 100 characters).
     pub paragraph: Option<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -505,11 +474,11 @@ pub struct UpdateRecommendationInput {
     pub reference: String,
     /// The version the change is based on; a stale one fails with CONFLICT.
     pub expected_version: i32,
-    /// The recommendation's text.
+    /// The recommendation's text (at most 20,000 characters).
     pub text: Option<String>,
     /// The State it was made to (ISO alpha-3); it must be under review in the session.
     pub state_under_review: Option<String>,
-    /// The States that made it (ISO alpha-3), at least one.
+    /// The States that made it (ISO alpha-3), at least one and at most 250.
     pub recommending_states: Option<Vec<String>>,
     /// The UPR Working Group session it was made in.
     pub session: Option<i32>,
@@ -520,9 +489,9 @@ pub struct UpdateRecommendationInput {
     /// Its themes, groups and SDGs, each replaced when given.
     #[graphql(flatten)]
     pub tags: TagsPatch,
-    /// The UN document it is in (e.g. `A/HRC/46/9`).
+    /// The UN document it is in (e.g. `A/HRC/46/9`; at most 100 characters).
     pub document: MaybeUndefined<String>,
-    /// Its paragraph in that document (e.g. `128.15`).
+    /// Its paragraph in that document (e.g. `128.15`; at most 100 characters).
     pub paragraph: MaybeUndefined<String>,
     /// Any string of the client's, returned as it is in the payload.
     pub client_mutation_id: Option<String>,
@@ -542,10 +511,10 @@ pub struct RecommendationPayload {
 /// The taxonomy a new record is tagged with.
 #[derive(InputObject, Default)]
 pub struct Tags {
-    /// UPR Info theme slugs (see `themes`).
+    /// UPR Info theme slugs (see `themes`; at most 100).
     #[graphql(default)]
     pub themes: Vec<String>,
-    /// Affected-group slugs (see `groups`).
+    /// Affected-group slugs (see `groups`; at most 100).
     #[graphql(default)]
     pub groups: Vec<String>,
     /// SDG goals, 1 to 17.
@@ -556,9 +525,9 @@ pub struct Tags {
 /// Changes to a record's taxonomy: each list given replaces the record's.
 #[derive(InputObject, Default)]
 pub struct TagsPatch {
-    /// UPR Info theme slugs (see `themes`).
+    /// UPR Info theme slugs (see `themes`; at most 100).
     pub themes: Option<Vec<String>>,
-    /// Affected-group slugs (see `groups`).
+    /// Affected-group slugs (see `groups`; at most 100).
     pub groups: Option<Vec<String>>,
     /// SDG goals, 1 to 17.
     pub sdgs: Option<Vec<i32>>,
@@ -609,13 +578,16 @@ fn refuse_existing<T>(
     instead: &str,
 ) -> Result<()> {
     match found {
-        Some(r) => Err(conflict(
+        Some(r) => Err(refusal(Refusal::new(
+            RefusalKind::AlreadyExists {
+                current_version: Some(r.version),
+            },
+            None,
             format!(
                 "{what} exists already (version {}); use {instead}",
                 r.version
             ),
-            r.version,
-        )),
+        ))),
         None => Ok(()),
     }
 }
@@ -734,13 +706,7 @@ async fn token_op<T: Send + 'static>(
     tokio::task::spawn_blocking(move || op(live.store()))
         .await
         .map_err(internal)?
-        .map_err(|e| match e {
-            StoreError::Rejected(r) if r[0].reason.contains("exists already") => {
-                conflict(r[0].reason.clone(), 0)
-            }
-            StoreError::Rejected(r) => bad_field("name", &r[0].reason),
-            e => internal(e),
-        })
+        .map_err(store_error)
 }
 
 /// The write side of the API: authenticated, validated, audited, durable.
@@ -786,8 +752,9 @@ impl MutationRoot {
         })
     }
 
-    /// Links a recommendation to a measure, or updates their link (needs an editor token).
-    /// Repeating it changes nothing. Rejecting a suggestion is a link with status REJECTED.
+    /// Links a recommendation to a measure, or changes their link given its
+    /// `expectedVersion` (needs an editor token). Repeating it changes nothing
+    /// (`changed: false`). Rejecting a suggestion is a link with status REJECTED.
     async fn link_recommendation(
         &self,
         ctx: &Context<'_>,
@@ -796,13 +763,13 @@ impl MutationRoot {
         let author = require(ctx, Role::Editor, "linkRecommendation")?;
         let r = reference("recommendation", &input.recommendation)?;
         let m = reference("measure", &input.measure)?;
-        let evidence = url("evidenceUrl", input.evidence_url)?;
+        let evidence = url_patch("evidenceUrl", input.evidence_url)?;
         let expected = input
             .expected_version
             .map(|v| version("expectedVersion", v))
             .transpose()?;
-        let live = latest(ctx)?;
-        let c = live.snapshot();
+        let c = latest(ctx)?.snapshot();
+        let what = format!("link {r} -> {m}");
         let existing = c.link(r.as_str(), m.as_str()).cloned();
         let now = Timestamp::now();
         let mut record = match &existing {
@@ -821,23 +788,31 @@ impl MutationRoot {
         };
         record.relation = input.relation.into();
         record.status = input.status.map(Into::into).unwrap_or_default();
-        if input.note.is_some() {
-            record.note = input.note;
-        }
-        if evidence.is_some() {
-            record.evidence_url = evidence;
-        }
+        patch(&mut record.note, input.note);
+        patch(&mut record.evidence_url, evidence);
         let unchanged = existing.as_ref().is_some_and(|l| l.record == record);
-        if !unchanged && existing.is_some() {
+        let stored = existing.as_ref().map_or(0, |l| l.version);
+        // The version the write rests on, checked again by the store under its lock: so a
+        // create stays a create, and a repeat stays a repeat, whatever happens meanwhile.
+        let base = match expected {
+            Some(v) => {
+                check_version(&what, v, stored)?;
+                v
+            }
+            None if existing.is_none() || unchanged => stored,
+            None => {
+                return Err(conflict(
+                    format!(
+                        "{what} exists (version {stored}): changing it needs expectedVersion (or use updateLink)"
+                    ),
+                    stored,
+                ))
+            }
+        };
+        if existing.is_some() && !unchanged {
             record.updated_at = Some(now);
         }
-        // Sent even when unchanged: the store decides under its lock (the link may have gone
-        // meanwhile, and then it is created again), and writes nothing when it is the same.
-        let changes = vec![Change::Put {
-            record: Record::Link(record),
-            expected_version: expected,
-        }];
-        let committed = commit(ctx, changes, author).await?;
+        let committed = commit(ctx, vec![put(Record::Link(record), base)], author).await?;
         let c = &committed.catalog;
         let link = c
             .link(r.as_str(), m.as_str())

@@ -1,35 +1,57 @@
 //! The entities of DOMAIN.md, shaped as the interchange format writes them (snake_case keys).
 //! Field types make malformed values unrepresentable; [`Validate`] checks what types cannot
-//! (non-empty text, no duplicates in a list, date ranges in order).
+//! (non-empty text, no duplicates in a list, date ranges in order, the size limits of
+//! [`super::limits`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::enums::*;
 use super::ids::*;
+use super::limits::{self, optional_text, text};
+use super::refusal::Refusal;
 
 /// A record-level rule that the type system does not enforce. Returns every problem found.
 pub trait Validate {
-    fn problems(&self) -> Vec<String>;
+    fn problems(&self) -> Vec<Refusal>;
 }
 
-fn non_empty(out: &mut Vec<String>, field: &str, v: &str) {
+fn non_empty(out: &mut Vec<Refusal>, field: &str, v: &str) {
     if v.trim().is_empty() {
-        out.push(format!("{field} must not be empty"));
+        out.push(Refusal::invalid(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
 }
 
-fn unique<T: PartialEq + std::fmt::Debug>(out: &mut Vec<String>, field: &str, v: &[T]) {
+/// A list within its limit and without duplicates. (Duplicates are looked for only in a
+/// list within its limit: the search is quadratic.)
+fn list<T: PartialEq + std::fmt::Debug>(
+    out: &mut Vec<Refusal>,
+    field: &str,
+    v: &[T],
+    limit: usize,
+) {
+    if !limits::list(out, field, v.len(), limit) {
+        return;
+    }
     for (i, x) in v.iter().enumerate() {
         if v[..i].contains(x) {
-            out.push(format!("{field} has duplicate value {x:?}"));
+            out.push(Refusal::invalid(
+                field,
+                format!("{field} has duplicate value {x:?}"),
+            ));
         }
     }
 }
 
-fn range(out: &mut Vec<String>, start: Option<Date>, end: Option<Date>) {
+fn range(out: &mut Vec<Refusal>, start: Option<Date>, end: Option<Date>) {
     if let (Some(s), Some(e)) = (start, end) {
         if e < s {
-            out.push(format!("end_date {e} is before start_date {s}"));
+            out.push(Refusal::invalid(
+                "end_date",
+                format!("end_date {e} is before start_date {s}"),
+            ));
         }
     }
 }
@@ -50,9 +72,12 @@ pub struct Country {
 }
 
 impl Validate for Country {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         non_empty(&mut p, "name", &self.name);
+        text(&mut p, "name", &self.name, limits::NAME);
+        optional_text(&mut p, "region", &self.region, limits::NAME);
+        optional_text(&mut p, "subregion", &self.subregion, limits::NAME);
         p
     }
 }
@@ -68,7 +93,7 @@ pub struct Cycle {
 }
 
 impl Validate for Cycle {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         range(&mut p, self.start_date, self.end_date);
         p
@@ -88,10 +113,15 @@ pub struct Session {
 }
 
 impl Validate for Session {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         range(&mut p, self.start_date, self.end_date);
-        unique(&mut p, "states_under_review", &self.states_under_review);
+        list(
+            &mut p,
+            "states_under_review",
+            &self.states_under_review,
+            limits::COUNTRIES,
+        );
         p
     }
 }
@@ -117,16 +147,27 @@ pub struct Recommendation {
 }
 
 impl Validate for Recommendation {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         non_empty(&mut p, "text", &self.text);
+        text(&mut p, "text", &self.text, limits::LONG_TEXT);
         if self.recommending_states.is_empty() {
-            p.push("recommending_states must hold at least one State".into());
+            p.push(Refusal::invalid(
+                "recommending_states",
+                "recommending_states must hold at least one State",
+            ));
         }
-        unique(&mut p, "recommending_states", &self.recommending_states);
-        unique(&mut p, "themes", &self.themes);
-        unique(&mut p, "groups", &self.groups);
-        unique(&mut p, "sdgs", &self.sdgs);
+        list(
+            &mut p,
+            "recommending_states",
+            &self.recommending_states,
+            limits::COUNTRIES,
+        );
+        list(&mut p, "themes", &self.themes, limits::TAGS);
+        list(&mut p, "groups", &self.groups, limits::TAGS);
+        list(&mut p, "sdgs", &self.sdgs, limits::SDGS);
+        optional_text(&mut p, "document", &self.document, limits::CODE);
+        optional_text(&mut p, "paragraph", &self.paragraph, limits::CODE);
         p
     }
 }
@@ -154,13 +195,18 @@ pub struct Measure {
 }
 
 impl Validate for Measure {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         non_empty(&mut p, "title", &self.title);
+        text(&mut p, "title", &self.title, limits::TITLE);
+        text(&mut p, "description", &self.description, limits::LONG_TEXT);
         range(&mut p, Some(self.start_date), self.end_date);
-        unique(&mut p, "themes", &self.themes);
-        unique(&mut p, "groups", &self.groups);
-        unique(&mut p, "sdgs", &self.sdgs);
+        list(&mut p, "themes", &self.themes, limits::TAGS);
+        list(&mut p, "groups", &self.groups, limits::TAGS);
+        list(&mut p, "sdgs", &self.sdgs, limits::SDGS);
+        optional_text(&mut p, "source", &self.source, limits::CITATION);
+        optional_text(&mut p, "source_code", &self.source_code, limits::CODE);
+        optional_text(&mut p, "source_url", &self.source_url, limits::URL);
         p
     }
 }
@@ -186,20 +232,31 @@ pub struct GoodPractice {
 }
 
 impl Validate for GoodPractice {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         non_empty(&mut p, "title", &self.title);
+        text(&mut p, "title", &self.title, limits::TITLE);
+        text(&mut p, "description", &self.description, limits::LONG_TEXT);
         if let Some(y) = self.year {
             if !(1900..=2200).contains(&y) {
-                p.push(format!("year {y} is not between 1900 and 2200"));
+                p.push(Refusal::invalid(
+                    "year",
+                    format!("year {y} is not between 1900 and 2200"),
+                ));
             }
         }
-        unique(&mut p, "countries", &self.countries);
-        unique(&mut p, "themes", &self.themes);
-        unique(&mut p, "groups", &self.groups);
-        unique(&mut p, "sdgs", &self.sdgs);
-        unique(&mut p, "measures", &self.measures);
-        unique(&mut p, "recommendations", &self.recommendations);
+        list(&mut p, "countries", &self.countries, limits::COUNTRIES);
+        list(&mut p, "themes", &self.themes, limits::TAGS);
+        list(&mut p, "groups", &self.groups, limits::TAGS);
+        list(&mut p, "sdgs", &self.sdgs, limits::SDGS);
+        list(&mut p, "measures", &self.measures, limits::CITED);
+        list(
+            &mut p,
+            "recommendations",
+            &self.recommendations,
+            limits::CITED,
+        );
+        optional_text(&mut p, "source", &self.source, limits::CITATION);
         p
     }
 }
@@ -225,8 +282,12 @@ pub struct Link {
 }
 
 impl Validate for Link {
-    fn problems(&self) -> Vec<String> {
-        vec![]
+    fn problems(&self) -> Vec<Refusal> {
+        let mut p = vec![];
+        optional_text(&mut p, "note", &self.note, limits::NOTE);
+        optional_text(&mut p, "evidence_url", &self.evidence_url, limits::URL);
+        optional_text(&mut p, "created_by", &self.created_by, limits::NAME);
+        p
     }
 }
 
@@ -242,10 +303,12 @@ pub struct Theme {
 }
 
 impl Validate for Theme {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         non_empty(&mut p, "name", &self.name);
-        unique(&mut p, "sdgs", &self.sdgs);
+        text(&mut p, "name", &self.name, limits::NAME);
+        optional_text(&mut p, "source", &self.source, limits::CITATION);
+        list(&mut p, "sdgs", &self.sdgs, limits::SDGS);
         p
     }
 }
@@ -260,9 +323,11 @@ pub struct Group {
 }
 
 impl Validate for Group {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         non_empty(&mut p, "name", &self.name);
+        text(&mut p, "name", &self.name, limits::NAME);
+        optional_text(&mut p, "source", &self.source, limits::CITATION);
         p
     }
 }
@@ -275,9 +340,10 @@ pub struct Sdg {
 }
 
 impl Validate for Sdg {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         non_empty(&mut p, "name", &self.name);
+        text(&mut p, "name", &self.name, limits::NAME);
         p
     }
 }
@@ -293,10 +359,16 @@ pub struct MeasureCategoryInfo {
 }
 
 impl Validate for MeasureCategoryInfo {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         non_empty(&mut p, "name", &self.name);
-        unique(&mut p, "themes", &self.themes);
+        text(&mut p, "name", &self.name, limits::NAME);
+        list(&mut p, "themes", &self.themes, limits::TAGS);
+        if limits::list(&mut p, "oxcgrt", self.oxcgrt.len(), limits::INDICATORS) {
+            for code in &self.oxcgrt {
+                text(&mut p, "oxcgrt", code, limits::CODE);
+            }
+        }
         p
     }
 }
@@ -328,14 +400,19 @@ pub struct HistoryEntry {
 }
 
 impl Validate for HistoryEntry {
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];
         non_empty(&mut p, "author", &self.author);
+        text(&mut p, "author", &self.author, limits::NAME);
         non_empty(&mut p, "key", &self.key);
+        text(&mut p, "key", &self.key, limits::HISTORY_KEY);
+        optional_text(&mut p, "note", &self.note, limits::CITATION);
         for (field, v) in [("before", &self.before), ("after", &self.after)] {
             if let Some(v) = v {
-                if serde_json::from_str::<serde_json::Value>(v).is_err() {
-                    p.push(format!("{field} is not JSON"));
+                let within = p.len();
+                text(&mut p, field, v, limits::HISTORY_RECORD);
+                if p.len() == within && serde_json::from_str::<serde_json::Value>(v).is_err() {
+                    p.push(Refusal::invalid(field, format!("{field} is not JSON")));
                 }
             }
         }
@@ -345,14 +422,17 @@ impl Validate for HistoryEntry {
             ChangeKind::Deleted => (true, false),
         };
         if (self.before.is_some(), self.after.is_some()) != expected {
-            p.push(format!(
-                "a {} entry needs {}",
-                self.change,
-                match self.change {
-                    ChangeKind::Created => "`after` and no `before`",
-                    ChangeKind::Updated => "both `before` and `after`",
-                    ChangeKind::Deleted => "`before` and no `after`",
-                }
+            p.push(Refusal::invalid(
+                "change",
+                format!(
+                    "a {} entry needs {}",
+                    self.change,
+                    match self.change {
+                        ChangeKind::Created => "`after` and no `before`",
+                        ChangeKind::Updated => "both `before` and `after`",
+                        ChangeKind::Deleted => "`before` and no `after`",
+                    }
+                ),
             ));
         }
         p

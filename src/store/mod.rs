@@ -175,11 +175,18 @@ impl Kind {
 }
 
 /// One change that could not be made, and why. `change` is the position of the change in
-/// the list given to [`Store::apply`].
+/// the list given to [`Store::apply`]; the refusal's kind says what went wrong (a client's
+/// error code follows from it alone), its reason says it to people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub change: usize,
-    pub reason: String,
+    pub refusal: Refusal,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.refusal.fmt(f)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,8 +205,15 @@ pub enum StoreError {
     },
     #[error("corrupt {tree} entry: {reason}")]
     Corrupt { tree: &'static str, reason: String },
-    #[error("{} change(s) refused; first: {}", .0.len(), .0.first().map(|r| r.reason.as_str()).unwrap_or(""))]
+    #[error("{} change(s) refused; first: {}", .0.len(), .0.first().map(|r| r.refusal.reason.as_str()).unwrap_or(""))]
     Rejected(Vec<Rejection>),
+}
+
+impl StoreError {
+    /// The refusal of a single change (of an operation that is not a list of changes).
+    pub fn refused(refusal: Refusal) -> StoreError {
+        StoreError::Rejected(vec![Rejection { change: 0, refusal }])
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::codec::{self, Stored};
 use super::{Result, Store, StoreError, TreeId};
-use crate::model::{Role, Timestamp};
+use crate::model::{limits, Refusal, RefusalKind, Role, Timestamp};
 
 /// A token as stored: everything but the secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,16 +30,30 @@ fn hash(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Why a token name is unusable, if it is.
-pub fn name_problem(name: &str) -> Option<String> {
+/// Why a token name is unusable, if it is. (Too long a name is not quoted back whole.)
+pub fn name_problem(name: &str) -> Option<Refusal> {
+    let rule = format!(
+        "must be 1 to {} letters, digits, '-', '_', '.' or '@'",
+        limits::TOKEN_NAME
+    );
+    if name.len() > limits::TOKEN_NAME {
+        return Some(Refusal::new(
+            RefusalKind::TooLong {
+                limit: limits::TOKEN_NAME,
+            },
+            Some("name"),
+            format!(
+                "token name of {} characters is over the limit of {}: it {rule}",
+                limits::grouped(name.chars().count()),
+                limits::TOKEN_NAME
+            ),
+        ));
+    }
     let ok = !name.is_empty()
-        && name.len() <= 64
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
-    (!ok).then(|| {
-        format!("token name {name:?} must be 1 to 64 letters, digits, '-', '_', '.' or '@'")
-    })
+    (!ok).then(|| Refusal::invalid("name", format!("token name {name:?} {rule}")))
 }
 
 impl Store {
@@ -47,10 +61,7 @@ impl Store {
     /// Durable on return.
     pub fn create_token(&self, name: &str, role: Role) -> Result<String> {
         if let Some(p) = name_problem(name) {
-            return Err(StoreError::Rejected(vec![super::Rejection {
-                change: 0,
-                reason: p,
-            }]));
+            return Err(StoreError::refused(p));
         }
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
@@ -73,10 +84,13 @@ impl Store {
             .compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(value))?
             .is_err();
         if taken {
-            return Err(StoreError::Rejected(vec![super::Rejection {
-                change: 0,
-                reason: format!("a token named {name:?} exists already (revoke it first)"),
-            }]));
+            return Err(StoreError::refused(Refusal::new(
+                RefusalKind::AlreadyExists {
+                    current_version: None,
+                },
+                Some("name"),
+                format!("a token named {name:?} exists already (revoke it first)"),
+            )));
         }
         self.flush()?;
         Ok(secret)

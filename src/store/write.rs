@@ -116,7 +116,7 @@ impl Record {
         }
     }
 
-    fn problems(&self) -> Vec<String> {
+    fn problems(&self) -> Vec<Refusal> {
         match self {
             Record::Country(r) => r.problems(),
             Record::Cycle(r) => r.problems(),
@@ -353,10 +353,10 @@ impl Store {
             };
             match result {
                 Ok(o) => outcomes.push(o),
-                Err(reasons) => rejections.extend(
-                    reasons
+                Err(refusals) => rejections.extend(
+                    refusals
                         .into_iter()
-                        .map(|reason| Rejection { change: i, reason }),
+                        .map(|refusal| Rejection { change: i, refusal }),
                 ),
             }
             if let Some(p) = options.progress {
@@ -395,7 +395,7 @@ impl Store {
     }
 }
 
-type Problems = Vec<String>;
+type Problems = Vec<Refusal>;
 
 /// One index entry: a posting list's key in the `index` tree, and one target in it.
 pub(super) type Entry = (Vec<u8>, u32);
@@ -674,9 +674,12 @@ impl<'s> Plan<'s> {
         let mut p = vec![];
         let country = |p: &mut Problems, field: &str, c: CountryCode| -> Result<()> {
             if !self.exists(TreeId::Countries, &country_key(c))? {
-                p.push(format!(
-                    "{field}={:?} does not resolve (no such country)",
-                    c.as_str()
+                p.push(Refusal::unresolved(
+                    field,
+                    format!(
+                        "{field}={:?} does not resolve (no such country)",
+                        c.as_str()
+                    ),
                 ));
             }
             Ok(())
@@ -685,7 +688,10 @@ impl<'s> Plan<'s> {
             |p: &mut Problems, field: &str, t: TreeId, what: &str, v: &[Slug]| -> Result<()> {
                 for s in v {
                     if !self.exists(t, s.as_str().as_bytes())? {
-                        p.push(format!("{field}: unknown {what} slug {:?}", s.as_str()));
+                        p.push(Refusal::unresolved(
+                            field,
+                            format!("{field}: unknown {what} slug {:?}", s.as_str()),
+                        ));
                     }
                 }
                 Ok(())
@@ -693,7 +699,10 @@ impl<'s> Plan<'s> {
         let sdgs = |p: &mut Problems, v: &[SdgGoal]| -> Result<()> {
             for &g in v {
                 if !self.exists(TreeId::Sdgs, &sdg_key(g))? {
-                    p.push(format!("sdgs: unknown SDG goal {g}"));
+                    p.push(Refusal::unresolved(
+                        "sdgs",
+                        format!("sdgs: unknown SDG goal {g}"),
+                    ));
                 }
             }
             Ok(())
@@ -702,9 +711,9 @@ impl<'s> Plan<'s> {
             |p: &mut Problems, field: &str, kind: RefKind, what: &str, v: &[Ref]| -> Result<()> {
                 for r in v {
                     if self.id(kind, r)?.is_none() {
-                        p.push(format!(
-                            "{field}={:?} does not resolve (no such {what})",
-                            r.as_str()
+                        p.push(Refusal::unresolved(
+                            field,
+                            format!("{field}={:?} does not resolve (no such {what})", r.as_str()),
                         ));
                     }
                 }
@@ -718,9 +727,9 @@ impl<'s> Plan<'s> {
             }
             Record::Session(s) => {
                 if !self.exists(TreeId::Cycles, &cycle_key(s.cycle))? {
-                    p.push(format!(
-                        "cycle={} does not resolve (no such cycle)",
-                        s.cycle
+                    p.push(Refusal::unresolved(
+                        "cycle",
+                        format!("cycle={} does not resolve (no such cycle)", s.cycle),
                     ));
                 }
                 for &c in &s.states_under_review {
@@ -733,12 +742,20 @@ impl<'s> Plan<'s> {
                     country(&mut p, "recommending_states", c)?;
                 }
                 match self.session(r.session)? {
-                    None => p.push(format!("session={} does not resolve (no such session)", r.session)),
-                    Some(s) if !s.states_under_review.contains(&r.state_under_review) => p.push(format!(
-                        "state_under_review={:?} is not among the states_under_review of session {}",
-                        r.state_under_review.as_str(),
-                        r.session
+                    None => p.push(Refusal::unresolved(
+                        "session",
+                        format!("session={} does not resolve (no such session)", r.session),
                     )),
+                    Some(s) if !s.states_under_review.contains(&r.state_under_review) => {
+                        p.push(Refusal::invalid(
+                            "state_under_review",
+                            format!(
+                                "state_under_review={:?} is not among the states_under_review of session {}",
+                                r.state_under_review.as_str(),
+                                r.session
+                            ),
+                        ))
+                    }
                     Some(_) => {}
                 }
                 slugs(&mut p, "themes", TreeId::Themes, "theme", &r.themes)?;
@@ -748,9 +765,12 @@ impl<'s> Plan<'s> {
             Record::Measure(m) => {
                 country(&mut p, "country", m.country)?;
                 if !self.exists(TreeId::MeasureCategories, &category_key(m.category))? {
-                    p.push(format!(
-                        "category={:?} does not resolve (not in taxonomy/measure_categories)",
-                        m.category.as_str()
+                    p.push(Refusal::unresolved(
+                        "category",
+                        format!(
+                            "category={:?} does not resolve (not in taxonomy/measure_categories)",
+                            m.category.as_str()
+                        ),
                     ));
                 }
                 slugs(&mut p, "themes", TreeId::Themes, "theme", &m.themes)?;
@@ -793,17 +813,26 @@ impl<'s> Plan<'s> {
         Ok(p)
     }
 
-    fn version_conflict(expected: Option<u32>, current: Option<u32>) -> Option<String> {
+    fn version_conflict(expected: Option<u32>, current: Option<u32>) -> Option<Refusal> {
         let expected = expected?;
         let current = current.unwrap_or(0);
         (expected != current).then(|| {
-            format!("version conflict: expected version {expected}, but the stored version is {current}")
+            Refusal::conflict(
+                current,
+                format!("version conflict: expected version {expected}, but the stored version is {current}"),
+            )
         })
     }
 
     fn put(&mut self, record: Record, expected: Option<u32>) -> Result<Result<Outcome, Problems>> {
         let mut problems = record.problems();
-        problems.extend(self.broken_references(&record)?);
+        // A list over its limit is not looked up entry by entry.
+        if !problems
+            .iter()
+            .any(|p| matches!(p.kind, RefusalKind::TooMany { .. }))
+        {
+            problems.extend(self.broken_references(&record)?);
+        }
         if !problems.is_empty() {
             return Ok(Err(problems));
         }
@@ -814,7 +843,11 @@ impl<'s> Plan<'s> {
         }
         // Links need both ends resolved; broken_references has just checked they exist.
         let Some((tree, at)) = self.locate(&key, true)? else {
-            return Ok(Err(vec![format!("{key} cannot be located")]));
+            return Ok(Err(vec![Refusal::new(
+                RefusalKind::Invalid,
+                None,
+                format!("{key} cannot be located"),
+            )]));
         };
         let old = self
             .get(tree, &at)?
@@ -875,9 +908,15 @@ impl<'s> Plan<'s> {
                 .postings(&Index::RecommendationsReceived(*c))?
                 .intersection_len(&in_session);
             if n > 0 {
-                p.push(format!(
-                    "states_under_review: cannot drop {c}, which received {n} recommendation(s) in session {}",
-                    s.number
+                p.push(Refusal::new(
+                    RefusalKind::StillReferenced {
+                        by: format!("{n} recommendation(s) in session {}", s.number),
+                    },
+                    Some("states_under_review"),
+                    format!(
+                        "states_under_review: cannot drop {c}, which received {n} recommendation(s) in session {}",
+                        s.number
+                    ),
                 ));
             }
         }
@@ -887,14 +926,14 @@ impl<'s> Plan<'s> {
     fn delete(&mut self, key: &Key, expected: Option<u32>) -> Result<Result<Outcome, Problems>> {
         let kind = key.kind();
         let Some((tree, at)) = self.locate(key, false)? else {
-            return Ok(Err(vec![format!("no {key} to delete")]));
+            return Ok(Err(vec![Refusal::not_found(format!("no {key} to delete"))]));
         };
         let Some(old) = self
             .get(tree, &at)?
             .map(|v| Record::decode(kind, &v))
             .transpose()?
         else {
-            return Ok(Err(vec![format!("no {key} to delete")]));
+            return Ok(Err(vec![Refusal::not_found(format!("no {key} to delete"))]));
         };
         let mut problems = vec![];
         if let Some(conflict) = Self::version_conflict(expected, Some(old.version)) {
@@ -1000,8 +1039,14 @@ impl<'s> Plan<'s> {
         for (index, what) in checks {
             let n = self.postings(&index)?.len();
             if n > 0 {
-                p.push(format!(
-                    "{key} is still referenced by {n} {what}; change or delete those first"
+                p.push(Refusal::new(
+                    RefusalKind::StillReferenced {
+                        by: format!("{n} {what}"),
+                    },
+                    None,
+                    format!(
+                        "{key} is still referenced by {n} {what}; change or delete those first"
+                    ),
                 ));
             }
         }
@@ -1014,9 +1059,11 @@ impl<'s> Plan<'s> {
                             Record::decode(Kind::MeasureCategory, &v)?.record
                         {
                             if c.themes.contains(s) {
-                                p.push(format!(
-                                    "{key} is still listed by measure category {}",
-                                    c.code
+                                let by = format!("measure category {}", c.code);
+                                p.push(Refusal::new(
+                                    RefusalKind::StillReferenced { by: by.clone() },
+                                    None,
+                                    format!("{key} is still listed by {by}"),
                                 ));
                             }
                         }
@@ -1028,7 +1075,12 @@ impl<'s> Plan<'s> {
                     if let Some(v) = self.get(TreeId::Themes, &k)? {
                         if let Record::Theme(t) = Record::decode(Kind::Theme, &v)?.record {
                             if t.sdgs.contains(g) {
-                                p.push(format!("{key} is still mapped from theme {}", t.slug));
+                                let by = format!("theme {}", t.slug);
+                                p.push(Refusal::new(
+                                    RefusalKind::StillReferenced { by: by.clone() },
+                                    None,
+                                    format!("{key} is still mapped from {by}"),
+                                ));
                             }
                         }
                     }

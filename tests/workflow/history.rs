@@ -25,10 +25,10 @@ async fn every_change_is_recorded_with_author_time_before_and_after() {
     assert_eq!(started["__typename"], "QueryRoot");
     let t0 = chrono::Utc::now();
     // Three edits of the same link by two people.
-    let link = |note: &str| json!({ "input": { "recommendation": "R-36-HND-001", "measure": "M-HND-001", "relation": "IMPLEMENTS", "note": note } });
-    s.as_editor(LINK, link("first")).await.data();
-    s.as_admin(LINK, link("second")).await.data();
-    s.as_editor(LINK, link("second")).await.data(); // unchanged: no entry
+    let link = |note: &str, v: i32| json!({ "input": { "recommendation": "R-36-HND-001", "measure": "M-HND-001", "relation": "IMPLEMENTS", "note": note, "expectedVersion": v } });
+    s.as_editor(LINK, link("first", 1)).await.data();
+    s.as_admin(LINK, link("second", 2)).await.data();
+    s.as_editor(LINK, link("second", 3)).await.data(); // unchanged: no entry
 
     let d = s.read(HISTORY, json!({ "first": 1 })).await;
     let h = &d["recommendation"]["links"][0]["history"];
