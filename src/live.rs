@@ -197,7 +197,9 @@ pub enum Next {
     Event(Arc<ChangeEvent>),
     /// The subscriber fell past its budget: `missed` events were dropped undelivered, and the
     /// subscription is over.
-    Lagged { missed: u64 },
+    Lagged {
+        missed: u64,
+    },
     /// The server is shutting down.
     Closed,
 }
@@ -265,7 +267,9 @@ impl Subscription {
                 let mut q = self.subscriber.queue();
                 if let Some(e) = q.events.pop_front() {
                     q.bytes -= e.bytes;
-                    self.shared.queued_bytes.fetch_sub(e.bytes, Ordering::Relaxed);
+                    self.shared
+                        .queued_bytes
+                        .fetch_sub(e.bytes, Ordering::Relaxed);
                     return Some(Next::Event(e));
                 }
                 if let Some(missed) = q.lagged {
@@ -286,7 +290,9 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         lock(&self.registry).remove(&self.topic, self.id);
         let q = std::mem::take(&mut *self.subscriber.queue());
-        self.shared.queued_bytes.fetch_sub(q.bytes, Ordering::Relaxed);
+        self.shared
+            .queued_bytes
+            .fetch_sub(q.bytes, Ordering::Relaxed);
     }
 }
 

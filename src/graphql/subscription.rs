@@ -148,6 +148,10 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<MeasureEvent>>> {
         let country = optional_code("country", country)?;
         let live = ctx.data::<Arc<Live>>()?;
-        Ok(events(live, EventFilter::Measures { country }, MeasureEvent))
+        Ok(events(
+            live,
+            EventFilter::Measures { country },
+            MeasureEvent,
+        ))
     }
 }

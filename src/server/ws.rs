@@ -115,7 +115,8 @@ impl Drop for Permit {
 
 /// A refusal before the upgrade, as a GraphQL-shaped JSON body with a code.
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, axum::Json(body)).into_response()
 }
 
@@ -147,23 +148,15 @@ impl Gate {
         matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
     }
 
-    fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<Permit, Response> {
+    fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<Permit, Full> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if open.total >= self.options.max_connections {
-            return Err(refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "TOO_MANY_CONNECTIONS",
-                "the server has as many WebSocket connections open as it accepts; try again later",
-            ));
+            return Err(Full::Server);
         }
         if let Some(ip) = ip {
             let n = open.by_ip.entry(ip).or_default();
             if *n >= self.options.max_connections_per_ip {
-                return Err(refuse(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TOO_MANY_CONNECTIONS",
-                    "too many WebSocket connections from this address; close one first (a connection carries many subscriptions)",
-                ));
+                return Err(Full::Address);
             }
             *n += 1;
         }
@@ -172,6 +165,29 @@ impl Gate {
             gate: self.clone(),
             ip,
         })
+    }
+}
+
+/// Why a connection was not admitted.
+enum Full {
+    Server,
+    Address,
+}
+
+impl IntoResponse for Full {
+    fn into_response(self) -> Response {
+        match self {
+            Full::Server => refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TOO_MANY_CONNECTIONS",
+                "the server has as many WebSocket connections open as it accepts; try again later",
+            ),
+            Full::Address => refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_CONNECTIONS",
+                "too many WebSocket connections from this address; close one first (a connection carries many subscriptions)",
+            ),
+        }
     }
 }
 
@@ -203,7 +219,7 @@ pub(super) async fn graphql_ws(
     }
     let permit = match gate.admit(peer.map(|Extension(ConnectInfo(a))| a.ip())) {
         Ok(p) => p,
-        Err(refusal) => return refusal,
+        Err(full) => return full.into_response(),
     };
     upgrade
         .protocols([PROTOCOL])
@@ -398,7 +414,9 @@ impl Connection {
     async fn on_message(&mut self, m: Message) -> Step {
         let text = match m {
             Message::Text(t) => t,
-            Message::Binary(_) => return self.close(4400, "binary messages are not supported").await,
+            Message::Binary(_) => {
+                return self.close(4400, "binary messages are not supported").await
+            }
             // Pings are answered by the WebSocket layer.
             Message::Ping(_) | Message::Pong(_) => return Step::Continue,
             Message::Close(_) => return Step::Stop,
@@ -565,6 +583,8 @@ async fn run_operation(
         ours
     };
     if ours {
-        let _ = outbox.send(ServerMessage::Complete { id: &id }.text()).await;
+        let _ = outbox
+            .send(ServerMessage::Complete { id: &id }.text())
+            .await;
     }
 }

@@ -15,9 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use recover_better::live::{EventFilter, Next};
-use recover_better::model::{
-    CountryCode, Link, LinkRelation, LinkStatus, Ref, Timestamp,
-};
+use recover_better::model::{CountryCode, Link, LinkRelation, LinkStatus, Ref, Timestamp};
 use recover_better::server::HttpOptions;
 use recover_better::store::{Change, Record};
 
@@ -182,7 +180,10 @@ async fn a_subscriber_that_never_reads_costs_bounded_memory_and_is_dropped() {
         "subscription { measureChanged { measure { title description } change { before after } } }",
     )
     .await;
-    eventually("the subscription is registered", || s.live.subscribers() == 1).await;
+    eventually("the subscription is registered", || {
+        s.live.subscribers() == 1
+    })
+    .await;
 
     let before = rss();
     let live = s.live.clone();
@@ -218,7 +219,10 @@ async fn a_subscriber_that_never_reads_costs_bounded_memory_and_is_dropped() {
     .await;
     assert_eq!(s.live.queued_bytes(), 0);
     let grown = rss().saturating_sub(before);
-    eprintln!("RSS grew by {} KB over 200 writes of ~100 KB events", grown >> 10);
+    eprintln!(
+        "RSS grew by {} KB over 200 writes of ~100 KB events",
+        grown >> 10
+    );
     assert!(grown < 256 << 20, "RSS grew by {grown} bytes");
     drop(ws);
 }
@@ -228,13 +232,21 @@ async fn operations_per_connection_are_capped() {
     let s = server_with(options(|o| o.ws.max_operations = 5)).await;
     let mut ws = connect(&s, None).await;
     for i in 0..5 {
-        subscribe(&mut ws, &i.to_string(), "subscription { measureChanged { kind } }").await;
+        subscribe(
+            &mut ws,
+            &i.to_string(),
+            "subscription { measureChanged { kind } }",
+        )
+        .await;
     }
     subscribe(&mut ws, "6", "subscription { measureChanged { kind } }").await;
     let refused = message(&mut ws).await;
     assert_eq!(refused["type"], "error", "{refused}");
     assert_eq!(refused["id"], "6");
-    assert_eq!(refused["payload"][0]["extensions"]["code"], "TOO_MANY_OPERATIONS");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "TOO_MANY_OPERATIONS"
+    );
     eventually("five subscriptions run", || s.live.subscribers() == 5).await;
 
     // Completing one makes room for another (which starts at some point: write until it
@@ -252,7 +264,11 @@ async fn operations_per_connection_are_capped() {
         .unwrap();
         match next(&mut ws, Duration::from_millis(250)).await {
             Got::Message(e) => {
-                assert_eq!((e["type"].as_str(), e["id"].as_str()), (Some("next"), Some("again")), "{e}");
+                assert_eq!(
+                    (e["type"].as_str(), e["id"].as_str()),
+                    (Some("next"), Some("again")),
+                    "{e}"
+                );
                 break;
             }
             Got::Nothing => continue,
@@ -364,7 +380,10 @@ async fn a_disallowed_origin_is_refused_before_the_upgrade() {
 async fn an_oversized_message_closes_the_connection() {
     let s = server_with(options(|o| o.max_body_bytes = 64 << 10)).await;
     let mut ws = connect(&s, None).await;
-    let query = format!("subscription {{ measureChanged {{ kind }} }} #{}", "x".repeat(100 << 10));
+    let query = format!(
+        "subscription {{ measureChanged {{ kind }} }} #{}",
+        "x".repeat(100 << 10)
+    );
     // The server may close while the message is still being written.
     let _ = ws
         .send(Message::Text(
@@ -404,9 +423,16 @@ async fn a_revoked_token_cannot_run_operations_on_a_socket_opened_with_it() {
     assert_eq!(reply["type"], "error", "{reply}");
     assert_eq!(reply["payload"][0]["extensions"]["code"], "UNAUTHENTICATED");
     let d = s
-        .read("{ recommendation(ref: \"R-36-HND-002\") { links { measure { ref } } } }", json!({}))
+        .read(
+            "{ recommendation(ref: \"R-36-HND-002\") { links { measure { ref } } } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(d["recommendation"]["links"], json!([]), "nothing was written");
+    assert_eq!(
+        d["recommendation"]["links"],
+        json!([]),
+        "nothing was written"
+    );
 }
 
 #[tokio::test]
@@ -433,7 +459,10 @@ async fn a_revoked_readers_subscription_ends() {
     )
     .await
     .data();
-    assert!(matches!(next(&mut ws, Duration::from_millis(500)).await, Got::Nothing));
+    assert!(matches!(
+        next(&mut ws, Duration::from_millis(500)).await,
+        Got::Nothing
+    ));
 }
 
 #[tokio::test]
@@ -464,7 +493,8 @@ async fn every_subscriber_sees_each_links_versions_in_commit_order() {
             tokio::task::spawn_blocking(move || {
                 for i in 0..EACH {
                     let (r, m) = links[(w + i) % links.len()];
-                    live.write(vec![link(r, m, format!("{w}-{i}"))], "t").unwrap();
+                    live.write(vec![link(r, m, format!("{w}-{i}"))], "t")
+                        .unwrap();
                 }
             })
         })
@@ -492,7 +522,12 @@ async fn every_subscriber_sees_each_links_versions_in_commit_order() {
 async fn nothing_is_shown_or_sent_before_it_is_durable() {
     let s = server().await;
     let mut ws = connect(&s, None).await;
-    subscribe(&mut ws, "1", "subscription { linkChanged { change { version } } }").await;
+    subscribe(
+        &mut ws,
+        "1",
+        "subscription { linkChanged { change { version } } }",
+    )
+    .await;
     eventually("the subscription runs", || s.live.subscribers() == 1).await;
     let query = "{ changes(first: 100) { totalCount nodes { key version } }
         recommendation(ref: \"R-36-HND-001\") { links { version history { totalCount } } } }";
@@ -510,8 +545,15 @@ async fn nothing_is_shown_or_sent_before_it_is_durable() {
         store.count_changes(None).unwrap() == entries + 1
     })
     .await;
-    assert_eq!(s.read(query, json!({})).await, before, "the unflushed write shows");
-    assert!(matches!(next(&mut ws, Duration::from_millis(300)).await, Got::Nothing));
+    assert_eq!(
+        s.read(query, json!({})).await,
+        before,
+        "the unflushed write shows"
+    );
+    assert!(matches!(
+        next(&mut ws, Duration::from_millis(300)).await,
+        Got::Nothing
+    ));
 
     drop(hold);
     writer.await.unwrap().unwrap();
@@ -572,7 +614,10 @@ async fn many_subscriptions_that_do_not_match_do_not_slow_writes() {
     );
     s.live.shut_down();
     for w in waiting {
-        assert!(!w.await.unwrap(), "a subscriber got an event it did not ask for");
+        assert!(
+            !w.await.unwrap(),
+            "a subscriber got an event it did not ask for"
+        );
     }
 }
 
@@ -607,7 +652,10 @@ async fn counting_changes_does_not_scan_the_audit_trail() {
     let all = started.elapsed();
     eprintln!("one totalCount: {single:?}; 400 aliases: {all:?}");
     if reply.body.get("errors").is_none() {
-        assert_eq!(reply.data()["c399"]["totalCount"], d["changes"]["totalCount"]);
+        assert_eq!(
+            reply.data()["c399"]["totalCount"],
+            d["changes"]["totalCount"]
+        );
         assert!(
             all < single * 40 + Duration::from_millis(500),
             "400 counts took {all:?} where one took {single:?}"
