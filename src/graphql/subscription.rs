@@ -113,10 +113,10 @@ fn optional_ref(arg: &str, v: Option<String>) -> Result<Option<Ref>> {
         .transpose()
 }
 
-/// Live updates, delivered once a change is committed and durable, in commit order.
+/// Live updates, delivered once a change is committed and durable.
 pub struct SubscriptionRoot;
 
-/// Live updates, delivered once a change is committed and durable, in commit order.
+/// Live updates, delivered once a change is committed and durable.
 #[Subscription]
 impl SubscriptionRoot {
     /// Links created, changed or deleted; every argument given narrows (a link's country is
