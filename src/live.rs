@@ -654,3 +654,90 @@ fn country_of(entry: &HistoryEntry, catalog: &Catalog) -> Option<CountryCode> {
     };
     catalog.measures.by_ref(measure).map(|m| m.record.country)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ChangeKind;
+
+    fn live() -> Live {
+        let store = Store::temporary().unwrap();
+        let catalog = Catalog::load(&store).unwrap();
+        Live::new(Arc::new(store), catalog)
+    }
+
+    /// A commit of one measure event, pushed as `Live::write` pushes it (under the lock).
+    fn commit(live: &Live, seq: u64, micros: u64) {
+        let entry = HistoryEntry {
+            seq,
+            at: Timestamp::from_unix_micros(micros as i64).unwrap(),
+            author: "t".into(),
+            entity: Entity::Measure,
+            key: format!("M-ABC-{seq:03}"),
+            change: ChangeKind::Created,
+            version: 1,
+            before: None,
+            after: None,
+            note: None,
+        };
+        let catalog = lock(&live.head).catalog.clone();
+        let key = crate::store::history::history_key(entry.at, seq);
+        let event = ChangeEvent::new(entry, &catalog, &catalog);
+        lock(&live.pending).commits.push_back(PendingCommit {
+            seq,
+            catalog,
+            events: vec![Arc::new(event)],
+            history: vec![key],
+        });
+    }
+
+    fn ready(sub: &mut Subscription) -> Vec<String> {
+        let mut got = vec![];
+        while let Some(e) = sub.subscriber.queue().events.pop_front() {
+            got.push(e.entry.key.clone());
+        }
+        got
+    }
+
+    #[test]
+    fn commits_are_released_in_order_once_a_later_flush_covers_them() {
+        let live = live();
+        let mut sub = live.subscribe(EventFilter::Measures { country: None });
+        commit(&live, 1, 10);
+        commit(&live, 2, 20);
+        commit(&live, 3, 30);
+        assert_eq!(live.durable_history(), [0; 16], "nothing is durable yet");
+
+        // Writer 2's flush returns first: it covers commit 1 too, not commit 3.
+        live.release(2);
+        assert_eq!(ready(&mut sub), ["M-ABC-001", "M-ABC-002"]);
+        assert_eq!(live.count_changes(None, live.durable_history()), 2);
+        // Writer 1's flush returns late: nothing left to release, nothing twice.
+        live.release(1);
+        assert!(ready(&mut sub).is_empty());
+        live.release(3);
+        assert_eq!(ready(&mut sub), ["M-ABC-003"]);
+        assert_eq!(
+            live.durable_history(),
+            crate::store::history::history_key(Timestamp::from_unix_micros(30).unwrap(), 3)
+        );
+        let since = Timestamp::from_unix_micros(15).unwrap();
+        assert_eq!(live.count_changes(Some(since), live.durable_history()), 2);
+    }
+
+    #[test]
+    fn a_subscriber_past_its_byte_budget_is_dropped_and_its_queue_freed() {
+        let live = live();
+        let mut sub = live.subscribe(EventFilter::Measures { country: None });
+        commit(&live, 1, 10);
+        let one = lock(&live.pending).commits[0].events[0].bytes;
+        live.set_subscriber_budget(100, one * 2);
+        commit(&live, 2, 20);
+        commit(&live, 3, 30);
+        live.release(3);
+        assert_eq!(live.subscribers(), 0);
+        assert_eq!(live.queued_bytes(), 0);
+        let next = futures_util::FutureExt::now_or_never(sub.next()).flatten();
+        assert!(matches!(next, Some(Next::Lagged { missed: 3 })));
+    }
+}
