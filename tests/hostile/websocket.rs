@@ -638,11 +638,12 @@ async fn counting_changes_does_not_scan_the_audit_trail() {
     let one = "{ changes(first: 0) { totalCount } }";
     let many = format!(
         "{{ {} }}",
-        (0..400)
+        (0..1000)
             .map(|i| format!("c{i}: changes(first: 0, since: \"{since}\") {{ totalCount }}"))
             .collect::<Vec<_>>()
             .join(" ")
     );
+    s.read(one, json!({})).await; // warm
     let started = Instant::now();
     let d = s.read(one, json!({})).await;
     let single = started.elapsed();
@@ -650,15 +651,19 @@ async fn counting_changes_does_not_scan_the_audit_trail() {
     let started = Instant::now();
     let reply = s.gql(None, &many, json!({})).await;
     let all = started.elapsed();
-    eprintln!("one totalCount: {single:?}; 400 aliases: {all:?}");
+    eprintln!(
+        "one totalCount: {single:?}; 1,000 aliases: {all:?} (refused: {})",
+        reply.body.get("errors").is_some()
+    );
     if reply.body.get("errors").is_none() {
         assert_eq!(
-            reply.data()["c399"]["totalCount"],
+            reply.data()["c999"]["totalCount"],
             d["changes"]["totalCount"]
         );
+        // A scan per alias (5,000 keys each) takes seconds; a count from memory, a fraction.
         assert!(
-            all < single * 40 + Duration::from_millis(500),
-            "400 counts took {all:?} where one took {single:?}"
+            all < single * 100 + Duration::from_millis(800),
+            "1,000 counts took {all:?} where one took {single:?}"
         );
     } else {
         // Refused as too costly is also an answer that cannot take the server down.
