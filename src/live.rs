@@ -3,33 +3,101 @@
 //!
 //! A write ([`Live::write`]) goes:
 //! 1. under the writer lock: one store transaction (with its audit entries), then the next
-//!    catalog, derived from the latest one by [`Catalog::absorb`]; so catalogs follow commits
-//!    in commit order;
+//!    catalog, derived from the latest one by [`Catalog::absorb`], and the commit's change
+//!    events, queued as *pending* under the commit's sequence number; so catalogs and events
+//!    follow commits in commit order;
 //! 2. outside the lock: a flush, so the write is durable before anyone hears of it. Writers
 //!    flush concurrently, so one flush often covers several commits (group commit);
-//! 3. the new catalog is published to readers (unless a later one already was: it includes
-//!    this write, and it too was flushed), and the change events go to subscribers.
+//! 3. the *durable watermark* moves up to the flushed commit (a flush makes every earlier
+//!    commit durable too), and every pending commit up to it is released, oldest first, by
+//!    whichever writer gets there first: its catalog is published to readers, its audit
+//!    entries become visible to `changes` and `history`, and its events go to subscribers.
 //!
-//! Readers never wait for writers: a query holds the snapshot it started with.
+//! So readers never see a write before it is durable, and every subscriber receives events
+//! in commit order. Readers never wait for writers: a query holds the snapshot it started
+//! with.
+//!
+//! # Subscribers
+//! Each subscriber ([`Live::subscribe`]) has its own queue, and is indexed by the narrowest
+//! thing its filter names (a measure, a recommendation, a country, or an entity): delivering
+//! an event costs the subscribers it may concern, not every subscriber. A queue is bounded in
+//! events and in bytes ([`Live::set_subscriber_budget`]); writers never wait for subscribers: one
+//! that falls behind past its budget loses its queue (freed at once) and is told so
+//! ([`Next::Lagged`]) when it next reads.
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, Notify};
 
-use crate::catalog::Catalog;
-use crate::model::{CountryCode, HistoryEntry};
-use crate::store::{ApplyOptions, ApplyReport, Change, Result, Store};
+use crate::catalog::{Catalog, LinkRow, Row};
+use crate::model::{CountryCode, Entity, HistoryEntry, Measure, Ref, Timestamp};
+use crate::store::history::{history_key_from, HistoryKey};
+use crate::store::{ApplyOptions, ApplyReport, Change, Result, Store, TreeId};
 
-/// How many change events a subscriber may fall behind before it is dropped.
+/// How many change events a subscriber may have queued before it is dropped.
 pub const EVENT_BUFFER: usize = 1024;
+/// How many bytes of change events a subscriber may have queued before it is dropped.
+pub const EVENT_BUFFER_BYTES: usize = 4 << 20;
 
-/// One committed change, as subscribers see it.
+/// The record a change left, as it is right after the commit.
+#[derive(Clone)]
+pub enum Changed {
+    Measure(Arc<Row<Measure>>),
+    Link(Arc<LinkRow>),
+}
+
+/// One committed change, as subscribers see it: what it delivers and nothing more (no
+/// catalog, so a queued event costs about the size of its record).
 pub struct ChangeEvent {
     pub entry: HistoryEntry,
-    /// The catalog right after the write (the changed record, when it still exists, is in it).
-    pub catalog: Arc<Catalog>,
+    /// The changed record right after the commit (None once deleted, and for entities that
+    /// have no subscription).
+    pub record: Option<Changed>,
     /// The country the change concerns: a measure's, or a link's measure's.
     pub country: Option<CountryCode>,
+    /// About how much memory the event holds (its share of a subscriber's byte budget).
+    pub bytes: usize,
+}
+
+impl ChangeEvent {
+    fn new(entry: HistoryEntry, next: &Catalog, previous: &Catalog) -> ChangeEvent {
+        let record = match entry.entity {
+            Entity::Measure => next
+                .measures
+                .by_ref(&entry.key)
+                .cloned()
+                .map(Changed::Measure),
+            Entity::Link => entry
+                .key
+                .split_once('\t')
+                .and_then(|(r, m)| next.link(r, m))
+                .cloned()
+                .map(Changed::Link),
+            _ => None,
+        };
+        let country = country_of(&entry, next).or_else(|| country_of(&entry, previous));
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        // The record is about the size of its JSON form (`after`).
+        let bytes = std::mem::size_of::<ChangeEvent>()
+            + entry.author.len()
+            + entry.key.len()
+            + text(&entry.before)
+            + 2 * text(&entry.after)
+            + text(&entry.note);
+        ChangeEvent {
+            entry,
+            record,
+            country,
+            bytes,
+        }
+    }
+
+    /// The link's recommendation and measure refs (empty for other entities).
+    pub fn link_refs(&self) -> (&str, &str) {
+        self.entry.key.split_once('\t').unwrap_or_default()
+    }
 }
 
 /// What a write did: the store's report and the catalog that includes it.
@@ -38,25 +106,280 @@ pub struct Committed {
     pub catalog: Arc<Catalog>,
 }
 
+/// Which events a subscriber wants. Every part given narrows.
+#[derive(Debug, Clone)]
+pub enum EventFilter {
+    Links {
+        country: Option<CountryCode>,
+        recommendation: Option<Ref>,
+        measure: Option<Ref>,
+    },
+    Measures {
+        country: Option<CountryCode>,
+    },
+}
+
+/// What subscribers are indexed by: one topic per subscriber (the narrowest its filter
+/// names); an event reaches the subscribers of each topic it falls under.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Topic {
+    Links,
+    LinksOfCountry(CountryCode),
+    LinksOfRecommendation(String),
+    LinksOfMeasure(String),
+    Measures,
+    MeasuresOfCountry(CountryCode),
+}
+
+impl EventFilter {
+    fn topic(&self) -> Topic {
+        match self {
+            EventFilter::Links {
+                measure: Some(m), ..
+            } => Topic::LinksOfMeasure(m.as_str().to_owned()),
+            EventFilter::Links {
+                recommendation: Some(r),
+                ..
+            } => Topic::LinksOfRecommendation(r.as_str().to_owned()),
+            EventFilter::Links {
+                country: Some(c), ..
+            } => Topic::LinksOfCountry(*c),
+            EventFilter::Links { .. } => Topic::Links,
+            EventFilter::Measures { country: Some(c) } => Topic::MeasuresOfCountry(*c),
+            EventFilter::Measures { country: None } => Topic::Measures,
+        }
+    }
+
+    pub fn matches(&self, e: &ChangeEvent) -> bool {
+        match self {
+            EventFilter::Links {
+                country,
+                recommendation,
+                measure,
+            } => {
+                let (r, m) = e.link_refs();
+                e.entry.entity == Entity::Link
+                    && country.is_none_or(|c| e.country == Some(c))
+                    && recommendation.as_ref().is_none_or(|x| x.as_str() == r)
+                    && measure.as_ref().is_none_or(|x| x.as_str() == m)
+            }
+            EventFilter::Measures { country } => {
+                e.entry.entity == Entity::Measure && country.is_none_or(|c| e.country == Some(c))
+            }
+        }
+    }
+}
+
+/// The topics an event falls under.
+fn topics_of(e: &ChangeEvent) -> Vec<Topic> {
+    match e.entry.entity {
+        Entity::Link => {
+            let (r, m) = e.link_refs();
+            let mut t = vec![
+                Topic::Links,
+                Topic::LinksOfRecommendation(r.to_owned()),
+                Topic::LinksOfMeasure(m.to_owned()),
+            ];
+            t.extend(e.country.map(Topic::LinksOfCountry));
+            t
+        }
+        Entity::Measure => {
+            let mut t = vec![Topic::Measures];
+            t.extend(e.country.map(Topic::MeasuresOfCountry));
+            t
+        }
+        _ => vec![],
+    }
+}
+
+/// What a subscriber reads next.
+pub enum Next {
+    Event(Arc<ChangeEvent>),
+    /// The subscriber fell past its budget: `missed` events were dropped undelivered, and the
+    /// subscription is over.
+    Lagged {
+        missed: u64,
+    },
+    /// The server is shutting down.
+    Closed,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<Arc<ChangeEvent>>,
+    bytes: usize,
+    lagged: Option<u64>,
+    closed: bool,
+}
+
+struct Subscriber {
+    filter: EventFilter,
+    queue: Mutex<Queue>,
+    /// One reader per queue, so a stored permit never wakes the wrong one.
+    ready: Notify,
+}
+
+impl Subscriber {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[derive(Default)]
+struct Registry {
+    next_id: u64,
+    by_topic: HashMap<Topic, HashMap<u64, Arc<Subscriber>>>,
+    count: usize,
+    closed: bool,
+}
+
+impl Registry {
+    fn remove(&mut self, topic: &Topic, id: u64) {
+        if let Some(subs) = self.by_topic.get_mut(topic) {
+            if subs.remove(&id).is_some() {
+                self.count -= 1;
+            }
+            if subs.is_empty() {
+                self.by_topic.remove(topic);
+            }
+        }
+    }
+}
+
+/// One subscriber's end: read with [`Subscription::next`]; dropping it unsubscribes.
+pub struct Subscription {
+    id: u64,
+    topic: Topic,
+    subscriber: Arc<Subscriber>,
+    registry: Arc<Mutex<Registry>>,
+    shared: Arc<Shared>,
+    done: bool,
+}
+
+impl Subscription {
+    /// The next event, in commit order; `None` after the subscription ended.
+    pub async fn next(&mut self) -> Option<Next> {
+        if self.done {
+            return None;
+        }
+        loop {
+            {
+                let mut q = self.subscriber.queue();
+                if let Some(e) = q.events.pop_front() {
+                    q.bytes -= e.bytes;
+                    self.shared
+                        .queued_bytes
+                        .fetch_sub(e.bytes, Ordering::Relaxed);
+                    return Some(Next::Event(e));
+                }
+                if let Some(missed) = q.lagged {
+                    self.done = true;
+                    return Some(Next::Lagged { missed });
+                }
+                if q.closed {
+                    self.done = true;
+                    return Some(Next::Closed);
+                }
+            }
+            self.subscriber.ready.notified().await;
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        lock(&self.registry).remove(&self.topic, self.id);
+        let q = std::mem::take(&mut *self.subscriber.queue());
+        self.shared
+            .queued_bytes
+            .fetch_sub(q.bytes, Ordering::Relaxed);
+    }
+}
+
+/// Counters shared with subscriptions.
+struct Shared {
+    queued_bytes: AtomicUsize,
+    budget_events: AtomicUsize,
+    budget_bytes: AtomicUsize,
+}
+
+/// The newest catalog (which may not be durable yet) and the last commit's number.
+struct Head {
+    catalog: Arc<Catalog>,
+    seq: u64,
+}
+
+/// A commit waiting for a flush.
+struct PendingCommit {
+    seq: u64,
+    catalog: Arc<Catalog>,
+    events: Vec<Arc<ChangeEvent>>,
+    /// Keys written to the audit trail.
+    history: Vec<HistoryKey>,
+}
+
+#[derive(Default)]
+struct Pending {
+    commits: VecDeque<PendingCommit>,
+    /// Every commit up to this one is durable (and released).
+    durable: u64,
+}
+
+/// The audit trail as far as it is durable: its keys in order (to count without a scan).
+struct DurableHistory {
+    keys: Vec<HistoryKey>,
+}
+
 pub struct Live {
     store: Arc<Store>,
-    /// What new queries read.
+    /// What new queries read: the catalog of the last released (durable) commit.
     current: RwLock<Arc<Catalog>>,
-    /// The writer lock, guarding the newest catalog (which may not be durable yet).
-    latest: Mutex<Arc<Catalog>>,
-    events: broadcast::Sender<Arc<ChangeEvent>>,
+    /// The writer lock.
+    head: Mutex<Head>,
+    /// Commits not yet known to be durable, and the durable watermark.
+    pending: Mutex<Pending>,
+    history: RwLock<DurableHistory>,
+    registry: Arc<Mutex<Registry>>,
+    shared: Arc<Shared>,
+    revocations: broadcast::Sender<Arc<str>>,
     shutdown: watch::Sender<bool>,
+    /// Writers pass it (shared) between commit and flush; see [`Live::hold_flushes`].
+    flush_gate: RwLock<()>,
+}
+
+/// While held, writers commit but do not flush (see [`Live::hold_flushes`]).
+pub struct FlushHold<'a>(#[allow(dead_code)] std::sync::RwLockWriteGuard<'a, ()>);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Live {
+    /// Everything in the store when it is opened is durable (it was read back from disk).
     pub fn new(store: Arc<Store>, catalog: Catalog) -> Live {
+        let keys = match store.history_keys() {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the audit trail's keys failed");
+                vec![]
+            }
+        };
         let catalog = Arc::new(catalog);
         Live {
             store,
             current: RwLock::new(catalog.clone()),
-            latest: Mutex::new(catalog),
-            events: broadcast::channel(EVENT_BUFFER).0,
+            head: Mutex::new(Head { catalog, seq: 0 }),
+            pending: Mutex::new(Pending::default()),
+            history: RwLock::new(DurableHistory { keys }),
+            registry: Arc::default(),
+            shared: Arc::new(Shared {
+                queued_bytes: AtomicUsize::new(0),
+                budget_events: AtomicUsize::new(EVENT_BUFFER),
+                budget_bytes: AtomicUsize::new(EVENT_BUFFER_BYTES),
+            }),
+            revocations: broadcast::channel(64).0,
             shutdown: watch::channel(false).0,
+            flush_gate: RwLock::new(()),
         }
     }
 
@@ -72,24 +395,112 @@ impl Live {
             .clone()
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeEvent>> {
-        self.events.subscribe()
+    /// How far behind each subscriber may fall (queued events, queued bytes) before it is
+    /// dropped. Applies to events queued from now on.
+    pub fn set_subscriber_budget(&self, events: usize, bytes: usize) {
+        self.shared.budget_events.store(events, Ordering::Relaxed);
+        self.shared.budget_bytes.store(bytes, Ordering::Relaxed);
     }
 
-    /// Resolves once [`Live::shut_down`] is called (subscriptions end then).
+    /// Subscribes to the events that pass `filter`, from the next released commit on.
+    pub fn subscribe(&self, filter: EventFilter) -> Subscription {
+        let topic = filter.topic();
+        let subscriber = Arc::new(Subscriber {
+            filter,
+            queue: Mutex::default(),
+            ready: Notify::new(),
+        });
+        let mut registry = lock(&self.registry);
+        registry.next_id += 1;
+        let id = registry.next_id;
+        if registry.closed {
+            subscriber.queue().closed = true;
+        } else {
+            registry
+                .by_topic
+                .entry(topic.clone())
+                .or_default()
+                .insert(id, subscriber.clone());
+            registry.count += 1;
+        }
+        Subscription {
+            id,
+            topic,
+            subscriber,
+            registry: self.registry.clone(),
+            shared: self.shared.clone(),
+            done: false,
+        }
+    }
+
+    /// How many subscriptions are registered.
+    pub fn subscribers(&self) -> usize {
+        lock(&self.registry).count
+    }
+
+    /// The bytes of events queued for all subscribers (an event queued for two counts twice).
+    pub fn queued_bytes(&self) -> usize {
+        self.shared.queued_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Tells whoever holds connections authenticated by token `name` that it was revoked.
+    pub fn token_revoked(&self, name: &str) {
+        // No listeners is not an error.
+        let _ = self.revocations.send(Arc::from(name));
+    }
+
+    /// The names of tokens revoked from now on.
+    pub fn revocations(&self) -> broadcast::Receiver<Arc<str>> {
+        self.revocations.subscribe()
+    }
+
+    /// Resolves once [`Live::shut_down`] is called.
     pub fn on_shutdown(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
 
+    /// Ends every subscription (and refuses new ones).
     pub fn shut_down(&self) {
         self.shutdown.send_replace(true);
+        let mut registry = lock(&self.registry);
+        registry.closed = true;
+        for subs in registry.by_topic.values() {
+            for s in subs.values() {
+                s.queue().closed = true;
+                s.ready.notify_one();
+            }
+        }
+    }
+
+    /// The key of the newest durable audit entry: `changes` and `history` show nothing past
+    /// it.
+    pub fn durable_history(&self) -> HistoryKey {
+        let h = self.history.read().unwrap_or_else(|p| p.into_inner());
+        h.keys.last().copied().unwrap_or([0; 16])
+    }
+
+    /// How many durable audit entries there are from `since` on, up to `until` (a
+    /// [`Live::durable_history`]): two binary searches, no scan.
+    pub fn count_changes(&self, since: Option<Timestamp>, until: HistoryKey) -> u64 {
+        let h = self.history.read().unwrap_or_else(|p| p.into_inner());
+        let from = since.map(history_key_from).unwrap_or([0; 16]);
+        let start = h.keys.partition_point(|k| *k < from);
+        let end = h.keys.partition_point(|k| *k <= until);
+        end.saturating_sub(start) as u64
+    }
+
+    /// Holds every write between its commit and its flush until the hold is dropped: for
+    /// tests of what is visible in that window (nothing should be).
+    #[doc(hidden)]
+    pub fn hold_flushes(&self) -> FlushHold<'_> {
+        FlushHold(self.flush_gate.write().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Applies `changes` as one audited transaction by `author`, durably. Blocking: call it
     /// from a blocking thread.
     pub fn write(&self, changes: Vec<Change>, author: &str) -> Result<Committed> {
-        let (report, previous, next) = {
-            let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        let (seq, report, next) = {
+            let mut head = lock(&self.head);
             let report = self.store.apply(
                 changes,
                 ApplyOptions {
@@ -100,13 +511,14 @@ impl Live {
             )?;
             if report.writes.is_empty() {
                 // Nothing to write; but what the caller is told may rest on another writer's
-                // commit that is not flushed yet: flush before answering, as for a write.
-                let catalog = latest.clone();
-                drop(latest);
+                // commit that is not flushed yet: flush (and release it) before answering.
+                let (seq, catalog) = (head.seq, head.catalog.clone());
+                drop(head);
                 self.store.flush()?;
+                self.release(seq);
                 return Ok(Committed { report, catalog });
             }
-            let mut next = (**latest).clone();
+            let mut next = (*head.catalog).clone();
             if let Err(e) = next.absorb(&self.store, &report.writes) {
                 // The store has the write; a snapshot that cannot follow it is rebuilt whole.
                 tracing::error!(error = %e, "catalog could not absorb a write; reloading it");
@@ -115,39 +527,217 @@ impl Live {
                 next.generation = generation;
             }
             let next = Arc::new(next);
-            let previous = std::mem::replace(&mut *latest, next.clone());
-            (report, previous, next)
-        };
-        self.store.flush()?;
-        {
-            let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
-            if current.generation < next.generation {
-                *current = next.clone();
-            }
-        }
-        for entry in &report.history {
-            let country = country_of(entry, &next).or_else(|| country_of(entry, &previous));
-            // No subscribers is not an error.
-            let _ = self.events.send(Arc::new(ChangeEvent {
-                entry: entry.clone(),
+            let previous = std::mem::replace(&mut head.catalog, next.clone());
+            head.seq += 1;
+            let events = report
+                .history
+                .iter()
+                .map(|e| Arc::new(ChangeEvent::new(e.clone(), &next, &previous)))
+                .collect();
+            let history = report
+                .writes
+                .iter()
+                .filter(|(t, _, v)| *t == TreeId::History && v.is_some())
+                .filter_map(|(_, k, _)| k.as_slice().try_into().ok())
+                .collect();
+            lock(&self.pending).commits.push_back(PendingCommit {
+                seq: head.seq,
                 catalog: next.clone(),
-                country,
-            }));
+                events,
+                history,
+            });
+            (head.seq, report, next)
+        };
+        {
+            let _open = self.flush_gate.read().unwrap_or_else(|p| p.into_inner());
+            self.store.flush()?;
         }
+        self.release(seq);
         Ok(Committed {
             report,
             catalog: next,
         })
     }
+
+    /// Moves the durable watermark up to commit `seq` (just flushed) and releases every
+    /// pending commit up to it, in commit order.
+    fn release(&self, seq: u64) {
+        let mut pending = lock(&self.pending);
+        pending.durable = pending.durable.max(seq);
+        while pending
+            .commits
+            .front()
+            .is_some_and(|c| c.seq <= pending.durable)
+        {
+            let Some(commit) = pending.commits.pop_front() else {
+                break;
+            };
+            self.publish(commit);
+        }
+    }
+
+    /// One durable commit: readers first, then the audit trail, then subscribers (so a
+    /// subscriber that hears of a change can read it).
+    fn publish(&self, commit: PendingCommit) {
+        {
+            let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+            if current.generation < commit.catalog.generation {
+                *current = commit.catalog;
+            }
+        }
+        if !commit.history.is_empty() {
+            let mut h = self.history.write().unwrap_or_else(|p| p.into_inner());
+            for k in commit.history {
+                match h.keys.last() {
+                    Some(last) if *last >= k => {
+                        if let Err(at) = h.keys.binary_search(&k) {
+                            h.keys.insert(at, k);
+                        }
+                    }
+                    _ => h.keys.push(k),
+                }
+            }
+        }
+        if commit.events.is_empty() {
+            return;
+        }
+        let budget_events = self.shared.budget_events.load(Ordering::Relaxed);
+        let budget_bytes = self.shared.budget_bytes.load(Ordering::Relaxed);
+        let mut registry = lock(&self.registry);
+        let mut lagged = vec![];
+        for event in commit.events {
+            for topic in topics_of(&event) {
+                let Some(subs) = registry.by_topic.get(&topic) else {
+                    continue;
+                };
+                for (&id, s) in subs {
+                    if !s.filter.matches(&event) {
+                        continue;
+                    }
+                    let mut q = s.queue();
+                    if q.lagged.is_some() || q.closed {
+                        continue;
+                    }
+                    if q.events.len() >= budget_events || q.bytes + event.bytes > budget_bytes {
+                        // Past its budget: free the queue now, tell the subscriber later.
+                        q.lagged = Some(q.events.len() as u64 + 1);
+                        self.shared
+                            .queued_bytes
+                            .fetch_sub(q.bytes, Ordering::Relaxed);
+                        q.events = VecDeque::new();
+                        q.bytes = 0;
+                        lagged.push((topic.clone(), id));
+                    } else {
+                        q.bytes += event.bytes;
+                        self.shared
+                            .queued_bytes
+                            .fetch_add(event.bytes, Ordering::Relaxed);
+                        q.events.push_back(event.clone());
+                    }
+                    drop(q);
+                    s.ready.notify_one();
+                }
+            }
+        }
+        for (topic, id) in lagged {
+            registry.remove(&topic, id);
+        }
+    }
 }
 
 /// The country of a measure, or of a link's measure, looked up in a catalog.
 fn country_of(entry: &HistoryEntry, catalog: &Catalog) -> Option<CountryCode> {
-    use crate::model::Entity;
     let measure = match entry.entity {
         Entity::Measure => entry.key.as_str(),
         Entity::Link => entry.key.split_once('\t')?.1,
         _ => return None,
     };
     catalog.measures.by_ref(measure).map(|m| m.record.country)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ChangeKind;
+
+    fn live() -> Live {
+        let store = Store::temporary().unwrap();
+        let catalog = Catalog::load(&store).unwrap();
+        Live::new(Arc::new(store), catalog)
+    }
+
+    /// A commit of one measure event, pushed as `Live::write` pushes it (under the lock).
+    fn commit(live: &Live, seq: u64, micros: u64) {
+        let entry = HistoryEntry {
+            seq,
+            at: Timestamp::from_unix_micros(micros as i64).unwrap(),
+            author: "t".into(),
+            entity: Entity::Measure,
+            key: format!("M-ABC-{seq:03}"),
+            change: ChangeKind::Created,
+            version: 1,
+            before: None,
+            after: None,
+            note: None,
+        };
+        let catalog = lock(&live.head).catalog.clone();
+        let key = crate::store::history::history_key(entry.at, seq);
+        let event = ChangeEvent::new(entry, &catalog, &catalog);
+        lock(&live.pending).commits.push_back(PendingCommit {
+            seq,
+            catalog,
+            events: vec![Arc::new(event)],
+            history: vec![key],
+        });
+    }
+
+    fn ready(sub: &mut Subscription) -> Vec<String> {
+        let mut got = vec![];
+        while let Some(e) = sub.subscriber.queue().events.pop_front() {
+            got.push(e.entry.key.clone());
+        }
+        got
+    }
+
+    #[test]
+    fn commits_are_released_in_order_once_a_later_flush_covers_them() {
+        let live = live();
+        let mut sub = live.subscribe(EventFilter::Measures { country: None });
+        commit(&live, 1, 10);
+        commit(&live, 2, 20);
+        commit(&live, 3, 30);
+        assert_eq!(live.durable_history(), [0; 16], "nothing is durable yet");
+
+        // Writer 2's flush returns first: it covers commit 1 too, not commit 3.
+        live.release(2);
+        assert_eq!(ready(&mut sub), ["M-ABC-001", "M-ABC-002"]);
+        assert_eq!(live.count_changes(None, live.durable_history()), 2);
+        // Writer 1's flush returns late: nothing left to release, nothing twice.
+        live.release(1);
+        assert!(ready(&mut sub).is_empty());
+        live.release(3);
+        assert_eq!(ready(&mut sub), ["M-ABC-003"]);
+        assert_eq!(
+            live.durable_history(),
+            crate::store::history::history_key(Timestamp::from_unix_micros(30).unwrap(), 3)
+        );
+        let since = Timestamp::from_unix_micros(15).unwrap();
+        assert_eq!(live.count_changes(Some(since), live.durable_history()), 2);
+    }
+
+    #[test]
+    fn a_subscriber_past_its_byte_budget_is_dropped_and_its_queue_freed() {
+        let live = live();
+        let mut sub = live.subscribe(EventFilter::Measures { country: None });
+        commit(&live, 1, 10);
+        let one = lock(&live.pending).commits[0].events[0].bytes;
+        live.set_subscriber_budget(100, one * 2);
+        commit(&live, 2, 20);
+        commit(&live, 3, 30);
+        live.release(3);
+        assert_eq!(live.subscribers(), 0);
+        assert_eq!(live.queued_bytes(), 0);
+        let next = futures_util::FutureExt::now_or_never(sub.next()).flatten();
+        assert!(matches!(next, Some(Next::Lagged { missed: 3 })));
+    }
 }

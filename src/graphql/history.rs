@@ -136,8 +136,8 @@ fn page_size(first: Option<i32>) -> Result<usize> {
     }
 }
 
-fn store(ctx: &Context<'_>) -> Result<std::sync::Arc<crate::store::Store>> {
-    Ok(ctx.data::<std::sync::Arc<Live>>()?.store().clone())
+fn live<'a>(ctx: &Context<'a>) -> Result<&'a std::sync::Arc<Live>> {
+    ctx.data::<std::sync::Arc<Live>>()
 }
 
 fn build(
@@ -171,13 +171,17 @@ pub fn history_of(
 ) -> Result<ChangeConnection> {
     let size = page_size(first)?;
     let after = after.map(|a| decode_key("after", &a)).transpose()?;
-    let (rows, total) = store(ctx)?
-        .history_of(entity, key, after, size + 1)
+    let live = live(ctx)?;
+    let (rows, total) = live
+        .store()
+        .history_of(entity, key, after, live.durable_history(), size + 1)
         .map_err(internal)?;
     Ok(build(rows, size, after.is_some(), total))
 }
 
-/// Every change from `since` on, oldest first.
+/// Every durable change from `since` on, oldest first. Entries committed but not yet
+/// flushed are not shown (a crash could still take them back), so a client syncing with
+/// the cursor never sees an entry that later disappears.
 pub fn changes(
     ctx: &Context<'_>,
     since: Option<DateTime>,
@@ -186,15 +190,15 @@ pub fn changes(
 ) -> Result<ChangeConnection> {
     let size = page_size(first)?;
     let after = after.map(|a| decode_key("after", &a)).transpose()?;
-    let store = store(ctx)?;
+    let live = live(ctx)?;
     let since = since.map(|s| s.0);
-    let rows = store.changes(since, after, size + 1).map_err(internal)?;
-    // Counting walks the keys: only when asked for.
-    let total = if ctx.look_ahead().field("totalCount").exists() {
-        store.count_changes(since).map_err(internal)?
-    } else {
-        0
-    };
+    // The count and the page agree: both stop at the same watermark.
+    let until = live.durable_history();
+    let rows = live
+        .store()
+        .changes(since, after, until, size + 1)
+        .map_err(internal)?;
+    let total = live.count_changes(since, until);
     Ok(build(rows, size, after.is_some(), total))
 }
 
@@ -218,8 +222,16 @@ fn response_of(json: &Option<String>) -> Option<model::Response> {
 
 /// The response changes of a recommendation, oldest first.
 pub fn response_history(ctx: &Context<'_>, key: &str) -> Result<Vec<ResponseChange>> {
-    let (rows, _) = store(ctx)?
-        .history_of(model::Entity::Recommendation, key, None, usize::MAX)
+    let live = live(ctx)?;
+    let (rows, _) = live
+        .store()
+        .history_of(
+            model::Entity::Recommendation,
+            key,
+            None,
+            live.durable_history(),
+            usize::MAX,
+        )
         .map_err(internal)?;
     Ok(rows
         .into_iter()

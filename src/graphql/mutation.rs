@@ -745,6 +745,7 @@ impl MutationRoot {
         if !token_op(ctx, move |store| store.revoke_token(&name)).await? {
             return Err(not_found(format!("token {:?}", input.name)));
         }
+        latest(ctx)?.token_revoked(&input.name);
         tracing::info!(token = %input.name, by = %author, "token revoked");
         Ok(RevokeTokenPayload {
             name: input.name,

@@ -1,22 +1,22 @@
-//! Live updates over graphql-transport-ws: each committed (and durable) change, as it
-//! happens.
+//! Live updates over graphql-transport-ws: each committed (and durable) change, in commit
+//! order.
 //!
-//! Every subscriber reads from a bounded buffer ([`crate::live::EVENT_BUFFER`] events):
-//! writers never wait for subscribers. A subscriber that falls further behind receives one
-//! error (`extensions.code = "SUBSCRIPTION_LAGGED"`, with how many events it missed) and its
-//! subscription ends; it can catch up with the root `changes` field and subscribe again.
+//! Every subscriber reads from its own bounded queue ([`crate::live::EVENT_BUFFER`] events
+//! and [`crate::live::EVENT_BUFFER_BYTES`] bytes): writers never wait for subscribers. A
+//! subscriber that falls further behind receives one error (`extensions.code =
+//! "SUBSCRIPTION_LAGGED"`, with how many events it missed) and its subscription ends; it can
+//! catch up with the root `changes` field and subscribe again.
 
 use std::sync::Arc;
 
 use async_graphql::{Context, Error, ErrorExtensions, Object, Result, Subscription};
 use futures_util::Stream;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::errors::bad_input;
 use super::history::{Change, ChangeKind};
 use super::object::{Link, Measure};
-use crate::live::{ChangeEvent, Live};
-use crate::model::{CountryCode, Entity, Ref};
+use crate::live::{ChangeEvent, Changed, EventFilter, Live, Next};
+use crate::model::{CountryCode, Ref};
 
 /// A link was created, changed or deleted.
 pub struct LinkEvent(Arc<ChangeEvent>);
@@ -30,16 +30,18 @@ impl LinkEvent {
     }
     /// The link as it is after the change (null once deleted).
     async fn link(&self) -> Option<Link> {
-        let (r, m) = self.0.entry.key.split_once('\t')?;
-        self.0.catalog.link(r, m).cloned().map(Link)
+        match &self.0.record {
+            Some(Changed::Link(l)) => Some(Link(l.clone())),
+            _ => None,
+        }
     }
     /// The recommendation's ref.
     async fn recommendation(&self) -> &str {
-        self.0.entry.key.split('\t').next().unwrap_or_default()
+        self.0.link_refs().0
     }
     /// The measure's ref.
     async fn measure(&self) -> &str {
-        self.0.entry.key.split('\t').nth(1).unwrap_or_default()
+        self.0.link_refs().1
     }
     /// The audit entry of the change: author, time, before and after.
     async fn change(&self) -> Change {
@@ -59,12 +61,10 @@ impl MeasureEvent {
     }
     /// The measure as it is after the change (null once deleted).
     async fn measure(&self) -> Option<Measure> {
-        self.0
-            .catalog
-            .measures
-            .by_ref(&self.0.entry.key)
-            .cloned()
-            .map(Measure)
+        match &self.0.record {
+            Some(Changed::Measure(m)) => Some(Measure(m.clone())),
+            _ => None,
+        }
     }
     /// The measure's ref.
     #[graphql(name = "ref")]
@@ -77,43 +77,30 @@ impl MeasureEvent {
     }
 }
 
-/// Events of one entity that pass a filter, ending with an error if the subscriber lags,
-/// and without one when the server shuts down.
+/// The events that pass a filter, ending with an error if the subscriber lags, and without
+/// one when the server shuts down.
 fn events<T: Send + 'static>(
     live: &Live,
-    keep: impl Fn(&ChangeEvent) -> bool + Send + 'static,
+    filter: EventFilter,
     wrap: fn(Arc<ChangeEvent>) -> T,
 ) -> impl Stream<Item = Result<T>> {
-    let state = (live.subscribe(), live.on_shutdown(), keep, false);
-    futures_util::stream::unfold(
-        state,
-        move |(mut rx, mut shutdown, keep, done)| async move {
-            if done {
-                return None;
+    futures_util::stream::unfold(Some(live.subscribe(filter)), move |sub| async move {
+        let mut sub = sub?;
+        match sub.next().await? {
+            Next::Event(e) => Some((Ok(wrap(e)), Some(sub))),
+            Next::Lagged { missed } => {
+                let error = Error::new(format!(
+                    "this subscription fell too far behind and was closed ({missed} events were not delivered); catch up with `changes` and subscribe again"
+                ))
+                .extend_with(|_, x| {
+                    x.set("code", "SUBSCRIPTION_LAGGED");
+                    x.set("missed", missed);
+                });
+                Some((Err(error), None))
             }
-            loop {
-                let event = tokio::select! {
-                    e = rx.recv() => e,
-                    _ = shutdown.wait_for(|&down| down) => return None,
-                };
-                match event {
-                    Ok(e) if keep(&e) => return Some((Ok(wrap(e)), (rx, shutdown, keep, false))),
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(missed)) => {
-                        let error = Error::new(format!(
-                        "this subscription fell {missed} events behind and was closed; catch up with `changes` and subscribe again"
-                    ))
-                    .extend_with(|_, x| {
-                        x.set("code", "SUBSCRIPTION_LAGGED");
-                        x.set("missed", missed);
-                    });
-                        return Some((Err(error), (rx, shutdown, keep, true)));
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        },
-    )
+            Next::Closed => None,
+        }
+    })
 }
 
 fn optional_code(arg: &str, v: Option<String>) -> Result<Option<CountryCode>> {
@@ -145,17 +132,12 @@ impl SubscriptionRoot {
         let recommendation = optional_ref("recommendation", recommendation)?;
         let measure = optional_ref("measure", measure)?;
         let live = ctx.data::<Arc<Live>>()?;
-        Ok(events(
-            live,
-            move |e| {
-                let (r, m) = e.entry.key.split_once('\t').unwrap_or_default();
-                e.entry.entity == Entity::Link
-                    && country.is_none_or(|c| e.country == Some(c))
-                    && recommendation.as_ref().is_none_or(|x| x.as_str() == r)
-                    && measure.as_ref().is_none_or(|x| x.as_str() == m)
-            },
-            LinkEvent,
-        ))
+        let filter = EventFilter::Links {
+            country,
+            recommendation,
+            measure,
+        };
+        Ok(events(live, filter, LinkEvent))
     }
 
     /// Measures created, changed or deleted, of one country or of all.
@@ -168,9 +150,7 @@ impl SubscriptionRoot {
         let live = ctx.data::<Arc<Live>>()?;
         Ok(events(
             live,
-            move |e| {
-                e.entry.entity == Entity::Measure && country.is_none_or(|c| e.country == Some(c))
-            },
+            EventFilter::Measures { country },
             MeasureEvent,
         ))
     }

@@ -13,14 +13,14 @@
 
 pub mod graphiql;
 pub mod outcome;
+pub mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::{Data, ErrorExtensions, Executor};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::{State, WebSocketUpgrade};
+use async_graphql::{ErrorExtensions, Executor};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -48,6 +48,8 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// Refuse queries without a valid token (of any role).
     pub require_token: bool,
+    /// GraphQL over WebSocket (`/graphql/ws`).
+    pub ws: ws::WsOptions,
 }
 
 impl Default for HttpOptions {
@@ -57,6 +59,7 @@ impl Default for HttpOptions {
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             require_token: false,
+            ws: ws::WsOptions::default(),
         }
     }
 }
@@ -66,6 +69,7 @@ struct AppState {
     api: Api,
     live: Arc<Live>,
     require_token: bool,
+    ws: Arc<ws::Gate>,
 }
 
 impl AppState {
@@ -118,36 +122,6 @@ async fn graphql(
     GraphQLResponse::from(state.api.execute_batch(request).await).into_response()
 }
 
-async fn graphql_ws(
-    State(state): State<AppState>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            let mut shutdown = state.live.on_shutdown();
-            let auth = state.clone();
-            let connection = GraphQLWebSocket::new(socket, state.api.clone(), protocol)
-                .on_connection_init(move |payload: serde_json::Value| async move {
-                    let field = |k: &str| payload.get(k).and_then(|v| v.as_str());
-                    let header = field("Authorization")
-                        .or_else(|| field("authorization"))
-                        .map(str::to_owned)
-                        .or_else(|| field("authToken").map(|t| format!("Bearer {t}")));
-                    let principal = auth.principal(header.as_deref())?;
-                    let mut data = Data::default();
-                    data.insert(principal);
-                    Ok(data)
-                })
-                .serve();
-            tokio::select! {
-                _ = connection => {}
-                _ = shutdown.wait_for(|&down| down) => {}
-            }
-        })
-}
-
 /// The whole application as a router.
 pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router {
     let cors = if options.cors_origins.iter().any(|o| o == "*") {
@@ -170,10 +144,15 @@ pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router 
         api: Api(schema),
         live,
         require_token: options.require_token,
+        ws: Arc::new(ws::Gate::new(
+            options.ws.clone(),
+            options.max_body_bytes,
+            options.cors_origins.clone(),
+        )),
     };
     Router::new()
         .route("/graphql", get(graphql).post(graphql))
-        .route("/graphql/ws", get(graphql_ws))
+        .route("/graphql/ws", get(ws::graphql_ws))
         .with_state(state)
         .route("/health", get(health))
         .merge(graphiql::router())
@@ -205,6 +184,8 @@ pub async fn run(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // With each connection's peer address (WebSocket connections are capped per address).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -93,20 +93,27 @@ impl Store {
     }
 
     /// Up to `limit` entries, oldest first, strictly after `after` (a key from an earlier
-    /// page) or else from `since` on.
+    /// page) or else from `since` on, and none past `until` (the newest entry known to be
+    /// durable: a server shows no entry that a crash could still take back).
     pub fn changes(
         &self,
         since: Option<Timestamp>,
         after: Option<HistoryKey>,
+        until: HistoryKey,
         limit: usize,
     ) -> Result<Vec<(HistoryKey, HistoryEntry)>> {
+        use std::ops::Bound::{Excluded, Included};
         let tree = self.tree(TreeId::History);
         let start = since.map(history_key_from).unwrap_or([0; 16]);
         let iter = match after {
             Some(a) if a >= start => {
-                tree.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+                if a >= until {
+                    return Ok(vec![]);
+                }
+                tree.range((Excluded(a), Included(until)))
             }
-            _ => tree.range(start..),
+            _ if start > until => return Ok(vec![]),
+            _ => tree.range(start..=until),
         };
         iter.take(limit)
             .map(|kv| {
@@ -116,7 +123,8 @@ impl Store {
             .collect()
     }
 
-    /// How many entries there are from `since` on (a key scan: linear in that number).
+    /// How many entries there are from `since` on (a key scan: linear in that number; a
+    /// server counts with [`crate::live::Live::count_changes`] instead).
     pub fn count_changes(&self, since: Option<Timestamp>) -> Result<u64> {
         let tree = self.tree(TreeId::History);
         let start = since.map(history_key_from).unwrap_or([0; 16]);
@@ -128,6 +136,21 @@ impl Store {
         Ok(n)
     }
 
+    /// Every entry's key, in order (a key scan, for a server to count from memory).
+    pub fn history_keys(&self) -> Result<Vec<HistoryKey>> {
+        self.tree(TreeId::History)
+            .iter()
+            .keys()
+            .map(|k| {
+                let k = k?;
+                decode_key(&k).ok_or_else(|| StoreError::Corrupt {
+                    tree: "history",
+                    reason: format!("key {k:?}"),
+                })
+            })
+            .collect()
+    }
+
     /// Every entry, oldest first (for export).
     pub fn all_history(&self) -> impl Iterator<Item = Result<HistoryEntry>> + '_ {
         self.tree(TreeId::History).iter().map(move |kv| {
@@ -137,12 +160,14 @@ impl Store {
     }
 
     /// One record's entries, newest first, strictly before `before` (a key from an earlier
-    /// page), at most `limit` of them; and how many there are in all.
+    /// page), at most `limit` of them; and how many there are in all. Entries past `until`
+    /// (not yet durable) are left out of both.
     pub fn history_of(
         &self,
         entity: Entity,
         key: &str,
         before: Option<HistoryKey>,
+        until: HistoryKey,
         limit: usize,
     ) -> Result<(Vec<(HistoryKey, HistoryEntry)>, u64)> {
         let index = self.tree(TreeId::HistoryIndex);
@@ -152,13 +177,16 @@ impl Store {
         let mut out = vec![];
         for k in index.scan_prefix(&prefix).keys().rev() {
             let k = k?;
-            total += 1;
             let Some(at) = decode_key(&k[prefix.len()..]) else {
                 return Err(StoreError::Corrupt {
                     tree: "history_index",
                     reason: format!("key {k:?}"),
                 });
             };
+            if at > until {
+                continue;
+            }
+            total += 1;
             if before.is_some_and(|b| at >= b) || out.len() >= limit {
                 continue;
             }
