@@ -8,7 +8,9 @@
 //! during a download is not half in it. `X-Total-Count` gives the number of rows up front.
 //!
 //! The body is streamed in chunks of about [`CHUNK_BYTES`], rendered as the client reads, so
-//! a whole file is never held in memory (only the list of the selected ids is).
+//! a whole file is never held in memory (only the list of the selected ids is). When the
+//! server shuts down, a download still streaming stops with an error, so the server can exit
+//! and the client sees an aborted transfer rather than a file that looks whole.
 //!
 //! JSON Lines rows are the interchange records, byte for byte as `export` writes them, so a
 //! download is a subset of the dataset's file of the same name and can be imported again.
@@ -197,6 +199,7 @@ async fn download(
         next: 0,
         preamble: true,
         bom: options.bom,
+        shutdown: state.live.on_shutdown(),
     };
     let body = Body::from_stream(futures_util::stream::unfold(rows, |mut rows| async move {
         let chunk = rows.chunk()?;
@@ -282,11 +285,16 @@ struct Rows {
     /// The byte-order mark and header row are still to write.
     preamble: bool,
     bom: bool,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Rows {
     /// The next chunk of the body, or `None` at the end.
     fn chunk(&mut self) -> Option<Result<Bytes, std::io::Error>> {
+        let unfinished = self.preamble || self.next < self.ids.len();
+        if unfinished && *self.shutdown.borrow() {
+            return Some(Err(std::io::Error::other("the server is shutting down")));
+        }
         let mut out = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
         // Never an empty chunk: an empty JSON Lines file is no chunk at all.
         while out.is_empty() && (self.preamble || self.next < self.ids.len()) {
@@ -655,6 +663,42 @@ mod tests {
         ] {
             assert_eq!(guard(cell), shown);
         }
+    }
+
+    fn rows(c: Catalog, format: Format, shutdown: tokio::sync::watch::Receiver<bool>) -> Rows {
+        Rows {
+            catalog: Arc::new(c),
+            list: List::Recommendations,
+            format,
+            ids: vec![],
+            next: 0,
+            preamble: true,
+            bom: true,
+            shutdown,
+        }
+    }
+
+    #[test]
+    fn a_download_stops_with_an_error_when_the_server_shuts_down() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::store::Store::open(&dir.path().join("store")).expect("store");
+        let catalog = || Catalog::load(&store).expect("catalog");
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+
+        // Running: the header row, then the end.
+        let mut running = rows(catalog(), Format::Csv, shutdown.clone());
+        let first = running.chunk().expect("a chunk").expect("no error");
+        assert!(first.starts_with("\u{feff}ref,id,text,".as_bytes()));
+        assert!(running.chunk().is_none());
+        // An empty JSON Lines file is no chunk at all.
+        assert!(rows(catalog(), Format::Jsonl, shutdown.clone())
+            .chunk()
+            .is_none());
+
+        // Shut down before it ends: an error, never a short file that looks whole.
+        let mut cut = rows(catalog(), Format::Csv, shutdown);
+        stop.send_replace(true);
+        assert!(matches!(cut.chunk(), Some(Err(_))));
     }
 
     #[test]
