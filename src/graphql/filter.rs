@@ -1,7 +1,10 @@
 //! Filter inputs and their evaluation to sets of ids. In every filter a list means "any of"
 //! and fields combine with AND; an absent or empty list does not filter.
+//!
+//! Evaluation needs only a [`Catalog`], so the same filter serves the GraphQL connections and
+//! the downloads (`server::downloads`), which read it from JSON with [`from_json`].
 
-use async_graphql::{InputObject, Result};
+use async_graphql::{InputObject, InputObjectType, Result};
 use roaring::RoaringBitmap;
 
 use super::errors::bad_input;
@@ -114,6 +117,66 @@ pub struct CountryFilter {
     pub region: Option<Vec<String>>,
     /// Case-insensitive part of the name.
     pub name_contains: Option<String>,
+}
+
+/// Reads a filter given as JSON text exactly as GraphQL reads the same value given as a
+/// variable: the same field names (camelCase), enum values, scalars and coercions (one value
+/// where a list is expected is a list of one), by the same parsing code. `null` (or nothing)
+/// is no filter. A field the filter does not have, or a field whose value is invalid, is a
+/// `BAD_USER_INPUT` naming `filter.<field>`; text that is not a JSON object names `filter`.
+pub fn from_json<T: InputObjectType + Default>(text: &str) -> Result<T> {
+    use async_graphql::Value;
+    let type_name = T::type_name();
+    let value: serde_json::Value = if text.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(text).map_err(|e| bad_input("filter", format!("is not JSON: {e}")))?
+    };
+    let fields = match value {
+        serde_json::Value::Null => return Ok(T::default()),
+        serde_json::Value::Object(fields) => fields,
+        _ => {
+            return Err(bad_input(
+                "filter",
+                format!("must be a JSON object with fields of {type_name}"),
+            ))
+        }
+    };
+    // An input object's value lists every field it has, set or not.
+    let known: Vec<String> = match T::default().to_value() {
+        Value::Object(m) => m.keys().map(|k| k.to_string()).collect(),
+        _ => vec![],
+    };
+    // Each field on its own first, so that an error names the field at fault.
+    for (name, v) in &fields {
+        let arg = format!("filter.{name}");
+        if !known.contains(name) {
+            return Err(bad_input(
+                &arg,
+                format!(
+                    "{type_name} has no field {name:?}; its fields are {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        let one = serde_json::Value::Object([(name.clone(), v.clone())].into_iter().collect());
+        parse_input::<T>(&arg, one)?;
+    }
+    parse_input("filter", serde_json::Value::Object(fields))
+}
+
+/// `T` parsed from a JSON value by GraphQL's input parsing; an error names `arg`.
+fn parse_input<T: InputObjectType>(arg: &str, json: serde_json::Value) -> Result<T> {
+    let value = async_graphql::Value::from_json(json).map_err(|e| bad_input(arg, e))?;
+    T::parse(Some(value)).map_err(|e| {
+        let message = e.into_server_error(Default::default()).message;
+        // Keep the innermost message: the field is named by `arg` already.
+        let message = match message.split_once(" (occurred while parsing") {
+            Some((inner, _)) => inner.to_owned(),
+            None => message,
+        };
+        bad_input(arg, message)
+    })
 }
 
 /// Keeps the members for which `keep` holds.
@@ -486,5 +549,98 @@ impl CountryFilter {
             })
             .map(|(i, _)| i as u32)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argument(e: &async_graphql::Error) -> String {
+        let ext = e.extensions.as_ref().expect("extensions");
+        assert_eq!(
+            ext.get("code"),
+            Some(&async_graphql::Value::from("BAD_USER_INPUT"))
+        );
+        match ext.get("argument") {
+            Some(async_graphql::Value::String(s)) => s.clone(),
+            other => panic!("no argument: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_json_filter_reads_as_graphql_reads_a_variable() {
+        let f: RecommendationFilter = from_json(
+            r#"{"stateUnderReview": ["HND"], "response": "NOTED", "unRegionalGroup": ["ASIA_PACIFIC"],
+                "cycle": [3, 4], "text": "water", "linked": true, "theme": null}"#,
+        )
+        .expect("a valid filter");
+        assert_eq!(f.state_under_review, Some(vec!["HND".to_owned()]));
+        // One value where a list is expected is a list of one, as in GraphQL.
+        assert_eq!(f.response, Some(vec![Response::Noted]));
+        assert_eq!(
+            f.un_regional_group,
+            Some(vec![UnRegionalGroup::AsiaPacific])
+        );
+        assert_eq!(f.cycle, Some(vec![3, 4]));
+        assert_eq!(f.text.as_deref(), Some("water"));
+        assert_eq!(f.linked, Some(true));
+        assert_eq!(f.theme, None);
+        let m: MeasureFilter =
+            from_json(r#"{"activeOn": "2020-04-01", "category": ["GENDER_BASED_VIOLENCE"]}"#)
+                .expect("a valid filter");
+        assert_eq!(
+            m.active_on.map(|d| d.0.to_string()).as_deref(),
+            Some("2020-04-01")
+        );
+        assert_eq!(m.category, Some(vec![MeasureCategory::GenderBasedViolence]));
+        let l: LinkFilter =
+            from_json(r#"{"relation": ["PARTIALLY_IMPLEMENTS"], "status": "REJECTED"}"#)
+                .expect("a valid filter");
+        assert_eq!(l.relation, Some(vec![LinkRelation::PartiallyImplements]));
+        assert_eq!(l.status, Some(vec![LinkStatus::Rejected]));
+    }
+
+    #[test]
+    fn no_filter_is_the_default() {
+        for text in ["", "  ", "null", "{}"] {
+            let f: GoodPracticeFilter = from_json(text).expect("no filter");
+            assert!(f.country.is_none() && f.year.is_none() && f.text.is_none());
+        }
+    }
+
+    #[test]
+    fn an_invalid_json_filter_names_the_field_at_fault() {
+        for (text, arg) in [
+            (r#"{"response": ["MAYBE"]}"#, "filter.response"),
+            (r#"{"response": [null]}"#, "filter.response"),
+            (r#"{"cycle": ["three"]}"#, "filter.cycle"),
+            (r#"{"cycle": [1.5]}"#, "filter.cycle"),
+            (r#"{"cycle": [99999999999]}"#, "filter.cycle"),
+            (r#"{"linked": "yes"}"#, "filter.linked"),
+            (
+                r#"{"theme": ["health"], "colour": ["red"]}"#,
+                "filter.colour",
+            ),
+            (
+                r#"{"state_under_review": ["HND"]}"#,
+                "filter.state_under_review",
+            ),
+            (r#"{"response": ["NOTED"]"#, "filter"),
+            (r#"["NOTED"]"#, "filter"),
+            ("NOTED", "filter"),
+        ] {
+            let e = from_json::<RecommendationFilter>(text).expect_err(text);
+            assert_eq!(argument(&e), arg, "{text}: {}", e.message);
+            assert!(e.message.starts_with(&format!("{arg}: ")), "{}", e.message);
+        }
+        let e = from_json::<MeasureFilter>(r#"{"activeOn": "2020-13-01"}"#).expect_err("bad date");
+        assert_eq!(argument(&e), "filter.activeOn");
+        let e = from_json::<RecommendationFilter>(r#"{"colour": 1}"#).expect_err("unknown field");
+        assert!(
+            e.message.contains("stateUnderReview"),
+            "the fields are listed: {}",
+            e.message
+        );
     }
 }

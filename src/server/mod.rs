@@ -11,6 +11,7 @@
 //! …"}`). A token that is given but not valid is refused (`UNAUTHENTICATED`, HTTP 401), as is
 //! a request without one when the server requires tokens for reading.
 
+pub mod downloads;
 pub mod graphiql;
 pub mod outcome;
 pub mod ws;
@@ -153,6 +154,7 @@ pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router 
     Router::new()
         .route("/graphql", get(graphql).post(graphql))
         .route("/graphql/ws", get(ws::graphql_ws))
+        .merge(downloads::router())
         .with_state(state)
         .route("/health", get(health))
         .merge(graphiql::router())
