@@ -76,6 +76,11 @@ impl Live {
         self.events.subscribe()
     }
 
+    /// How many subscribers follow the changes now.
+    pub fn subscribers(&self) -> usize {
+        self.events.receiver_count()
+    }
+
     /// Resolves once [`Live::shut_down`] is called (subscriptions end then).
     pub fn on_shutdown(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
