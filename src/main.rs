@@ -7,7 +7,6 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 use recover_better::dataset::{self, embedded::DefaultDataset, import::ImportOptions, Folder};
@@ -18,10 +17,10 @@ use recover_better::store::{check, Store};
 
 /// Recover Better: UPR recommendations linked to COVID-19 measures and good practices.
 ///
-/// Without a command it serves, with the options of `serve` (and their environment
-/// variables) given before any command.
+/// Without a command it serves: `recover-better` is `recover-better serve`, with serve's
+/// defaults and environment variables.
 #[derive(Parser)]
-#[command(version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(version, about, long_about = None)]
 struct Cli {
     /// The store folder (created if missing).
     #[arg(
@@ -42,9 +41,18 @@ struct Cli {
     log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
-    /// The default command's options: `recover-better` alone is `recover-better serve`.
-    #[command(flatten)]
-    serve: ServeArgs,
+}
+
+impl Cli {
+    /// The command line; without a command, exactly as if `serve` had been given last (so
+    /// serve's defaults and environment variables hold, as they do for `serve`).
+    fn parse_with_default() -> Cli {
+        let cli = Cli::parse();
+        if cli.command.is_some() {
+            return cli;
+        }
+        Cli::parse_from(std::env::args_os().chain([std::ffi::OsString::from("serve")]))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -53,8 +61,6 @@ enum LogFormat {
     Json,
 }
 
-/// Boolean options and their environment variables take 1/0, true/false, yes/no, on/off
-/// (any case).
 #[derive(clap::Args)]
 struct ServeArgs {
     /// The address to listen on (port 0 picks a free port).
@@ -81,7 +87,7 @@ struct ServeArgs {
         long,
         env = "RECOVER_BETTER_REQUIRE_TOKEN",
         action = ArgAction::SetTrue,
-        value_parser = BoolishValueParser::new()
+        value_parser = parse_switch
     )]
     require_token: bool,
     /// Requests per second allowed per token (or per client address without one), with a
@@ -97,7 +103,7 @@ struct ServeArgs {
         long,
         env = "RECOVER_BETTER_NO_METRICS",
         action = ArgAction::SetTrue,
-        value_parser = BoolishValueParser::new(),
+        value_parser = parse_switch,
         overrides_with = "metrics"
     )]
     no_metrics: bool,
@@ -115,6 +121,17 @@ struct ServeArgs {
     /// Most connections served at once; more wait until one closes.
     #[arg(long, env = "RECOVER_BETTER_MAX_CONNECTIONS", default_value_t = HttpOptions::default().max_connections)]
     max_connections: usize,
+}
+
+/// A boolean in any usual spelling: 1/0, true/false, yes/no, on/off, any case.
+fn parse_switch(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "{s:?} is neither on nor off: use 1/0, true/false, yes/no or on/off"
+        )),
+    }
 }
 
 /// A positive number of seconds, fractions allowed (`0.5`).
@@ -156,7 +173,8 @@ enum Command {
     /// Serve the GraphQL API and GraphiQL (the default command).
     ///
     /// A new, empty store is first loaded with the embedded default dataset, unless
-    /// `--empty` is given.
+    /// `--empty` is given. On/off settings given by environment variables take 1/0,
+    /// true/false, yes/no or on/off, in any case.
     Serve(ServeArgs),
     /// Load a dataset folder (JSON Lines, see README) into the store, all or nothing.
     ///
@@ -203,7 +221,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_default();
     // Logs are written by a background thread, so a request never waits on stderr; the guard
     // flushes what is queued when main returns.
     let (writer, _flush_logs_on_exit) = tracing_appender::non_blocking(std::io::stderr());
@@ -235,7 +253,10 @@ fn open(cli_data: &std::path::Path) -> Result<Store, Box<dyn std::error::Error>>
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    let Some(command) = cli.command else {
+        unreachable!("Cli::parse_with_default gives a command")
+    };
+    match command {
         Command::Serve(args) => serve(&cli.data, args),
         Command::Import { dir, default } => {
             let store = open(&cli.data)?;
