@@ -553,7 +553,10 @@ fn on_off_settings_take_the_usual_spellings_and_refuse_others_clearly() {
         message.contains("--require-token") && message.contains("\"maybe\""),
         "{message}"
     );
-    assert!(message.contains("1/0, true/false, yes/no or on/off"), "{message}");
+    assert!(
+        message.contains("1/0, true/false, yes/no or on/off"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -71,8 +71,8 @@ impl Metrics {
         limiter: Option<Arc<RateLimiter>>,
         require_token: bool,
     ) -> Metrics {
-        let registry = Registry::new_custom(Some("recover_better".into()), None)
-            .expect("a valid prefix");
+        let registry =
+            Registry::new_custom(Some("recover_better".into()), None).expect("a valid prefix");
         fn register<C: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: C) -> C {
             r.register(Box::new(c.clone()))
                 .expect("metric names are distinct and valid");

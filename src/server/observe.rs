@@ -90,3 +90,60 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::live::Live;
+    use crate::server::serve::ConnectionStats;
+    use crate::store::Store;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    /// What the GraphQL handler leaves in its response is what the metrics count.
+    #[tokio::test]
+    async fn requests_are_counted_by_the_operation_and_code_the_handler_reports() {
+        let store = Arc::new(Store::temporary().unwrap());
+        let live = Arc::new(Live::new(store.clone(), Catalog::load(&store).unwrap()));
+        let metrics = Arc::new(Metrics::new(
+            live,
+            Arc::new(ConnectionStats::default()),
+            None,
+            false,
+        ));
+        let router = axum::Router::new()
+            .route(
+                "/graphql",
+                get(|| async {
+                    let mut r = Response::new(axum::body::Body::empty());
+                    r.extensions_mut().insert(GraphqlOutcome {
+                        operation: Some("Probe".into()),
+                        codes: vec!["BAD_USER_INPUT".into(), "INTERNAL".into()],
+                        operations: 1,
+                    });
+                    r
+                }),
+            )
+            .layer(ObserveLayer {
+                metrics: Some(metrics.clone()),
+            });
+        for _ in 0..3 {
+            let request = Request::get("/graphql?secret=x").body(axum::body::Body::empty());
+            router.clone().oneshot(request.unwrap()).await.unwrap();
+        }
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "recover_better_http_requests_total{code=\"BAD_USER_INPUT\",operation=\"Probe\",route=\"/graphql\",status=\"200\"} 3"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "recover_better_http_request_duration_seconds_count{operation=\"Probe\",route=\"/graphql\"} 3"
+            ),
+            "{text}"
+        );
+    }
+}

@@ -138,7 +138,11 @@ impl RateLimiter {
 }
 
 /// The middleware: refuses a request over its caller's rate.
-pub async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, next: Next) -> Response {
+pub async fn limit(
+    State(limiter): State<Arc<RateLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -151,7 +155,11 @@ pub async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, ne
 }
 
 fn too_many_requests(refused: Refused) -> Response {
-    let seconds = refused.retry_after.as_nanos().div_ceil(1_000_000_000).max(1);
+    let seconds = refused
+        .retry_after
+        .as_nanos()
+        .div_ceil(1_000_000_000)
+        .max(1);
     let body = serde_json::json!({ "errors": [{
         "message": format!("too many requests: retry in {seconds} s"),
         "extensions": { "code": "RATE_LIMITED" },
