@@ -9,9 +9,10 @@
 //!   silent socket, a half-sent request and an idle keep-alive connection are closed, and a
 //!   few hundred of them cannot exhaust the connection limit for long.
 //! - A request (body upload included) is bounded by the router's request timeout.
-//! - On shutdown the listener closes at once, connections are asked to finish their current
-//!   request, and whatever is still open after `shutdown_timeout` is cut, so `run` returns
-//!   within that bound and the caller can flush the store.
+//! - On shutdown the listener closes at once, connections that have not delivered a request
+//!   yet are closed, the others are asked to finish their current request, and whatever is
+//!   still open after `shutdown_timeout` is cut, so `serve` returns within that bound and the
+//!   caller can flush the store.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -72,6 +73,9 @@ pub async fn serve(
         .keep_alive_timeout(Duration::from_secs(20));
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
+    // Tells connections that have not delivered a request yet to close at once on shutdown
+    // (nothing of theirs is in flight; hyper would wait for their headers).
+    let (stopping, stop) = tokio::sync::watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -107,6 +111,7 @@ pub async fn serve(
         let connection = graceful.watch(connection);
         let header_read_timeout = limits.header_read_timeout;
         let stats = stats.clone();
+        let mut stop = stop.clone();
         connections.spawn(async move {
             stats.open.fetch_add(1, Ordering::Relaxed);
             let _open = OpenGuard {
@@ -116,18 +121,22 @@ pub async fn serve(
             let mut connection = std::pin::pin!(connection);
             // hyper's HTTP/1 header timer starts once the protocol is known; before that (a
             // silent socket, a partial HTTP/2 preface) only this deadline holds.
-            tokio::select! {
+            let stopping = tokio::select! {
                 _ = &mut connection => return,
-                _ = tokio::time::sleep(header_read_timeout) => {}
-            }
+                _ = tokio::time::sleep(header_read_timeout) => false,
+                _ = stop.wait_for(|&s| s) => true,
+            };
             if !started.load(Ordering::Relaxed) {
-                stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                if !stopping {
+                    stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                }
                 return;
             }
             let _ = connection.await;
         });
     }
     drop(listener);
+    stopping.send_replace(true);
     let open = graceful.count();
     tracing::info!(open, "stopped accepting; finishing in-flight requests");
     if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
