@@ -21,10 +21,8 @@ use tokio_tungstenite::tungstenite::Message;
 use recover_better::catalog::Catalog;
 use recover_better::dataset::embedded::DefaultDataset;
 use recover_better::dataset::import::{import, ImportOptions};
-use recover_better::graphql::{self, Limits};
-use recover_better::live::Live;
 use recover_better::model::Role;
-use recover_better::server::{self, HttpOptions};
+use recover_better::server::App;
 use recover_better::store::Store;
 
 const CLIENTS: usize = 16;
@@ -190,7 +188,11 @@ fn main() {
             pairs.push((r.record.id.to_string(), m.record.id.to_string()));
         }
     }
-    let live = Arc::new(Live::new(Arc::new(store), catalog));
+    let app = App::builder(Arc::new(store))
+        .catalog(catalog)
+        .build()
+        .unwrap();
+    let live = app.live.clone();
 
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -198,11 +200,9 @@ fn main() {
         .build()
         .unwrap();
     let address = server_rt.block_on(async {
-        let schema = graphql::schema(live.clone(), Limits::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let app = server::app(schema, live.clone(), &HttpOptions::default());
-        tokio::spawn(server::run(listener, app, std::future::pending()));
+        tokio::spawn(app.serve(listener, std::future::pending()));
         address
     });
     let client_rt = tokio::runtime::Builder::new_multi_thread()

@@ -11,8 +11,7 @@ use recover_better::catalog::Catalog;
 use recover_better::dataset::generate::{generate, GenerateOptions, Preset};
 use recover_better::dataset::import::{import, ImportOptions};
 use recover_better::dataset::Folder;
-use recover_better::graphql::{self, Limits};
-use recover_better::live::Live;
+use recover_better::server::App;
 use recover_better::store::Store;
 
 fn main() {
@@ -58,8 +57,11 @@ fn main() {
             .0
             .to_string()
     };
-    let live = Arc::new(Live::new(Arc::new(store), catalog));
-    let schema = graphql::schema(live.clone(), Limits::default());
+    let app = App::builder(Arc::new(store))
+        .catalog(catalog)
+        .build()
+        .unwrap();
+    let (live, schema) = (app.live, app.schema);
     let queries = [
         ("Q1", format!("{{ recommendation(ref: \"{rec}\") {{ ref text stateUnderReview {{ name }} recommendingStates {{ name }} }} }}")),
         ("Q2", format!("{{ country(code: \"{country}\") {{ name recommendationsReceived(first: 20, filter: {{cycle: [3]}}) {{ totalCount nodes {{ ref text response }} }} measures(first: 10) {{ totalCount nodes {{ ref title startDate }} }} }} }}")),

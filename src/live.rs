@@ -26,7 +26,7 @@
 //! ([`Next::Lagged`]) when it next reads.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{broadcast, watch, Notify};
@@ -299,6 +299,8 @@ impl Drop for Subscription {
 /// Counters shared with subscriptions.
 struct Shared {
     queued_bytes: AtomicUsize,
+    /// Subscriptions dropped for falling past their budget, since start.
+    lagged_drops: AtomicU64,
     budget_events: AtomicUsize,
     budget_bytes: AtomicUsize,
 }
@@ -374,6 +376,7 @@ impl Live {
             registry: Arc::default(),
             shared: Arc::new(Shared {
                 queued_bytes: AtomicUsize::new(0),
+                lagged_drops: AtomicU64::new(0),
                 budget_events: AtomicUsize::new(EVENT_BUFFER),
                 budget_bytes: AtomicUsize::new(EVENT_BUFFER_BYTES),
             }),
@@ -436,6 +439,11 @@ impl Live {
     /// How many subscriptions are registered.
     pub fn subscribers(&self) -> usize {
         lock(&self.registry).count
+    }
+
+    /// How many subscriptions were dropped for falling behind, since the server started.
+    pub fn lagged_drops(&self) -> u64 {
+        self.shared.lagged_drops.load(Ordering::Relaxed)
     }
 
     /// The bytes of events queued for all subscribers (an event queued for two counts twice).
@@ -627,6 +635,7 @@ impl Live {
                         q.events = VecDeque::new();
                         q.bytes = 0;
                         lagged.push((topic.clone(), id));
+                        self.shared.lagged_drops.fetch_add(1, Ordering::Relaxed);
                     } else {
                         q.bytes += event.bytes;
                         self.shared

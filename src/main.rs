@@ -3,17 +3,22 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
 
-use recover_better::catalog::Catalog;
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+
 use recover_better::dataset::{self, embedded::DefaultDataset, import::ImportOptions, Folder};
-use recover_better::graphql::{self, Limits};
-use recover_better::live::Live;
+use recover_better::graphql::Limits;
 use recover_better::model::Role;
-use recover_better::server::{self, HttpOptions};
+use recover_better::server::{self, App, HttpOptions};
 use recover_better::store::{check, Store};
 
 /// Recover Better: UPR recommendations linked to COVID-19 measures and good practices.
+///
+/// Without a command it serves: `recover-better` is `recover-better serve`, with serve's
+/// defaults and environment variables.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
@@ -25,11 +30,38 @@ struct Cli {
         default_value = "recover-better.sled"
     )]
     data: PathBuf,
+    /// How log lines are written to stderr: `text`, or `json` (one object a line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "RECOVER_BETTER_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
-#[derive(clap::Args, Default)]
+impl Cli {
+    /// The command line; without a command, exactly as if `serve` had been given last (so
+    /// serve's defaults and environment variables hold, as they do for `serve`).
+    fn parse_with_default() -> Cli {
+        let cli = Cli::parse();
+        if cli.command.is_some() {
+            return cli;
+        }
+        Cli::parse_from(std::env::args_os().chain([std::ffi::OsString::from("serve")]))
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
 struct ServeArgs {
     /// The address to listen on (port 0 picks a free port).
     #[arg(long, env = "RECOVER_BETTER_LISTEN", default_value = "127.0.0.1:8080")]
@@ -51,8 +83,65 @@ struct ServeArgs {
     #[arg(long, env = "RECOVER_BETTER_MAX_COMPLEXITY", default_value_t = Limits::default().complexity)]
     max_complexity: usize,
     /// Refuse queries without a valid token (mutations always need one).
-    #[arg(long, env = "RECOVER_BETTER_REQUIRE_TOKEN")]
+    #[arg(
+        long,
+        env = "RECOVER_BETTER_REQUIRE_TOKEN",
+        action = ArgAction::SetTrue,
+        value_parser = parse_switch
+    )]
     require_token: bool,
+    /// Requests per second allowed per token (or per client address without one), with a
+    /// burst of as many; over it, HTTP 429 with Retry-After. Off unless given.
+    #[arg(long, env = "RECOVER_BETTER_RATE_LIMIT", value_name = "RPS")]
+    rate_limit: Option<NonZeroU32>,
+    /// Serve /metrics and count requests for it (the default; undoes an earlier
+    /// --no-metrics).
+    #[arg(long, overrides_with = "no_metrics")]
+    metrics: bool,
+    /// Do not serve /metrics nor count requests (to measure what metrics cost).
+    #[arg(
+        long,
+        env = "RECOVER_BETTER_NO_METRICS",
+        action = ArgAction::SetTrue,
+        value_parser = parse_switch,
+        overrides_with = "metrics"
+    )]
+    no_metrics: bool,
+    /// Seconds a client has to send a request's headers, from connecting or from the
+    /// previous response (so also how long an idle keep-alive connection stays open).
+    #[arg(long, env = "RECOVER_BETTER_HEADER_READ_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECS")]
+    header_read_timeout: Duration,
+    /// Seconds a request may take, reading its body included (then HTTP 408).
+    #[arg(long, env = "RECOVER_BETTER_REQUEST_TIMEOUT", default_value = "30", value_parser = parse_seconds, value_name = "SECS")]
+    request_timeout: Duration,
+    /// Seconds in-flight requests get to finish once a shutdown starts (SIGTERM, Ctrl-C);
+    /// connections still open then are closed.
+    #[arg(long, env = "RECOVER_BETTER_SHUTDOWN_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECS")]
+    shutdown_timeout: Duration,
+    /// Most connections served at once; more wait until one closes.
+    #[arg(long, env = "RECOVER_BETTER_MAX_CONNECTIONS", default_value_t = HttpOptions::default().max_connections)]
+    max_connections: usize,
+}
+
+/// A boolean in any usual spelling: 1/0, true/false, yes/no, on/off, any case.
+fn parse_switch(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "{s:?} is neither on nor off: use 1/0, true/false, yes/no or on/off"
+        )),
+    }
+}
+
+/// A positive number of seconds, fractions allowed (`0.5`).
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n > 0.0 && n <= 86_400.0 => Ok(Duration::from_secs_f64(n)),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds (more than 0, at most 86400)"
+        )),
+    }
 }
 
 #[derive(Subcommand)]
@@ -84,7 +173,8 @@ enum Command {
     /// Serve the GraphQL API and GraphiQL (the default command).
     ///
     /// A new, empty store is first loaded with the embedded default dataset, unless
-    /// `--empty` is given.
+    /// `--empty` is given. On/off settings given by environment variables take 1/0,
+    /// true/false, yes/no or on/off, in any case.
     Serve(ServeArgs),
     /// Load a dataset folder (JSON Lines, see README) into the store, all or nothing.
     ///
@@ -131,17 +221,24 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_default();
     // Logs are written by a background thread, so a request never waits on stderr; the guard
     // flushes what is queued when main returns.
     let (writer, _flush_logs_on_exit) = tracing_appender::non_blocking(std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .with_writer(writer)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -156,12 +253,10 @@ fn open(cli_data: &std::path::Path) -> Result<Store, Box<dyn std::error::Error>>
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    match cli.command.unwrap_or(Command::Serve(ServeArgs {
-        listen: "127.0.0.1:8080".into(),
-        max_depth: Limits::default().depth,
-        max_complexity: Limits::default().complexity,
-        ..Default::default()
-    })) {
+    let Some(command) = cli.command else {
+        unreachable!("Cli::parse_with_default gives a command")
+    };
+    match command {
         Command::Serve(args) => serve(&cli.data, args),
         Command::Import { dir, default } => {
             let store = open(&cli.data)?;
@@ -271,33 +366,33 @@ fn import(
 }
 
 fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let store = std::sync::Arc::new(open(data)?);
+    let store = Arc::new(open(data)?);
     if store.is_empty()? && !args.empty {
         tracing::info!(store = %data.display(), "new store: loading the embedded default dataset");
         let summary =
             dataset::import::import(&store, &DefaultDataset, ImportOptions { progress: true })?;
         tracing::info!(records = summary.total().records, "default dataset loaded");
     }
-    let started = std::time::Instant::now();
-    let catalog = Catalog::load(&store)?;
-    tracing::info!(
-        recommendations = catalog.recommendations.len(),
-        measures = catalog.measures.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "catalog loaded"
-    );
     let limits = Limits {
         depth: args.max_depth,
         complexity: args.max_complexity,
         ..Limits::default()
     };
-    let live = std::sync::Arc::new(Live::new(store.clone(), catalog));
-    let schema = graphql::schema(live.clone(), limits);
     let options = HttpOptions {
         cors_origins: args.cors_origins,
         require_token: args.require_token,
+        rate_limit: args.rate_limit,
+        metrics: !args.no_metrics,
+        header_read_timeout: args.header_read_timeout,
+        request_timeout: args.request_timeout,
+        shutdown_timeout: args.shutdown_timeout,
+        max_connections: args.max_connections,
         ..HttpOptions::default()
     };
+    let app = App::builder(store.clone())
+        .limits(limits)
+        .http(options)
+        .build()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -308,19 +403,12 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
         println!("GraphQL endpoint: http://{addr}/graphql (WebSocket: ws://{addr}/graphql/ws)");
         use std::io::Write;
         std::io::stdout().flush()?;
-        let stopping = live.clone();
-        server::run(
-            listener,
-            server::app(schema, live.clone(), &options),
-            async move {
-                server::shutdown_signal().await;
-                // Ends subscriptions and closes WebSocket connections.
-                stopping.shut_down();
-            },
-        )
-        .await?;
+        app.serve(listener, server::shutdown_signal()).await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     })?;
+    // Handlers cut at the shutdown deadline may have left writes on blocking threads: wait
+    // for them (a write is short) before the last flush.
+    runtime.shutdown_timeout(Duration::from_secs(30));
     store.flush()?;
     tracing::info!("store flushed; bye");
     Ok(ExitCode::SUCCESS)

@@ -449,3 +449,123 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A `recover-better` process with the given environment and no command (the default is
+/// `serve`); its `serve` options come from the environment only.
+fn serve_with_env(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(bin());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("RECOVER_BETTER_") || k == "RUST_LOG" {
+            command.env_remove(k);
+        }
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+/// A plain HTTP/1.1 request; returns the status code and the response.
+fn http(address: &str, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {response:?}"));
+    (status, response)
+}
+
+#[test]
+fn serving_without_a_command_honours_the_environment() {
+    use std::io::BufRead;
+    let (_data, store) = tiny_store();
+    let mut child = serve_with_env(&[
+        ("RECOVER_BETTER_DATA", store.path().to_str().unwrap()),
+        ("RECOVER_BETTER_LISTEN", "127.0.0.1:0"),
+        ("RECOVER_BETTER_REQUIRE_TOKEN", "1"),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let address = first
+        .trim()
+        .strip_prefix("GraphiQL: http://")
+        .map(|a| a.trim_end_matches('/').to_owned());
+    let answer = address.as_deref().map(|address| {
+        let body = r#"{"query":"{ __typename }"}"#;
+        http(
+            address,
+            &format!(
+                "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+
+    assert!(
+        address.is_some_and(|a| a.starts_with("127.0.0.1:") && !a.ends_with(":8080")),
+        "{first}"
+    );
+    let (status, response) = answer.unwrap();
+    assert_eq!(status, 401, "{response}");
+    assert!(response.contains("UNAUTHENTICATED"), "{response}");
+}
+
+#[test]
+fn on_off_settings_take_the_usual_spellings_and_refuse_others_clearly() {
+    let store = tempfile::tempdir().unwrap();
+    for spelling in ["1", "0", "true", "False", "YES", "no", "on", "Off"] {
+        let out = serve_with_env(&[
+            ("RECOVER_BETTER_REQUIRE_TOKEN", spelling),
+            ("RECOVER_BETTER_NO_METRICS", spelling),
+            // Parsed, it gets as far as listening, which fails on this address.
+            ("RECOVER_BETTER_LISTEN", "256.0.0.1:1"),
+        ])
+        .args(["--data", store.path().to_str().unwrap(), "serve", "--empty"])
+        .output()
+        .unwrap();
+        assert_exit(&out, 1);
+        assert!(
+            stderr(&out).contains("cannot listen on 256.0.0.1:1"),
+            "{spelling}: {}",
+            stderr(&out)
+        );
+    }
+    let out = serve_with_env(&[("RECOVER_BETTER_REQUIRE_TOKEN", "maybe")])
+        .args(["--data", store.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let message = stderr(&out);
+    assert!(
+        message.contains("--require-token") && message.contains("\"maybe\""),
+        "{message}"
+    );
+    assert!(
+        message.contains("1/0, true/false, yes/no or on/off"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_bad_duration_is_refused_with_a_clear_message() {
+    let out = run(&["serve", "--header-read-timeout", "0"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("is not a number of seconds"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,9 +1,15 @@
-//! The HTTP server: `app(schema)` is the router (tests call it directly), `run` serves it
-//! until a shutdown signal, then stops accepting, lets requests finish, and returns so the
-//! caller can flush the store.
+//! The HTTP server: [`App::builder`] assembles the application (the binary, the tests and
+//! the benches all build it so), [`App::serve`] serves it until a shutdown signal, then stops
+//! accepting, lets requests finish within a bound, and returns so the caller can flush the
+//! store.
 //!
 //! Routes: POST and GET `/graphql`, GraphQL over WebSocket (graphql-transport-ws) at
-//! `/graphql/ws`, GraphiQL at `/` from assets embedded in the binary, `/health`.
+//! `/graphql/ws`, GraphiQL at `/` from assets embedded in the binary, `/health` (liveness),
+//! `/ready` (readiness), `/metrics` (Prometheus, unless turned off).
+//!
+//! Layers, outermost first: the request log and metrics ([`observe`]), CORS, the request
+//! timeout (body upload included), the body size limit; on the GraphQL routes only, the rate
+//! limit ([`rate_limit`]). Connection deadlines are the accept loop's ([`serve`]).
 //!
 //! Each HTTP request gets the catalog snapshot current when it arrives (so every field of
 //! the response agrees) and its caller, from the `Authorization: Bearer` header. A WebSocket
@@ -12,10 +18,18 @@
 //! a request without one when the server requires tokens for reading.
 
 pub mod downloads;
+mod app;
 pub mod graphiql;
+pub mod metrics;
+pub mod observe;
 pub mod outcome;
 pub mod ws;
+pub mod rate_limit;
+pub mod serve;
 
+pub use app::{App, AppBuilder};
+
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,9 +43,6 @@ use axum::{Json, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tower_http::LatencyUnit;
-use tracing::Level;
 
 use crate::graphql::auth::{unauthenticated, Principal};
 use crate::graphql::object::Snapshot;
@@ -51,6 +62,18 @@ pub struct HttpOptions {
     pub require_token: bool,
     /// GraphQL over WebSocket (`/graphql/ws`).
     pub ws: ws::WsOptions,
+    /// Requests per second per token (or per client address without one), with a burst of as
+    /// many; `None`: no limit.
+    pub rate_limit: Option<NonZeroU32>,
+    /// Serve `/metrics` and count requests for it.
+    pub metrics: bool,
+    /// Longest wait for a request's headers, from the connection's start or the previous
+    /// response (so also the keep-alive idle limit).
+    pub header_read_timeout: Duration,
+    /// Most connections served at once (more wait in the listen backlog).
+    pub max_connections: usize,
+    /// Longest wait, once shutting down, for in-flight requests before connections are cut.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for HttpOptions {
@@ -61,6 +84,11 @@ impl Default for HttpOptions {
             request_timeout: Duration::from_secs(30),
             require_token: false,
             ws: ws::WsOptions::default(),
+            rate_limit: None,
+            metrics: true,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -123,8 +151,14 @@ async fn graphql(
     GraphQLResponse::from(state.api.execute_batch(request).await).into_response()
 }
 
-/// The whole application as a router.
-pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router {
+/// The whole application as a router (see [`App::builder`]).
+fn router(
+    schema: AppSchema,
+    live: Arc<Live>,
+    options: &HttpOptions,
+    limiter: Option<Arc<rate_limit::RateLimiter>>,
+    metrics: Option<Arc<metrics::Metrics>>,
+) -> Router {
     let cors = if options.cors_origins.iter().any(|o| o == "*") {
         CorsLayer::permissive()
     } else {
@@ -143,7 +177,7 @@ pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router 
     };
     let state = AppState {
         api: Api(schema),
-        live,
+        live: live.clone(),
         require_token: options.require_token,
         ws: Arc::new(ws::Gate::new(
             options.ws.clone(),
@@ -151,46 +185,61 @@ pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router 
             options.cors_origins.clone(),
         )),
     };
-    Router::new()
+    let mut graphql_routes = Router::new()
         .route("/graphql", get(graphql).post(graphql))
         .route("/graphql/ws", get(ws::graphql_ws))
         .merge(downloads::router())
-        .with_state(state)
+        .with_state(state);
+    if let Some(limiter) = limiter {
+        graphql_routes = graphql_routes.route_layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate_limit::limit,
+        ));
+    }
+    let mut router = graphql_routes
         .route("/health", get(health))
-        .merge(graphiql::router())
+        .route("/ready", get(ready).with_state(live))
+        .merge(graphiql::router());
+    if let Some(metrics) = &metrics {
+        router = router.route("/metrics", get(metrics::scrape).with_state(metrics.clone()));
+    }
+    router
         .layer(RequestBodyLimitLayer::new(options.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             options.request_timeout,
         ))
         .layer(cors)
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_request(())
-                .on_response(
-                    DefaultOnResponse::new()
-                        .level(Level::INFO)
-                        .latency_unit(LatencyUnit::Micros),
-                ),
-        )
+        .layer(observe::ObserveLayer { metrics })
 }
 
+/// Liveness: the process answers. Touches nothing.
 async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
-pub async fn run(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // With each connection's peer address (WebSocket connections are capped per address).
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+/// Readiness: the store answers and a snapshot is loaded; 503 once shutting down.
+async fn ready(State(live): State<Arc<Live>>) -> Response {
+    let version = env!("CARGO_PKG_VERSION");
+    let generation = live.snapshot().generation;
+    let shutting_down = *live.on_shutdown().borrow();
+    // One read of a kept counter: cheap, and it fails if the store cannot be read.
+    let store = live
+        .store()
+        .count(crate::store::Kind::Recommendation)
+        .is_ok();
+    let (status, word) = match (shutting_down, store) {
+        (true, _) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+        (false, false) => (StatusCode::SERVICE_UNAVAILABLE, "store unreadable"),
+        (false, true) => (StatusCode::OK, "ready"),
+    };
+    let body = serde_json::json!({
+        "status": word,
+        "version": version,
+        "store": if store { "open" } else { "unreadable" },
+        "snapshotGeneration": generation,
+    });
+    (status, Json(body)).into_response()
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -14,9 +14,9 @@ use recover_better::dataset::embedded::DefaultDataset;
 use recover_better::dataset::generate::{generate, GenerateOptions, Preset};
 use recover_better::dataset::import::{import, ImportOptions};
 use recover_better::dataset::{Folder, Source};
-use recover_better::graphql::{self, Limits};
+use recover_better::graphql::Limits;
 use recover_better::live::Live;
-use recover_better::server::{self, HttpOptions};
+use recover_better::server::{App, HttpOptions};
 use recover_better::store::Store;
 
 /// The seed of the tiny dataset every tiny server is built from.
@@ -138,14 +138,18 @@ pub async fn serve_catalog(
     limits: Limits,
     options: HttpOptions,
 ) -> (String, Arc<Live>) {
-    let live = Arc::new(Live::new(Arc::new(store), catalog));
-    let schema = graphql::schema(live.clone(), limits);
+    let app = App::builder(Arc::new(store))
+        .catalog(catalog)
+        .limits(limits)
+        .http(options)
+        .build()
+        .expect("the app builds");
+    let live = app.live.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::app(schema, live.clone(), &options);
-    tokio::spawn(server::run(listener, app, std::future::pending()));
+    tokio::spawn(app.serve(listener, std::future::pending()));
     (address, live)
 }
 

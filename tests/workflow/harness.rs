@@ -6,11 +6,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use recover_better::catalog::Catalog;
-use recover_better::graphql::{self, Limits};
 use recover_better::live::Live;
 use recover_better::model::Role;
-use recover_better::server::{self, HttpOptions};
+use recover_better::server::{App, HttpOptions};
 use recover_better::store::Store;
 
 use crate::common::{import_dir, Dataset};
@@ -71,15 +69,16 @@ pub async fn server_with(options: HttpOptions) -> Server {
     let reader = store.create_token("rita", Role::Reader).unwrap();
     let editor = store.create_token("eddie", Role::Editor).unwrap();
     let admin = store.create_token("ada", Role::Admin).unwrap();
-    let catalog = Catalog::load(&store).expect("catalog");
-    let live = Arc::new(Live::new(Arc::new(store), catalog));
-    let schema = graphql::schema(live.clone(), Limits::default());
+    let app = App::builder(Arc::new(store))
+        .http(options)
+        .build()
+        .expect("the app builds");
+    let live = app.live.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::app(schema, live.clone(), &options);
-    tokio::spawn(server::run(listener, app, std::future::pending()));
+    tokio::spawn(app.serve(listener, std::future::pending()));
     Server {
         address,
         live,

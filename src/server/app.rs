@@ -1,0 +1,154 @@
+//! The one way to build the application, used by the binary, the tests and the benches, so a
+//! setting cannot be wired in one place and forgotten in another:
+//!
+//! ```no_run
+//! # async fn example(store: recover_better::store::Store) -> Result<(), Box<dyn std::error::Error>> {
+//! use recover_better::server::{App, HttpOptions};
+//! let app = App::builder(std::sync::Arc::new(store))
+//!     .http(HttpOptions { require_token: true, ..HttpOptions::default() })
+//!     .build()?;
+//! let live = app.live.clone(); // the running state, for writes and tests
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! app.serve(listener, recover_better::server::shutdown_signal()).await?;
+//! live.store().flush()?;
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::catalog::Catalog;
+use crate::graphql::{self, AppSchema, Limits};
+use crate::live::Live;
+use crate::server::metrics::Metrics;
+use crate::server::rate_limit::RateLimiter;
+use crate::server::serve::{self, ConnectionLimits, ConnectionStats};
+use crate::server::{router, HttpOptions};
+use crate::store::{Store, StoreError};
+
+/// A built application: the running state, the schema and the router, ready to serve.
+pub struct App {
+    /// The store, the snapshot queries read, writes, the stream of changes.
+    pub live: Arc<Live>,
+    /// The schema (for in-process execution, as the benches do).
+    pub schema: AppSchema,
+    /// Every route with its layers (for `tower::ServiceExt::oneshot` in tests).
+    pub router: Router,
+    /// The metrics, when on.
+    pub metrics: Option<Arc<Metrics>>,
+    options: HttpOptions,
+    connections: Arc<ConnectionStats>,
+}
+
+/// Settings for [`App`]; every one has a default.
+pub struct AppBuilder {
+    store: Arc<Store>,
+    catalog: Option<Catalog>,
+    limits: Limits,
+    http: HttpOptions,
+}
+
+impl App {
+    /// Starts building an app over `store`.
+    pub fn builder(store: Arc<Store>) -> AppBuilder {
+        AppBuilder {
+            store,
+            catalog: None,
+            limits: Limits::default(),
+            http: HttpOptions::default(),
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` resolves. Then `/ready` answers 503, subscriptions
+    /// end, the listener closes, and in-flight requests get `shutdown_timeout` to finish
+    /// before their connections are cut. Returns once every connection is closed; flushing
+    /// the store is the caller's.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let limits = ConnectionLimits {
+            header_read_timeout: self.options.header_read_timeout,
+            max_connections: self.options.max_connections,
+            shutdown_timeout: self.options.shutdown_timeout,
+        };
+        let live = self.live.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Ends subscriptions and closes WebSocket connections; /ready turns 503.
+            live.shut_down();
+        };
+        serve::serve(listener, self.router, &limits, self.connections, shutdown).await
+    }
+}
+
+impl AppBuilder {
+    /// Serves this catalog instead of loading one from the store (queries read only the
+    /// catalog, so it need not come from the store).
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// The query limits (depth, complexity, directives).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The HTTP settings: CORS, tokens, rate limit, metrics, deadlines.
+    pub fn http(mut self, options: HttpOptions) -> Self {
+        self.http = options;
+        self
+    }
+
+    /// Loads the catalog (unless given) and assembles the app.
+    pub fn build(self) -> Result<App, StoreError> {
+        let catalog = match self.catalog {
+            Some(c) => c,
+            None => {
+                let started = std::time::Instant::now();
+                let catalog = Catalog::load(&self.store)?;
+                tracing::info!(
+                    recommendations = catalog.recommendations.len(),
+                    measures = catalog.measures.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "catalog loaded"
+                );
+                catalog
+            }
+        };
+        let live = Arc::new(Live::new(self.store, catalog));
+        let schema = graphql::schema(live.clone(), self.limits);
+        let connections = Arc::new(ConnectionStats::default());
+        let limiter = self
+            .http
+            .rate_limit
+            .map(|rps| Arc::new(RateLimiter::new(rps)));
+        let metrics = self.http.metrics.then(|| {
+            Arc::new(Metrics::new(
+                live.clone(),
+                connections.clone(),
+                limiter.clone(),
+                self.http.require_token,
+            ))
+        });
+        let router = router(
+            schema.clone(),
+            live.clone(),
+            &self.http,
+            limiter,
+            metrics.clone(),
+        );
+        Ok(App {
+            live,
+            schema,
+            router,
+            metrics,
+            options: self.http,
+            connections,
+        })
+    }
+}
