@@ -53,6 +53,23 @@ struct ServeArgs {
     /// Refuse queries without a valid token (mutations always need one).
     #[arg(long, env = "RECOVER_BETTER_REQUIRE_TOKEN")]
     require_token: bool,
+    /// Most operations in one batched request (a JSON array body); 0 turns batches off.
+    #[arg(long, env = "RECOVER_BETTER_MAX_BATCH", default_value_t = HttpOptions::default().max_batch)]
+    max_batch: usize,
+    /// Seconds a GET response may be reused by caches (`Cache-Control: max-age`).
+    #[arg(long, env = "RECOVER_BETTER_CACHE_MAX_AGE", default_value_t = HttpOptions::default().cache_max_age.as_secs())]
+    cache_max_age: u64,
+    /// A persisted query manifest (JSON: an object of SHA-256 → document, or Apollo's
+    /// persisted query manifest) whose queries clients may send by hash.
+    #[arg(long, env = "RECOVER_BETTER_PERSISTED_QUERIES", value_name = "FILE")]
+    persisted_queries: Option<PathBuf>,
+    /// Run only the queries of the --persisted-queries manifest.
+    #[arg(
+        long,
+        env = "RECOVER_BETTER_ONLY_PERSISTED",
+        requires = "persisted_queries"
+    )]
+    only_persisted: bool,
 }
 
 #[derive(Subcommand)]
@@ -160,6 +177,8 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         listen: "127.0.0.1:8080".into(),
         max_depth: Limits::default().depth,
         max_complexity: Limits::default().complexity,
+        max_batch: HttpOptions::default().max_batch,
+        cache_max_age: HttpOptions::default().cache_max_age.as_secs(),
         ..Default::default()
     })) {
         Command::Serve(args) => serve(&cli.data, args),
@@ -271,6 +290,12 @@ fn import(
 }
 
 fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let persisted_queries = match &args.persisted_queries {
+        Some(path) => Some(std::sync::Arc::new(
+            server::http::PersistedQueryManifest::load(path)?,
+        )),
+        None => None,
+    };
     let store = std::sync::Arc::new(open(data)?);
     if store.is_empty()? && !args.empty {
         tracing::info!(store = %data.display(), "new store: loading the embedded default dataset");
@@ -296,6 +321,10 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
     let options = HttpOptions {
         cors_origins: args.cors_origins,
         require_token: args.require_token,
+        max_batch: args.max_batch,
+        cache_max_age: std::time::Duration::from_secs(args.cache_max_age),
+        persisted_queries,
+        only_persisted: args.only_persisted,
         ..HttpOptions::default()
     };
     let runtime = tokio::runtime::Runtime::new()?;

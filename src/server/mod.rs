@@ -12,17 +12,18 @@
 //! a request without one when the server requires tokens for reading.
 
 pub mod graphiql;
+pub mod http;
 pub mod outcome;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::{Data, ErrorExtensions, Executor};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, Method};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -33,7 +34,6 @@ use tower_http::LatencyUnit;
 use tracing::Level;
 
 use crate::graphql::auth::{unauthenticated, Principal};
-use crate::graphql::object::Snapshot;
 use crate::graphql::{Api, AppSchema};
 use crate::live::Live;
 
@@ -48,6 +48,19 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// Refuse queries without a valid token (of any role).
     pub require_token: bool,
+    /// Most operations in one batch (a JSON array body); 0 turns batches off.
+    pub max_batch: usize,
+    /// How long a GET response may be reused (`Cache-Control: max-age`); its `ETag` follows
+    /// every write.
+    pub cache_max_age: Duration,
+    /// The operator's allow-list of persisted queries (`--persisted-queries FILE`).
+    pub persisted_queries: Option<Arc<http::PersistedQueryManifest>>,
+    /// Run only the queries of the allow-list (and register no new ones).
+    pub only_persisted: bool,
+    /// Most documents kept from clients' automatic persisted query registrations.
+    pub persisted_query_cache_entries: usize,
+    /// Most bytes of documents kept from those registrations.
+    pub persisted_query_cache_bytes: usize,
 }
 
 impl Default for HttpOptions {
@@ -57,6 +70,12 @@ impl Default for HttpOptions {
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             require_token: false,
+            max_batch: 10,
+            cache_max_age: Duration::from_secs(5),
+            persisted_queries: None,
+            only_persisted: false,
+            persisted_query_cache_entries: 1000,
+            persisted_query_cache_bytes: 4 << 20,
         }
     }
 }
@@ -66,6 +85,7 @@ struct AppState {
     api: Api,
     live: Arc<Live>,
     require_token: bool,
+    edge: Arc<http::Edge>,
 }
 
 impl AppState {
@@ -81,41 +101,6 @@ impl AppState {
             p => Ok(p),
         }
     }
-}
-
-async fn graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLBatchRequest,
-) -> Response {
-    let authorization = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let principal = match state.principal(authorization) {
-        Ok(p) => p,
-        Err(e) => {
-            let mut error = e.extend().into_server_error(async_graphql::Pos::default());
-            error.locations.clear(); // not an error of the query's text
-            let response = async_graphql::Response::from_errors(vec![error]);
-            return (StatusCode::UNAUTHORIZED, GraphQLResponse::from(response)).into_response();
-        }
-    };
-    let snapshot = state.live.snapshot();
-    let request = request.into_inner();
-    let request = match request {
-        async_graphql::BatchRequest::Single(r) => {
-            async_graphql::BatchRequest::Single(r.data(principal).data(Snapshot::new(snapshot)))
-        }
-        async_graphql::BatchRequest::Batch(rs) => async_graphql::BatchRequest::Batch(
-            rs.into_iter()
-                .map(|r| {
-                    r.data(principal.clone())
-                        .data(Snapshot::new(snapshot.clone()))
-                })
-                .collect(),
-        ),
-    };
-    GraphQLResponse::from(state.api.execute_batch(request).await).into_response()
 }
 
 async fn graphql_ws(
@@ -170,9 +155,10 @@ pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router 
         api: Api(schema),
         live,
         require_token: options.require_token,
+        edge: Arc::new(http::Edge::new(options)),
     };
     Router::new()
-        .route("/graphql", get(graphql).post(graphql))
+        .route("/graphql", get(http::graphql).post(http::graphql))
         .route("/graphql/ws", get(graphql_ws))
         .with_state(state)
         .route("/health", get(health))
