@@ -932,6 +932,11 @@ struct Generations {
 }
 
 impl PersistedQueries {
+    /// Whether the operator's allow-list has this document.
+    fn allows(&self, hash: &[u8; 32]) -> bool {
+        self.allowed.documents.contains_key(hash)
+    }
+
     fn get(&self, hash: &[u8; 32]) -> Option<Arc<str>> {
         if let Some(d) = self.allowed.documents.get(hash) {
             return Some(d.clone());
@@ -946,7 +951,7 @@ impl PersistedQueries {
     }
 
     fn register(&self, hash: [u8; 32], document: &str) {
-        if self.allowed.documents.contains_key(&hash) || document.len() > self.max_bytes / 2 {
+        if self.allows(&hash) || document.len() > self.max_bytes / 2 {
             return;
         }
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -979,14 +984,7 @@ fn resolve_persisted(edge: &Edge, request: &mut async_graphql::Request) -> Resul
                 "the request has no `query` (nor a persisted query hash in `extensions.persistedQuery`)",
             ));
         }
-        if edge.only_persisted
-            && edge
-                .persisted
-                .allowed
-                .documents
-                .get(&sha256(&request.query))
-                .is_none()
-        {
+        if edge.only_persisted && !edge.persisted.allows(&sha256(&request.query)) {
             return Err(Refusal::bad_request_code(
                 "PERSISTED_QUERY_REQUIRED",
                 "this server only runs the queries of its allow-list: send a persisted query (extensions.persistedQuery) from it",
@@ -1041,7 +1039,7 @@ fn resolve_persisted(edge: &Edge, request: &mut async_graphql::Request) -> Resul
         ));
     }
     if edge.only_persisted {
-        if !edge.persisted.allowed.documents.contains_key(&hash) {
+        if !edge.persisted.allows(&hash) {
             return Err(Refusal::bad_request_code(
                 "PERSISTED_QUERY_REQUIRED",
                 "this server only runs the queries of its allow-list, and does not register new ones",
