@@ -568,3 +568,75 @@ async fn an_unreadable_bearer_token_is_401_not_anonymous() {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+/// A server over an empty store whose responses carry the handler's `GraphqlOutcome` in an
+/// `x-outcome` header, as the metrics layer would read it.
+async fn outcome_server() -> (String, tempfile::TempDir) {
+    use recover_better::catalog::Catalog;
+    use recover_better::graphql::{self, Limits};
+    use recover_better::live::Live;
+    use recover_better::server::outcome::GraphqlOutcome;
+    use recover_better::store::Store;
+    use std::sync::Arc;
+
+    let dir = tempfile::Builder::new()
+        .prefix("edge-outcome-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let catalog = Catalog::load(&store).unwrap();
+    let live = Arc::new(Live::new(store, catalog));
+    let schema = graphql::schema(live.clone(), Limits::default());
+    let app = recover_better::server::app(schema, live, &HttpOptions::default()).layer(
+        axum::middleware::map_response(|mut r: axum::response::Response| async move {
+            if let Some(o) = r.extensions().get::<GraphqlOutcome>() {
+                let text = format!("{:?}|{}|{}", o.operation, o.codes.join(","), o.operations);
+                r.headers_mut()
+                    .insert("x-outcome", HeaderValue::from_str(&text).unwrap());
+            }
+            r
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}/graphql", listener.local_addr().unwrap());
+    tokio::spawn(recover_better::server::run(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    (address, dir)
+}
+
+#[tokio::test]
+async fn every_answer_tells_the_layers_its_operation_and_error_codes() {
+    let (address, _dir) = outcome_server().await;
+    let outcome = |r: &reqwest::Response| header(r, "x-outcome").to_owned();
+    let post = |body: Value| client().post(&address).json(&body).send();
+
+    let r = post(json!({ "query": "query Countries { countries { totalCount } }" }))
+        .await
+        .unwrap();
+    assert_eq!(outcome(&r), "Some(\"Countries\")||1");
+    let r =
+        post(json!({ "query": "{ a: __typename } query B { __typename }", "operationName": "B" }))
+            .await
+            .unwrap();
+    assert_eq!(
+        outcome(&r),
+        "Some(\"B\")|GRAPHQL_PARSE_FAILED|1",
+        "an anonymous operation beside a named one"
+    );
+    let r = post(json!({ "query": "{ planets }" })).await.unwrap();
+    assert_eq!(outcome(&r), "None|GRAPHQL_VALIDATION_FAILED|1");
+    let op = json!({ "query": "{ __typename }" });
+    let r = post(json!([op, op, { "query": "{" }])).await.unwrap();
+    assert_eq!(outcome(&r), "None|GRAPHQL_PARSE_FAILED|3");
+    let r = client()
+        .post(&address)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outcome(&r), "None|UNSUPPORTED_MEDIA_TYPE|0");
+}
