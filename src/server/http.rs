@@ -699,6 +699,9 @@ fn prepare(
     mut request: async_graphql::Request,
 ) -> Result<Prepared, Refusal> {
     resolve_persisted(edge, &mut request)?;
+    if request.operation_name.as_deref() == Some("") {
+        request.operation_name = None; // some clients send "" for "the only operation"
+    }
     let doc = match async_graphql::parser::parse_query(&request.query) {
         Ok(doc) => doc,
         Err(e) => {

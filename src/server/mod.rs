@@ -2,8 +2,9 @@
 //! until a shutdown signal, then stops accepting, lets requests finish, and returns so the
 //! caller can flush the store.
 //!
-//! Routes: POST and GET `/graphql`, GraphQL over WebSocket (graphql-transport-ws) at
-//! `/graphql/ws`, GraphiQL at `/` from assets embedded in the binary, `/health`.
+//! Routes: POST and GET `/graphql` (the GraphQL-over-HTTP edge: [`http`]), GraphQL over
+//! WebSocket (graphql-transport-ws) at `/graphql/ws`, GraphiQL at `/` from assets embedded in
+//! the binary, `/health`.
 //!
 //! Each HTTP request gets the catalog snapshot current when it arrives (so every field of
 //! the response agrees) and its caller, from the `Authorization: Bearer` header. A WebSocket
