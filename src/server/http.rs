@@ -108,12 +108,13 @@ pub(super) async fn graphql(
         Ok(p) => p,
         Err(refusal) => return refusal.respond(media),
     };
-    let snapshot = state.live.snapshot();
     if post {
         let body = match read_body(&state.edge, &parts.headers, body).await {
             Ok(b) => b,
             Err(refusal) => return refusal.respond(media),
         };
+        // The catalog as of the request's arrival (whole), as for a GET.
+        let snapshot = state.live.snapshot();
         match decode_body(&state.edge, &body) {
             Ok(BatchRequest::Single(request)) => {
                 let mut response =
@@ -129,6 +130,7 @@ pub(super) async fn graphql(
             Err(refusal) => refusal.respond(media),
         }
     } else {
+        let snapshot = state.live.snapshot();
         get(
             &state,
             &parts.uri,
@@ -581,6 +583,13 @@ fn decode_body(edge: &Edge, body: &[u8]) -> Result<BatchRequest, Refusal> {
                 serde_json::from_slice(body).map_err(|e| invalid_json(&e))?;
             if members.is_empty() {
                 return Err(Refusal::bad_request("the batch is empty"));
+            }
+            if edge.max_batch == 0 {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "BATCH_TOO_LARGE",
+                    "this server does not run batches: send one operation per request",
+                ));
             }
             if members.len() > edge.max_batch {
                 return Err(Refusal::new(
