@@ -138,19 +138,21 @@ async fn monitor(address: String, pid: u32, stop: Arc<AtomicBool>, samples: Arc<
         };
         let q1_time = t.elapsed();
         let rss = rss_mib(pid);
-        let mut s = samples.lock().unwrap();
-        s.peak_rss = s.peak_rss.max(rss);
-        if health.is_ok_and(|r| r.status().is_success()) {
-            s.health.push(health_time);
-        } else {
-            s.failures += 1;
+        let health_ok = health.is_ok_and(|r| r.status().is_success());
+        {
+            let mut s = samples.lock().unwrap();
+            s.peak_rss = s.peak_rss.max(rss);
+            if health_ok {
+                s.health.push(health_time);
+            } else {
+                s.failures += 1;
+            }
+            if q1_ok {
+                s.q1.push(q1_time);
+            } else {
+                s.failures += 1;
+            }
         }
-        if q1_ok {
-            s.q1.push(q1_time);
-        } else {
-            s.failures += 1;
-        }
-        drop(s);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -178,7 +180,7 @@ async fn phase<F: std::future::Future<Output = String>>(server: &Server, name: &
     let seconds = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let _ = watcher.await;
-    let mut s = samples.lock().unwrap();
+    let s = samples.lock().unwrap();
     let (h, q) = (p99(&mut s.health.clone()), p99(&mut s.q1.clone()));
     println!(
         "| {name:<20} | {seconds:>5.1} | {:>6} | {h:>9.1} | {q:>9.1} | {:>8} | {:>9.0} | {outcome}",

@@ -121,6 +121,25 @@ struct ServeArgs {
     /// Most connections served at once; more wait until one closes.
     #[arg(long, env = "RECOVER_BETTER_MAX_CONNECTIONS", default_value_t = HttpOptions::default().max_connections)]
     max_connections: usize,
+    /// Most operations in one batched request (a JSON array body); 0 turns batches off.
+    #[arg(long, env = "RECOVER_BETTER_MAX_BATCH", default_value_t = HttpOptions::default().max_batch)]
+    max_batch: usize,
+    /// Seconds a GET response may be reused by caches (`Cache-Control: max-age`).
+    #[arg(long, env = "RECOVER_BETTER_CACHE_MAX_AGE", default_value_t = HttpOptions::default().cache_max_age.as_secs())]
+    cache_max_age: u64,
+    /// A persisted query manifest (JSON: an object of SHA-256 → document, or Apollo's
+    /// persisted query manifest) whose queries clients may send by hash.
+    #[arg(long, env = "RECOVER_BETTER_PERSISTED_QUERIES", value_name = "FILE")]
+    persisted_queries: Option<PathBuf>,
+    /// Run only the queries of the --persisted-queries manifest.
+    #[arg(
+        long,
+        env = "RECOVER_BETTER_ONLY_PERSISTED",
+        action = ArgAction::SetTrue,
+        value_parser = parse_switch,
+        requires = "persisted_queries"
+    )]
+    only_persisted: bool,
 }
 
 /// A boolean in any usual spelling: 1/0, true/false, yes/no, on/off, any case.
@@ -366,6 +385,12 @@ fn import(
 }
 
 fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let persisted_queries = match &args.persisted_queries {
+        Some(path) => Some(Arc::new(
+            server::http::PersistedQueryManifest::load(path)?,
+        )),
+        None => None,
+    };
     let store = Arc::new(open(data)?);
     if store.is_empty()? && !args.empty {
         tracing::info!(store = %data.display(), "new store: loading the embedded default dataset");
@@ -387,6 +412,10 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
         request_timeout: args.request_timeout,
         shutdown_timeout: args.shutdown_timeout,
         max_connections: args.max_connections,
+        max_batch: args.max_batch,
+        cache_max_age: std::time::Duration::from_secs(args.cache_max_age),
+        persisted_queries,
+        only_persisted: args.only_persisted,
         ..HttpOptions::default()
     };
     let app = App::builder(store.clone())

@@ -3,12 +3,12 @@
 //! accepting, lets requests finish within a bound, and returns so the caller can flush the
 //! store.
 //!
-//! Routes: POST and GET `/graphql`, GraphQL over WebSocket (graphql-transport-ws) at
+//! Routes: POST and GET `/graphql` (the GraphQL-over-HTTP edge: [`http`]), GraphQL over WebSocket (graphql-transport-ws) at
 //! `/graphql/ws`, GraphiQL at `/` from assets embedded in the binary, `/health` (liveness),
 //! `/ready` (readiness), `/metrics` (Prometheus, unless turned off).
 //!
 //! Layers, outermost first: the request log and metrics ([`observe`]), CORS, the request
-//! timeout (body upload included), the body size limit; on the GraphQL routes only, the rate
+//! timeout (body upload included); on the GraphQL routes only, the rate
 //! limit ([`rate_limit`]). Connection deadlines are the accept loop's ([`serve`]).
 //!
 //! Each HTTP request gets the catalog snapshot current when it arrives (so every field of
@@ -22,6 +22,7 @@ mod app;
 pub mod graphiql;
 pub mod metrics;
 pub mod observe;
+pub mod http;
 pub mod outcome;
 pub mod ws;
 pub mod rate_limit;
@@ -33,19 +34,15 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{ErrorExtensions, Executor};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::graphql::auth::{unauthenticated, Principal};
-use crate::graphql::object::Snapshot;
 use crate::graphql::{Api, AppSchema};
 use crate::live::Live;
 
@@ -74,6 +71,19 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// Longest wait, once shutting down, for in-flight requests before connections are cut.
     pub shutdown_timeout: Duration,
+    /// Most operations in one batch (a JSON array body); 0 turns batches off.
+    pub max_batch: usize,
+    /// How long a GET response may be reused (`Cache-Control: max-age`); its `ETag` follows
+    /// every write.
+    pub cache_max_age: Duration,
+    /// The operator's allow-list of persisted queries (`--persisted-queries FILE`).
+    pub persisted_queries: Option<Arc<http::PersistedQueryManifest>>,
+    /// Run only the queries of the allow-list (and register no new ones).
+    pub only_persisted: bool,
+    /// Most documents kept from clients' automatic persisted query registrations.
+    pub persisted_query_cache_entries: usize,
+    /// Most bytes of documents kept from those registrations.
+    pub persisted_query_cache_bytes: usize,
 }
 
 impl Default for HttpOptions {
@@ -89,6 +99,12 @@ impl Default for HttpOptions {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 4096,
             shutdown_timeout: Duration::from_secs(10),
+            max_batch: 10,
+            cache_max_age: Duration::from_secs(5),
+            persisted_queries: None,
+            only_persisted: false,
+            persisted_query_cache_entries: 1000,
+            persisted_query_cache_bytes: 4 << 20,
         }
     }
 }
@@ -99,6 +115,7 @@ struct AppState {
     live: Arc<Live>,
     require_token: bool,
     ws: Arc<ws::Gate>,
+    edge: Arc<http::Edge>,
 }
 
 impl AppState {
@@ -114,41 +131,6 @@ impl AppState {
             p => Ok(p),
         }
     }
-}
-
-async fn graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLBatchRequest,
-) -> Response {
-    let authorization = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let principal = match state.principal(authorization) {
-        Ok(p) => p,
-        Err(e) => {
-            let mut error = e.extend().into_server_error(async_graphql::Pos::default());
-            error.locations.clear(); // not an error of the query's text
-            let response = async_graphql::Response::from_errors(vec![error]);
-            return (StatusCode::UNAUTHORIZED, GraphQLResponse::from(response)).into_response();
-        }
-    };
-    let snapshot = state.live.snapshot();
-    let request = request.into_inner();
-    let request = match request {
-        async_graphql::BatchRequest::Single(r) => {
-            async_graphql::BatchRequest::Single(r.data(principal).data(Snapshot::new(snapshot)))
-        }
-        async_graphql::BatchRequest::Batch(rs) => async_graphql::BatchRequest::Batch(
-            rs.into_iter()
-                .map(|r| {
-                    r.data(principal.clone())
-                        .data(Snapshot::new(snapshot.clone()))
-                })
-                .collect(),
-        ),
-    };
-    GraphQLResponse::from(state.api.execute_batch(request).await).into_response()
 }
 
 /// The whole application as a router (see [`App::builder`]).
@@ -184,9 +166,10 @@ fn router(
             options.max_body_bytes,
             options.cors_origins.clone(),
         )),
+        edge: Arc::new(http::Edge::new(options)),
     };
     let mut graphql_routes = Router::new()
-        .route("/graphql", get(graphql).post(graphql))
+        .route("/graphql", get(http::graphql).post(http::graphql))
         .route("/graphql/ws", get(ws::graphql_ws))
         .merge(downloads::router())
         .with_state(state);
@@ -203,8 +186,9 @@ fn router(
     if let Some(metrics) = &metrics {
         router = router.route("/metrics", get(metrics::scrape).with_state(metrics.clone()));
     }
+    // No body-limit layer: `/graphql` is the only route that reads a body and enforces
+    // `max_body_bytes` itself, so that announced and streamed bodies both get a JSON 413.
     router
-        .layer(RequestBodyLimitLayer::new(options.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             options.request_timeout,

@@ -66,7 +66,19 @@ async fn graphql_over_post_rejects_what_is_not_graphql() {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_client_error(), "{}", response.status());
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the request body is not valid JSON: key must be a string"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
