@@ -244,12 +244,16 @@ async fn metrics_count_each_request_once_by_route_status_and_operation() {
     assert_eq!(delta(&[("route", "/graphql")]), 7.0);
     // The first scrape is counted once it is answered, so the second one sees it.
     assert_eq!(delta(&[("route", "/metrics"), ("status", "200")]), 1.0);
-    // Operation labels are the operation's name, or empty when the handler did not say.
-    let named: f64 = ["Probe", ""]
-        .iter()
-        .map(|op| delta(&[("route", "/graphql"), ("operation", op)]))
-        .sum();
-    assert_eq!(named, 7.0);
+    // Operation labels are the operation's name (the handler reports it), and codes the
+    // response's first error code.
+    assert_eq!(
+        delta(&[("route", "/graphql"), ("operation", "Probe"), ("code", "")]),
+        5.0
+    );
+    assert_eq!(
+        delta(&[("route", "/graphql"), ("code", "UNAUTHENTICATED")]),
+        2.0
+    );
     // Latency: one observation per request.
     let observed = sum(&after, DURATION_COUNT, &[("route", "/graphql")])
         - sum(&before, DURATION_COUNT, &[("route", "/graphql")]);
