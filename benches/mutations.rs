@@ -182,10 +182,10 @@ fn main() {
         .build()
         .unwrap();
     let address = server_rt.block_on(async {
-        let schema = graphql::schema(live.clone(), Limits::default());
+        let api = graphql::api(live.clone(), Limits::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let app = server::app(schema, live.clone(), &HttpOptions::default());
+        let app = server::app(api, live.clone(), &HttpOptions::default());
         tokio::spawn(server::run(listener, app, std::future::pending()));
         address
     });

@@ -292,7 +292,7 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
         ..Limits::default()
     };
     let live = std::sync::Arc::new(Live::new(store.clone(), catalog));
-    let schema = graphql::schema(live.clone(), limits);
+    let api = graphql::api(live.clone(), limits);
     let options = HttpOptions {
         cors_origins: args.cors_origins,
         require_token: args.require_token,
@@ -311,7 +311,7 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
         let stopping = live.clone();
         server::run(
             listener,
-            server::app(schema, live.clone(), &options),
+            server::app(api, live.clone(), &options),
             async move {
                 server::shutdown_signal().await;
                 // Ends subscriptions and closes WebSocket connections.

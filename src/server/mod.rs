@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::{Data, ErrorExtensions, Executor};
+use async_graphql::{Data, ErrorExtensions};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -34,7 +34,7 @@ use tracing::Level;
 
 use crate::graphql::auth::{unauthenticated, Principal};
 use crate::graphql::object::Snapshot;
-use crate::graphql::{Api, AppSchema};
+use crate::graphql::Api;
 use crate::live::Live;
 
 /// How the HTTP layer behaves, beyond the schema's own limits.
@@ -149,7 +149,7 @@ async fn graphql_ws(
 }
 
 /// The whole application as a router.
-pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router {
+pub fn app(api: Api, live: Arc<Live>, options: &HttpOptions) -> Router {
     let cors = if options.cors_origins.iter().any(|o| o == "*") {
         CorsLayer::permissive()
     } else {
@@ -167,7 +167,7 @@ pub fn app(schema: AppSchema, live: Arc<Live>, options: &HttpOptions) -> Router 
             ])
     };
     let state = AppState {
-        api: Api(schema),
+        api,
         live,
         require_token: options.require_token,
     };

@@ -139,12 +139,12 @@ pub async fn serve_catalog(
     options: HttpOptions,
 ) -> (String, Arc<Live>) {
     let live = Arc::new(Live::new(Arc::new(store), catalog));
-    let schema = graphql::schema(live.clone(), limits);
+    let api = graphql::api(live.clone(), limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::app(schema, live.clone(), &options);
+    let app = server::app(api, live.clone(), &options);
     tokio::spawn(server::run(listener, app, std::future::pending()));
     (address, live)
 }

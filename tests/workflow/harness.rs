@@ -73,12 +73,12 @@ pub async fn server_with(options: HttpOptions) -> Server {
     let admin = store.create_token("ada", Role::Admin).unwrap();
     let catalog = Catalog::load(&store).expect("catalog");
     let live = Arc::new(Live::new(Arc::new(store), catalog));
-    let schema = graphql::schema(live.clone(), Limits::default());
+    let api = graphql::api(live.clone(), Limits::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::app(schema, live.clone(), &options);
+    let app = server::app(api, live.clone(), &options);
     tokio::spawn(server::run(listener, app, std::future::pending()));
     Server {
         address,
