@@ -1043,6 +1043,33 @@ mod tests {
     }
 
     #[test]
+    fn work_past_its_deadline_gives_up() {
+        let cat = fixture();
+        let now = Instant::now();
+        assert_eq!(
+            super::measures_for(&cat, rec(&cat, "R-36-HND-001"), 10, now),
+            Err(TimedOut)
+        );
+        assert_eq!(
+            super::recommendations_for(&cat, measure(&cat, "M-HND-01"), 10, now),
+            Err(TimedOut)
+        );
+    }
+
+    #[test]
+    fn only_the_first_distinct_words_of_a_long_text_are_read() {
+        let cat = fixture();
+        let mut text = String::from("Prisons prisons overcrowding.");
+        for i in 0..10_000 {
+            text.push_str(&format!(" w{i}x"));
+        }
+        let terms = first_terms(&cat, &text);
+        assert_eq!(terms.len(), MAX_TERMS);
+        assert_eq!(terms[0].0, "prison");
+        assert_eq!(&text[terms[1].1.clone()], "overcrowding");
+    }
+
+    #[test]
     fn unknown_ids_and_an_empty_page_give_no_suggestions() {
         let cat = fixture();
         assert!(measures_for(&cat, 9999, 10).is_empty());
