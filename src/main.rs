@@ -50,6 +50,12 @@ struct ServeArgs {
     /// Largest complexity a query may have (one per field, times page sizes).
     #[arg(long, env = "RECOVER_BETTER_MAX_COMPLEXITY", default_value_t = Limits::default().complexity)]
     max_complexity: usize,
+    /// Most selections a query may expand to with its fragments spread in place.
+    #[arg(long, env = "RECOVER_BETTER_MAX_SELECTIONS", default_value_t = Limits::default().selections)]
+    max_selections: usize,
+    /// Longest a query may run, in seconds (then it is stopped with QUERY_TIMEOUT).
+    #[arg(long, env = "RECOVER_BETTER_QUERY_TIMEOUT", default_value_t = Limits::default().deadline.as_secs())]
+    query_timeout: u64,
     /// Refuse queries without a valid token (mutations always need one).
     #[arg(long, env = "RECOVER_BETTER_REQUIRE_TOKEN")]
     require_token: bool,
@@ -160,6 +166,8 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         listen: "127.0.0.1:8080".into(),
         max_depth: Limits::default().depth,
         max_complexity: Limits::default().complexity,
+        max_selections: Limits::default().selections,
+        query_timeout: Limits::default().deadline.as_secs(),
         ..Default::default()
     })) {
         Command::Serve(args) => serve(&cli.data, args),
@@ -289,6 +297,8 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
     let limits = Limits {
         depth: args.max_depth,
         complexity: args.max_complexity,
+        selections: args.max_selections,
+        deadline: std::time::Duration::from_secs(args.query_timeout.max(1)),
         ..Limits::default()
     };
     let live = std::sync::Arc::new(Live::new(store.clone(), catalog));
