@@ -22,13 +22,14 @@
 //! `enumValues`, `interfaces`, `possibleTypes`, `inputFields`, `directives`) cost their
 //! children times their length as the schema knows it (all of its types for `types`, the
 //! average per type or per field for the others), where async-graphql counts each field
-//! once; and a named fragment is priced as the type it is declared on, where async-graphql
+//! once (and `ofType` past the deepest wrapping of the schema's types is null, so what it
+//! selects costs nothing); and a named fragment is priced as the type it is declared on, where async-graphql
 //! prices it as the type it is spread into (an interface, whose fields never multiply).
 //!
 //! [`connection::page_cost`]: super::connection::page_cost
 //! [`connection::LIST_COST`]: super::connection::LIST_COST
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -75,19 +76,32 @@ impl Cost {
 
     /// `extensions.cost` of a response: the numbers and the limits they are held against.
     pub fn extension(&self, limits: &Limits) -> ConstValue {
-        let n = |v: usize| ConstValue::from(v as u64);
-        ConstValue::Object(
+        // Names are reference-counted strings: made once, cloned per response.
+        static KEYS: OnceLock<[Name; 6]> = OnceLock::new();
+        let keys = KEYS.get_or_init(|| {
             [
-                ("complexity", n(self.complexity)),
-                ("depth", n(self.depth)),
-                ("selections", n(self.selections)),
-                ("maxComplexity", n(limits.complexity)),
-                ("maxDepth", n(limits.depth)),
-                ("maxSelections", n(limits.selections)),
+                "complexity",
+                "depth",
+                "selections",
+                "maxComplexity",
+                "maxDepth",
+                "maxSelections",
             ]
-            .into_iter()
-            .map(|(k, v)| (Name::new(k), v))
-            .collect(),
+            .map(Name::new)
+        });
+        let values = [
+            self.complexity,
+            self.depth,
+            self.selections,
+            limits.complexity,
+            limits.depth,
+            limits.selections,
+        ];
+        ConstValue::Object(
+            keys.iter()
+                .zip(values)
+                .map(|(k, v)| (k.clone(), ConstValue::from(v as u64)))
+                .collect(),
         )
     }
 }
@@ -107,7 +121,7 @@ enum Rule {
     Ids,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct FieldPrice {
     /// The named type the field returns.
     of: String,
@@ -116,7 +130,7 @@ struct FieldPrice {
 
 /// How every field of the schema is priced, read once from its type registry.
 pub struct Prices {
-    types: HashMap<String, HashMap<String, FieldPrice>>,
+    types: FxHashMap<String, FxHashMap<String, FieldPrice>>,
     query: String,
     mutation: Option<String>,
     subscription: Option<String>,
@@ -153,7 +167,7 @@ impl Prices {
     /// checks that these rules give the complexities async-graphql computes.) Fields of
     /// interfaces never multiply: async-graphql prices only objects' fields.
     pub fn of(registry: &Registry) -> Prices {
-        let mut types: HashMap<String, HashMap<String, FieldPrice>> = HashMap::new();
+        let mut types: FxHashMap<String, FxHashMap<String, FieldPrice>> = FxHashMap::default();
         for (name, ty) in &registry.types {
             let (fields, priced) = match ty {
                 MetaType::Object { fields, .. } => (fields, true),
@@ -190,6 +204,7 @@ impl Prices {
                 );
             }
         }
+        of_type_chain(registry, &mut types);
         let query = registry.query_type.clone();
         let root = types.entry(query.clone()).or_default();
         for (field, of) in [("__schema", "__Schema"), ("__type", "__Type")] {
@@ -228,7 +243,7 @@ impl Prices {
 /// type or a field has on average (rounded up), so that the standard introspection query
 /// (every field of every type, with their arguments) is priced at about the number of
 /// objects it returns, and so is every repetition of it.
-fn introspection(registry: &Registry) -> Vec<(&'static str, Vec<(&'static str, &'static str, Rule)>)> {
+fn introspection(registry: &Registry) -> Vec<(&'static str, IntrospectionFields)> {
     // The eight introspection types are not in the registry.
     let types = registry.types.len() + 8;
     let (mut fields, mut args, mut values, mut inputs, mut possible) = (0, 0, 0, 0, 0);
@@ -297,6 +312,64 @@ fn introspection(registry: &Registry) -> Vec<(&'static str, Vec<(&'static str, &
     ]
 }
 
+/// An introspection type's fields that return objects: (field, type, price).
+type IntrospectionFields = Vec<(&'static str, &'static str, Rule)>;
+
+/// What `ofType` returns past the deepest wrapping of the schema's types: always null.
+const NULL_TYPE: &str = "__Type/null";
+
+/// `__Type.ofType` unwraps a list or non-null type one level; past the deepest wrapping in
+/// the schema (3 for `[Theme!]!`) it is null, however deep a query asks (GraphiQL asks 9
+/// levels deep). So `__Type` reached through `ofType` k times is priced as `__Type/k`, and
+/// past the deepest wrapping as [`NULL_TYPE`], whose selections cost nothing.
+fn of_type_chain(
+    registry: &Registry,
+    types: &mut FxHashMap<String, FxHashMap<String, FieldPrice>>,
+) {
+    let wrappers = |ty: &str| ty.chars().filter(|&c| c == '[' || c == '!').count();
+    let mut deepest = 3; // the introspection types' own, e.g. `[__Type!]!`
+    for ty in registry.types.values() {
+        match ty {
+            MetaType::Object { fields, .. } | MetaType::Interface { fields, .. } => {
+                for f in fields.values() {
+                    deepest = deepest.max(wrappers(&f.ty));
+                    for a in f.args.values() {
+                        deepest = deepest.max(wrappers(&a.ty));
+                    }
+                }
+            }
+            MetaType::InputObject { input_fields, .. } => {
+                for f in input_fields.values() {
+                    deepest = deepest.max(wrappers(&f.ty));
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(fields) = types.get("__Type").cloned() else {
+        return;
+    };
+    let level = |k: usize| {
+        if k > deepest {
+            NULL_TYPE.to_owned()
+        } else {
+            format!("__Type/{k}")
+        }
+    };
+    for k in 0..=deepest {
+        let mut fields = fields.clone();
+        if let Some(of_type) = fields.get_mut("ofType") {
+            of_type.of = level(k + 1);
+        }
+        let name = if k == 0 {
+            "__Type".to_owned()
+        } else {
+            level(k)
+        };
+        types.insert(name, fields);
+    }
+}
+
 /// The operation a request runs: the one named `name`, or the only one.
 pub fn operation<'d>(
     doc: &'d ExecutableDocument,
@@ -324,7 +397,7 @@ pub fn measure(
     variables: &Variables,
     prices: &Prices,
 ) -> Result<Cost, ServerError> {
-    let mut values: HashMap<&str, &ConstValue> =
+    let mut values: FxHashMap<&str, &ConstValue> =
         variables.iter().map(|(k, v)| (k.as_str(), v)).collect();
     if let Some(op) = operation(doc, operation_name) {
         for d in &op.variable_definitions {
@@ -339,7 +412,7 @@ pub fn measure(
         doc,
         prices,
         values,
-        fragments: HashMap::new(),
+        fragments: FxHashMap::default(),
     };
     let mut total = Cost::default();
     for (_, op) in doc.operations.iter() {
@@ -357,7 +430,11 @@ pub fn check(cost: &Cost, limits: &Limits) -> Result<(), ServerError> {
 
 /// [`check`] for a batch's items together.
 pub fn check_batch(cost: &Cost, limits: &Limits) -> Result<(), ServerError> {
-    check_as(cost, limits, "This batch item and the ones before it together")
+    check_as(
+        cost,
+        limits,
+        "This batch item and the ones before it together",
+    )
 }
 
 fn check_as(cost: &Cost, limits: &Limits, what: &str) -> Result<(), ServerError> {
@@ -425,10 +502,10 @@ impl Measured {
 struct Walk<'a> {
     doc: &'a ExecutableDocument,
     prices: &'a Prices,
-    values: HashMap<&'a str, &'a ConstValue>,
+    values: FxHashMap<&'a str, &'a ConstValue>,
     /// Fragments measured so far; `None` while being measured (so meeting it again is a
     /// cycle).
-    fragments: HashMap<&'a str, Option<Measured>>,
+    fragments: FxHashMap<&'a str, Option<Measured>>,
 }
 
 impl<'a> Walk<'a> {
@@ -450,9 +527,7 @@ impl<'a> Walk<'a> {
                 Selection::FragmentSpread(s) => {
                     let name = s.node.fragment_name.node.as_str();
                     match self.fragment(name, level + 1)? {
-                        Some(f) if level + 1 + f.nesting > MAX_NESTING => {
-                            return Err(too_nested())
-                        }
+                        Some(f) if level + 1 + f.nesting > MAX_NESTING => return Err(too_nested()),
                         Some(f) => nested(f),
                         // Unknown: validation says so.
                         None => nested(Measured::default()),
@@ -504,6 +579,8 @@ impl<'a> Walk<'a> {
         }
         let c = children.cost.complexity;
         let complexity = match price.map_or(Rule::One, |p| p.rule) {
+            // A null: what it would select is never resolved.
+            _ if price.is_some_and(|p| p.of == NULL_TYPE) => 1,
             Rule::One => c.saturating_add(1),
             Rule::List => LIST_COST.saturating_mul(c).saturating_add(1),
             Rule::Page => page_cost(self.int(field, "first"), self.int(field, "last"), c),
@@ -652,7 +729,10 @@ where
     T: Send + 'static,
     F: FnOnce(Instant) -> Result<T, TimedOut> + Send + 'static,
 {
-    let Deadline { at: deadline, allowed } = Deadline::of(ctx);
+    let Deadline {
+        at: deadline,
+        allowed,
+    } = Deadline::of(ctx);
     let late = || timed_out(allowed);
     let permit = tokio::time::timeout_at(deadline.into(), heavy_permits().acquire())
         .await
@@ -676,7 +756,9 @@ where
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+    use async_graphql::extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextValidation,
+    };
     use async_graphql::{Request, ValidationResult};
 
     use super::*;
@@ -689,12 +771,7 @@ mod tests {
 
     fn cost_with(query: &str, variables: serde_json::Value) -> Result<Cost, ServerError> {
         let doc = async_graphql::parser::parse_query(query).expect("the query parses");
-        measure(
-            &doc,
-            None,
-            &Variables::from_json(variables),
-            prices(),
-        )
+        measure(&doc, None, &Variables::from_json(variables), prices())
     }
 
     fn cost(query: &str) -> Cost {
@@ -801,9 +878,11 @@ mod tests {
             *recorder.0.lock().unwrap() = None;
             let request = Request::new(query).variables(Variables::from_json(variables.clone()));
             let response = schema.execute(request).await;
-            let theirs = recorder.0.lock().unwrap().unwrap_or_else(|| {
-                panic!("{query}: not validated: {:?}", response.errors)
-            });
+            let theirs = recorder
+                .0
+                .lock()
+                .unwrap()
+                .unwrap_or_else(|| panic!("{query}: not validated: {:?}", response.errors));
             let ours = cost_with(query, variables).unwrap();
             assert_eq!(
                 (ours.complexity, ours.depth),
@@ -816,10 +895,16 @@ mod tests {
     #[test]
     fn pages_lists_and_ids_multiply_their_children() {
         // ref (1) + nodes (1 + 1) per item, 3 items, + the connection itself.
-        assert_eq!(cost("{ recommendations(first: 3) { nodes { ref } } }").complexity, 7);
+        assert_eq!(
+            cost("{ recommendations(first: 3) { nodes { ref } } }").complexity,
+            7
+        );
         // The default page is 20; `last` counts like `first`.
         assert_eq!(cost("{ recommendations { nodes { ref } } }").complexity, 41);
-        assert_eq!(cost("{ recommendations(last: 5) { nodes { ref } } }").complexity, 11);
+        assert_eq!(
+            cost("{ recommendations(last: 5) { nodes { ref } } }").complexity,
+            11
+        );
         // A list of unknown length counts LIST_COST items.
         assert_eq!(cost("{ themes { slug } }").complexity, LIST_COST + 1);
         // Variables and their defaults.
@@ -842,7 +927,8 @@ mod tests {
     #[test]
     fn a_fragment_bomb_is_priced_in_time_linear_in_its_size() {
         // 20 fragments each spreading the previous ten times: 10^20 fields expanded.
-        let mut q = String::from("query { ...F20 }\nfragment F1 on QueryRoot { a: cycles { number } }\n");
+        let mut q =
+            String::from("query { ...F20 }\nfragment F1 on QueryRoot { a: cycles { number } }\n");
         for k in 2..=20 {
             q.push_str(&format!(
                 "fragment F{k} on QueryRoot {{ {} }}\n",
@@ -902,7 +988,9 @@ mod tests {
         assert!(one.complexity > 300, "{one:?}");
         let mut many = String::from("{");
         for i in 0..200 {
-            many.push_str(&format!(" a{i}: __schema {{ types {{ fields {{ name }} }} }}"));
+            many.push_str(&format!(
+                " a{i}: __schema {{ types {{ fields {{ name }} }} }}"
+            ));
         }
         many.push('}');
         let c = cost(&many);
@@ -911,5 +999,17 @@ mod tests {
         // One type by name is cheap.
         let c = cost(r#"{ __type(name: "Node") { kind possibleTypes { name } } }"#);
         assert!(c.complexity < 100, "{c:?}");
+        // `ofType` past the deepest wrapping of the schema is null: asking deeper costs
+        // nothing more (but still counts for depth).
+        let chain = |levels: usize| {
+            let mut q = String::from("kind name");
+            for _ in 0..levels {
+                q = format!("kind name ofType {{ {q} }}");
+            }
+            cost(&format!(r#"{{ __type(name: "Node") {{ {q} }} }}"#))
+        };
+        assert_eq!(chain(9).complexity, chain(12).complexity);
+        assert!(chain(3).complexity < chain(9).complexity);
+        assert_eq!(chain(12).depth, 14);
     }
 }

@@ -127,26 +127,27 @@ impl Api {
 
     /// Parses the request (the document stays in it: async-graphql does not parse it again)
     /// and prices it; a refusal is the response to send.
-    fn price(&self, request: &mut Request) -> Result<Priced, Response> {
+    fn price(&self, request: &mut Request) -> Result<Priced, Box<Response>> {
         let variables = std::mem::take(&mut request.variables);
         let operation_name = request.operation_name.clone();
         let priced = match request.parsed_query() {
             Err(e) => Err(refusal(e, None, &self.limits)),
-            Ok(doc) => match cost::measure(doc, operation_name.as_deref(), &variables, &self.prices)
-            {
-                Err(e) => Err(refusal(e, None, &self.limits)),
-                Ok(c) => match cost::check(&c, &self.limits) {
-                    Err(e) => Err(refusal(e, Some(&c), &self.limits)),
-                    Ok(()) => Ok(Priced {
-                        cost: c,
-                        query: cost::operation(doc, operation_name.as_deref())
-                            .is_some_and(|op| op.ty == OperationType::Query),
-                    }),
-                },
-            },
+            Ok(doc) => {
+                match cost::measure(doc, operation_name.as_deref(), &variables, &self.prices) {
+                    Err(e) => Err(refusal(e, None, &self.limits)),
+                    Ok(c) => match cost::check(&c, &self.limits) {
+                        Err(e) => Err(refusal(e, Some(&c), &self.limits)),
+                        Ok(()) => Ok(Priced {
+                            cost: c,
+                            query: cost::operation(doc, operation_name.as_deref())
+                                .is_some_and(|op| op.ty == OperationType::Query),
+                        }),
+                    },
+                }
+            }
         };
         request.variables = variables;
-        priced
+        priced.map_err(Box::new)
     }
 
     /// Runs a priced request against `deadline`.
@@ -190,7 +191,7 @@ impl Api {
                 continue;
             }
             match self.price(&mut request) {
-                Err(response) => plan.push(Err(response)),
+                Err(response) => plan.push(Err(*response)),
                 Ok(priced) => {
                     let together = spent.plus(priced.cost);
                     match cost::check_batch(&together, &self.limits) {
@@ -256,7 +257,7 @@ impl async_graphql::Executor for Api {
         let deadline = cost::Deadline::after(self.limits.deadline);
         match self.price(&mut request) {
             Ok(priced) => self.run(request, priced, deadline).await,
-            Err(response) => response,
+            Err(response) => *response,
         }
     }
 
@@ -274,7 +275,7 @@ impl async_graphql::Executor for Api {
         // get one of their own per event (see `cost::Deadline::of`).
         let priced = match self.price(&mut request) {
             Ok(priced) => priced,
-            Err(response) => return futures_util::stream::once(async { response }).boxed(),
+            Err(response) => return futures_util::stream::once(async { *response }).boxed(),
         };
         let cost = priced.cost.extension(&self.limits);
         self.schema

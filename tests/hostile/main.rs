@@ -6,7 +6,6 @@
 mod common;
 
 #[path = "../workflow/harness.rs"]
-#[allow(dead_code)]
 mod harness;
 
 mod http_edge;

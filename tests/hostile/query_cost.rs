@@ -143,8 +143,14 @@ async fn a_batch_over_http_has_one_budget_for_all_of_its_items() {
         .unwrap_or_else(|e| panic!("the batch: {e}"));
     let Some(items) = body.as_array() else {
         // Refused whole (a cap on the number of items): short, with a code.
-        assert!(status >= 400 || body.get("errors").is_some(), "{status}: {body}");
-        assert!(body["errors"][0]["extensions"]["code"].is_string(), "{body}");
+        assert!(
+            status >= 400 || body.get("errors").is_some(),
+            "{status}: {body}"
+        );
+        assert!(
+            body["errors"][0]["extensions"]["code"].is_string(),
+            "{body}"
+        );
         assert!(body.to_string().len() < 10_000);
         server_still_answers(&s).await;
         return;
@@ -172,7 +178,10 @@ async fn execute_batch_refuses_the_items_past_the_shared_budget() {
     };
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(responses.len(), 4_000);
-    let ran: Vec<_> = responses.iter().take_while(|r| r.errors.is_empty()).collect();
+    let ran: Vec<_> = responses
+        .iter()
+        .take_while(|r| r.errors.is_empty())
+        .collect();
     assert_eq!(ran.len(), 33);
     // The cost of each item that ran is its own.
     let cost = &ran[0].extensions["cost"];
@@ -187,7 +196,11 @@ async fn execute_batch_refuses_the_items_past_the_shared_budget() {
             .and_then(|e| e.get("code"))
             .cloned();
         assert_eq!(code, Some("QUERY_LIMIT_EXCEEDED".into()));
-        assert!(r.errors[0].message.contains("together"), "{}", r.errors[0].message);
+        assert!(
+            r.errors[0].message.contains("together"),
+            "{}",
+            r.errors[0].message
+        );
     }
     // A batch whose items fit runs them all, in order.
     let items = vec![
@@ -243,9 +256,13 @@ fn graphiql_introspection_query() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphiqls_introspection_passes_but_an_alias_heavy_one_is_refused() {
     let s = harness::server().await;
-    let (_, body) = post(&s, &json!({ "query": graphiql_introspection_query() }), QUICK)
-        .await
-        .unwrap();
+    let (_, body) = post(
+        &s,
+        &json!({ "query": graphiql_introspection_query() }),
+        QUICK,
+    )
+    .await
+    .unwrap();
     assert!(body.get("errors").is_none(), "{}", body["errors"]);
     let types = body["data"]["__schema"]["types"].as_array().unwrap();
     assert!(types.len() > 50);
@@ -254,12 +271,17 @@ async fn graphiqls_introspection_passes_but_an_alias_heavy_one_is_refused() {
     // Priced at about what it returns, with room to spare under the limit.
     assert!(complexity < 40_000, "{cost}");
     let returned = body["data"].to_string().matches('{').count() as u64;
-    assert!(complexity >= returned / 2, "{complexity} for {returned} objects");
+    assert!(
+        complexity >= returned / 2,
+        "{complexity} for {returned} objects"
+    );
     // About 170 KB of aliases of the whole type list with its fields.
     let mut q = String::from("{");
     let mut i = 0;
     while q.len() < 170_000 {
-        q.push_str(&format!(" a{i}: __schema {{ types {{ fields {{ name }} }} }}"));
+        q.push_str(&format!(
+            " a{i}: __schema {{ types {{ fields {{ name }} }} }}"
+        ));
         i += 1;
     }
     q.push('}');
@@ -388,7 +410,10 @@ async fn a_query_past_its_deadline_is_stopped_with_query_timeout() {
     let started = Instant::now();
     let r = async_graphql::Executor::execute(&api, Request::new(q.clone())).await;
     assert!(started.elapsed() < QUICK, "{:?}", started.elapsed());
-    let e = r.errors.first().unwrap_or_else(|| panic!("no error: {r:?}"));
+    let e = r
+        .errors
+        .first()
+        .unwrap_or_else(|| panic!("no error: {r:?}"));
     assert_eq!(
         e.extensions.as_ref().and_then(|x| x.get("code")).cloned(),
         Some("QUERY_TIMEOUT".into()),
