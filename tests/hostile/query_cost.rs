@@ -425,3 +425,34 @@ async fn a_query_past_its_deadline_is_stopped_with_query_timeout() {
     let r = async_graphql::Executor::execute(&api, Request::new(q)).await;
     assert!(r.errors.is_empty(), "{:?}", r.errors);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_for_a_huge_text_answers_and_the_server_keeps_answering() {
+    let s = harness::server().await;
+    // 50,000 distinct words (about 400 KB).
+    let mut text = String::new();
+    for i in 0..50_000 {
+        text.push_str(&format!("w{i}x "));
+    }
+    let body = json!({
+        "query": "query($t: String!) { search(text: $t, first: 1) { totalCount } recommendations(filter: { text: $t }) { totalCount } }",
+        "variables": { "t": text },
+    });
+    let started = Instant::now();
+    let (requests, ()) = tokio::join!(
+        futures_util::future::join_all((0..2).map(|_| post(&s, &body, 4 * QUICK))),
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            server_still_answers(&s).await;
+        }
+    );
+    for r in requests {
+        let (_, r) = r.unwrap_or_else(|e| panic!("the search: {e}"));
+        // Nothing has all those words (or a text that long is refused): an answer, not a hang.
+        assert!(
+            r["data"]["search"]["totalCount"] == 0 || r.get("errors").is_some(),
+            "{r}"
+        );
+    }
+    assert!(started.elapsed() < 4 * QUICK);
+}
