@@ -437,6 +437,15 @@ pub fn check_batch(cost: &Cost, limits: &Limits) -> Result<(), ServerError> {
     )
 }
 
+/// The refusal of a batch item after the one that took the batch over its limits.
+pub fn batch_exhausted() -> ServerError {
+    limit_exceeded(
+        "Not run: an earlier item of this batch took the batch over its limits (a batch's \
+         items share one budget)."
+            .to_owned(),
+    )
+}
+
 fn check_as(cost: &Cost, limits: &Limits, what: &str) -> Result<(), ServerError> {
     if cost.complexity > limits.complexity {
         return Err(limit_exceeded(format!(

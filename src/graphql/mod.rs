@@ -230,20 +230,9 @@ fn refusal(error: ServerError, cost: Option<&cost::Cost>, limits: &Limits) -> Re
     response
 }
 
+/// An item after the one that exhausted its batch's budget.
 fn over_budget(limits: &Limits) -> Response {
-    refusal(
-        cost::check_batch(
-            &cost::Cost {
-                complexity: usize::MAX,
-                ..Default::default()
-            },
-            limits,
-        )
-        .err()
-        .unwrap_or_else(|| ServerError::new("over the batch's budget", None)),
-        None,
-        limits,
-    )
+    refusal(cost::batch_exhausted(), None, limits)
 }
 
 fn timeout_error(allowed: Duration) -> ServerError {

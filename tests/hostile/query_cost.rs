@@ -196,11 +196,9 @@ async fn execute_batch_refuses_the_items_past_the_shared_budget() {
             .and_then(|e| e.get("code"))
             .cloned();
         assert_eq!(code, Some("QUERY_LIMIT_EXCEEDED".into()));
-        assert!(
-            r.errors[0].message.contains("together"),
-            "{}",
-            r.errors[0].message
-        );
+        // The first refused item says by how much; the others that they were not run.
+        let m = &r.errors[0].message;
+        assert!(m.contains("together") || m.contains("Not run"), "{m}");
     }
     // A batch whose items fit runs them all, in order.
     let items = vec![
