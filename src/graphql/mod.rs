@@ -260,21 +260,40 @@ impl async_graphql::Executor for Api {
         session_data: Option<Arc<async_graphql::Data>>,
     ) -> futures_util::stream::BoxStream<'static, Response> {
         use futures_util::StreamExt;
-        // No deadline: a subscription lives as long as its client wants; its heavy fields
-        // get one of their own per event (see `cost::Deadline::of`).
         let priced = match self.price(&mut request) {
             Ok(priced) => priced,
             Err(response) => return futures_util::stream::once(async { *response }).boxed(),
         };
         let cost = priced.cost.extension(&self.limits);
-        self.schema
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(move |mut response| {
-                errors::classify_all(&mut response);
-                response.extensions.insert("cost".into(), cost.clone());
-                response
-            })
-            .boxed()
+        let finish = move |mut response: Response| {
+            errors::classify_all(&mut response);
+            response.extensions.insert("cost".into(), cost.clone());
+            response
+        };
+        let session_data = session_data.unwrap_or_default();
+        if !priced.query {
+            // No deadline: a subscription lives as long as its client wants (its heavy
+            // fields get one of their own per event, see `cost::Deadline::of`), and a
+            // mutation runs to its end.
+            return self
+                .schema
+                .execute_stream_with_session_data(request, session_data)
+                .map(finish)
+                .boxed();
+        }
+        // A query over WebSocket: one response, by its deadline.
+        let deadline = cost::Deadline::after(self.limits.deadline);
+        let stream = self
+            .schema
+            .execute_stream_with_session_data(request.data(deadline), session_data);
+        let answer = async move {
+            match tokio::time::timeout_at(deadline.at.into(), stream.into_future()).await {
+                Ok((Some(response), _)) => response,
+                Ok((None, _)) => Response::default(),
+                Err(_) => Response::from_errors(vec![timeout_error(deadline.allowed)]),
+            }
+        };
+        futures_util::stream::once(answer).map(finish).boxed()
     }
 }
 

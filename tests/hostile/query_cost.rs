@@ -454,3 +454,66 @@ async fn a_search_for_a_huge_text_answers_and_the_server_keeps_answering() {
     }
     assert!(started.elapsed() < 4 * QUICK);
 }
+
+/// Over WebSocket (graphql-transport-ws): the first answer (`next` or `error`) to
+/// `query`.
+async fn over_websocket(s: &Server, query: &str) -> Value {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut req = s.ws().into_client_request().unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut messages = vec![
+        json!({ "type": "connection_init", "payload": {} }),
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }),
+    ]
+    .into_iter();
+    ws.send(Message::Text(messages.next().unwrap().to_string().into()))
+        .await
+        .unwrap();
+    loop {
+        let m = tokio::time::timeout(QUICK, ws.next())
+            .await
+            .expect("an answer in time")
+            .expect("the connection stays open")
+            .unwrap();
+        let Message::Text(t) = m else { continue };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        match v["type"].as_str() {
+            Some("connection_ack") => {
+                ws.send(Message::Text(messages.next().unwrap().to_string().into()))
+                    .await
+                    .unwrap();
+            }
+            Some("next") | Some("error") => return v,
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_websocket_queries_are_priced_too() {
+    let s = harness::server().await;
+    let v = over_websocket(&s, "{ recommendation(ref: \"R-36-HND-001\") { ref } }").await;
+    assert_eq!(
+        v["payload"]["data"]["recommendation"]["ref"], "R-36-HND-001",
+        "{v}"
+    );
+    assert_eq!(v["payload"]["extensions"]["cost"]["complexity"], 2, "{v}");
+    let started = Instant::now();
+    let v = over_websocket(&s, &fragment_bomb(12, 10, "__typename")).await;
+    assert!(started.elapsed() < QUICK);
+    let errors = if v["type"] == "error" {
+        &v["payload"]
+    } else {
+        &v["payload"]["errors"]
+    };
+    assert_eq!(
+        errors[0]["extensions"]["code"], "QUERY_LIMIT_EXCEEDED",
+        "{v}"
+    );
+}
