@@ -215,7 +215,9 @@ fn fragment_bomb() -> String {
 /// came back (status and first error code).
 async fn repeat(address: &str, body: Vec<u8>, clients: usize) -> String {
     let deadline = Instant::now() + seconds();
-    let tally = Arc::new(Mutex::new(std::collections::BTreeMap::<String, usize>::new()));
+    let tally = Arc::new(Mutex::new(
+        std::collections::BTreeMap::<String, usize>::new(),
+    ));
     let mut tasks = vec![];
     for _ in 0..clients {
         let (url, body, tally) = (format!("{address}/graphql"), body.clone(), tally.clone());
@@ -275,19 +277,22 @@ async fn ws_connect(
         "graphql-transport-ws".parse().unwrap(),
     );
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.ok()?;
-    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    let init =
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
     ws.send(Message::text(init.to_string())).await.ok()?;
     let ack = tokio::time::timeout(Duration::from_secs(10), ws.next())
         .await
         .ok()??
         .ok()?;
-    ack.to_text()
-        .ok()?
-        .contains("connection_ack")
-        .then_some(ws)
+    ack.to_text().ok()?.contains("connection_ack").then_some(ws)
 }
 
-async fn graphql(client: &reqwest::Client, server: &Server, query: &str, variables: Value) -> Value {
+async fn graphql(
+    client: &reqwest::Client,
+    server: &Server,
+    query: &str,
+    variables: Value,
+) -> Value {
     client
         .post(format!("{}/graphql", server.address))
         .bearer_auth(&server.token)
@@ -316,7 +321,10 @@ async fn measure_updates(server: &Server, n: usize) -> (usize, Duration) {
     let mut version = v["data"]["measure"]["version"].as_i64().unwrap_or(1);
     let (mut ok, mut slowest) = (0, Duration::ZERO);
     for i in 0..n {
-        let description = format!("{} {i}", "Released detainees to reduce overcrowding. ".repeat(95));
+        let description = format!(
+            "{} {i}",
+            "Released detainees to reduce overcrowding. ".repeat(95)
+        );
         let t = Instant::now();
         let r = graphql(
             &client,

@@ -28,7 +28,10 @@ async fn main() -> std::io::Result<()> {
     let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
     let app = Router::new().route("/graphql", post_service(GraphQL::new(schema)));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("GraphQL endpoint: http://{}/graphql", listener.local_addr()?);
+    println!(
+        "GraphQL endpoint: http://{}/graphql",
+        listener.local_addr()?
+    );
     use std::io::Write;
     std::io::stdout().flush()?;
     axum::serve(listener, app).await

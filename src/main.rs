@@ -82,6 +82,12 @@ struct ServeArgs {
     /// Largest complexity a query may have (one per field, times page sizes).
     #[arg(long, env = "RECOVER_BETTER_MAX_COMPLEXITY", default_value_t = Limits::default().complexity)]
     max_complexity: usize,
+    /// Most selections a query may expand to with its fragments spread in place.
+    #[arg(long, env = "RECOVER_BETTER_MAX_SELECTIONS", default_value_t = Limits::default().selections)]
+    max_selections: usize,
+    /// Seconds a query may run (then it is stopped with QUERY_TIMEOUT).
+    #[arg(long, env = "RECOVER_BETTER_QUERY_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECS")]
+    query_timeout: Duration,
     /// Refuse queries without a valid token (mutations always need one).
     #[arg(
         long,
@@ -386,9 +392,7 @@ fn import(
 
 fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let persisted_queries = match &args.persisted_queries {
-        Some(path) => Some(Arc::new(
-            server::http::PersistedQueryManifest::load(path)?,
-        )),
+        Some(path) => Some(Arc::new(server::http::PersistedQueryManifest::load(path)?)),
         None => None,
     };
     let store = Arc::new(open(data)?);
@@ -401,6 +405,8 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
     let limits = Limits {
         depth: args.max_depth,
         complexity: args.max_complexity,
+        selections: args.max_selections,
+        deadline: args.query_timeout,
         ..Limits::default()
     };
     let options = HttpOptions {

@@ -74,6 +74,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
+
+use roaring::RoaringBitmap;
 
 use super::text::TextIndex;
 use super::{Catalog, Row};
@@ -104,15 +107,100 @@ pub struct Suggestion {
 }
 
 /// The best `first` measures of the recommendation's State under review that are not linked
-/// to it yet, best first. Empty when the recommendation does not exist.
-pub fn measures_for(cat: &Catalog, recommendation: u32, first: usize) -> Vec<Suggestion> {
-    rank(cat, Anchor::Recommendation(recommendation), first, None)
+/// to it yet, best first. Empty when the recommendation does not exist. Gives up with
+/// [`TimedOut`] once `deadline` has passed.
+pub fn measures_for(
+    cat: &Catalog,
+    recommendation: u32,
+    first: usize,
+    deadline: Instant,
+) -> Result<Vec<Suggestion>, TimedOut> {
+    rank(
+        cat,
+        Anchor::Recommendation(recommendation),
+        first,
+        None,
+        deadline,
+    )
 }
 
 /// The best `first` recommendations received by the measure's State that are not linked to
-/// it yet, best first. Empty when the measure does not exist.
-pub fn recommendations_for(cat: &Catalog, measure: u32, first: usize) -> Vec<Suggestion> {
-    rank(cat, Anchor::Measure(measure), first, None)
+/// it yet, best first. Empty when the measure does not exist. Gives up with [`TimedOut`]
+/// once `deadline` has passed.
+pub fn recommendations_for(
+    cat: &Catalog,
+    measure: u32,
+    first: usize,
+    deadline: Instant,
+) -> Result<Vec<Suggestion>, TimedOut> {
+    rank(cat, Anchor::Measure(measure), first, None, deadline)
+}
+
+/// Work that ran past its deadline and gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut;
+
+fn check(deadline: Instant) -> Result<(), TimedOut> {
+    if Instant::now() >= deadline {
+        Err(TimedOut)
+    } else {
+        Ok(())
+    }
+}
+
+/// Candidates scored between two looks at the deadline.
+const CANDIDATES_PER_CHECK: usize = 256;
+
+/// Query terms scored between two looks at the deadline (a term's postings may hold every
+/// document).
+const TERMS_PER_CHECK: usize = 64;
+
+/// The words of a text that its words factor reads: its first distinct stems, this many at
+/// most. A recommendation or a measure description has far fewer; the bound keeps the work
+/// of one suggestion small whatever text is stored (a description of 100,000 words would
+/// otherwise be a query of 100,000 terms).
+const MAX_TERMS: usize = 200;
+
+/// The most words read from a text for its terms (stop words not counted).
+const MAX_TEXT_WORDS: usize = 5_000;
+
+/// A text's first distinct stems (at most [`MAX_TERMS`], from at most [`MAX_TEXT_WORDS`] words),
+/// each with the byte range where it is first written.
+fn first_terms(cat: &Catalog, text: &str) -> Vec<(String, std::ops::Range<usize>)> {
+    let mut seen = HashSet::new();
+    let mut terms = vec![];
+    for (range, stem) in cat.analyzer.tokens(text).take(MAX_TEXT_WORDS) {
+        if seen.insert(stem.clone()) {
+            terms.push((stem, range));
+            if terms.len() == MAX_TERMS {
+                break;
+            }
+        }
+    }
+    terms
+}
+
+/// BM25 scores of `terms` against `candidates` in `index`, looking at the deadline between
+/// batches of terms.
+fn words_scores(
+    index: &TextIndex,
+    terms: &[String],
+    candidates: &RoaringBitmap,
+    deadline: Instant,
+) -> Result<HashMap<u32, f32>, TimedOut> {
+    let mut chunks = terms.chunks(TERMS_PER_CHECK);
+    let Some(first) = chunks.next() else {
+        return Ok(HashMap::new());
+    };
+    check(deadline)?;
+    let mut scores = index.scores(first, candidates);
+    for chunk in chunks {
+        check(deadline)?;
+        for (id, s) in index.scores(chunk, candidates) {
+            *scores.entry(id).or_default() += s;
+        }
+    }
+    Ok(scores)
 }
 
 /// What suggestions are for.
@@ -124,15 +212,30 @@ enum Anchor {
 
 /// Ranks the candidates for `anchor`. `readmit` is a candidate that stays in even though it
 /// is linked already: the evaluation ranks a known link as if it were not there.
-fn rank(cat: &Catalog, anchor: Anchor, first: usize, readmit: Option<u32>) -> Vec<Suggestion> {
+fn rank(
+    cat: &Catalog,
+    anchor: Anchor,
+    first: usize,
+    readmit: Option<u32>,
+    deadline: Instant,
+) -> Result<Vec<Suggestion>, TimedOut> {
     if first == 0 {
-        return vec![];
+        return Ok(vec![]);
     }
+    let mut scored_so_far = 0usize;
+    let mut in_time = || {
+        scored_so_far += 1;
+        if scored_so_far % CANDIDATES_PER_CHECK == 0 {
+            check(deadline)
+        } else {
+            Ok(())
+        }
+    };
     let crosswalk = Crosswalk::new(cat);
     let mut scored: Vec<(Pair, f64, &str)> = match anchor {
         Anchor::Recommendation(id) => {
             let Some(rec) = cat.recommendations.get(id) else {
-                return vec![];
+                return Ok(vec![]);
             };
             let mut candidates = cat
                 .list(&Index::MeasuresByCountry(rec.record.state_under_review))
@@ -142,23 +245,31 @@ fn rank(cat: &Catalog, anchor: Anchor, first: usize, readmit: Option<u32>) -> Ve
                     candidates.remove(l.measure);
                 }
             }
-            let terms = cat.analyzer.query_terms(&rec.record.text);
-            let words = normalised(cat.measure_text.scores(&terms, &candidates));
+            let terms = stems(first_terms(cat, &rec.record.text));
+            let words = normalised(words_scores(
+                &cat.measure_text,
+                &terms,
+                &candidates,
+                deadline,
+            )?);
             let text = |id| words.get(&id).copied().unwrap_or(0.0);
             let r = RecommendationSide::new(cat, &crosswalk, rec);
-            candidates
-                .iter()
-                .filter_map(|m| {
-                    let m = cat.measures.get(m)?;
-                    let pair = Pair::of(&r, &MeasureSide::new(&crosswalk, m), text(m.id));
-                    let score = pair.score()?;
-                    Some((pair, score, m.record.id.as_str()))
-                })
-                .collect()
+            let mut scored = vec![];
+            for m in &candidates {
+                in_time()?;
+                let Some(m) = cat.measures.get(m) else {
+                    continue;
+                };
+                let pair = Pair::of(&r, &MeasureSide::new(&crosswalk, m), text(m.id));
+                if let Some(score) = pair.score() {
+                    scored.push((pair, score, m.record.id.as_str()));
+                }
+            }
+            scored
         }
         Anchor::Measure(id) => {
             let Some(measure) = cat.measures.get(id) else {
-                return vec![];
+                return Ok(vec![]);
             };
             let mut candidates = cat
                 .list(&Index::RecommendationsReceived(measure.record.country))
@@ -168,20 +279,27 @@ fn rank(cat: &Catalog, anchor: Anchor, first: usize, readmit: Option<u32>) -> Ve
                     candidates.remove(l.recommendation);
                 }
             }
-            let terms = cat.analyzer.query_terms(&measure_text(&measure.record));
-            let words = normalised(cat.recommendation_text.scores(&terms, &candidates));
+            let terms = stems(first_terms(cat, &measure_text(&measure.record)));
+            let words = normalised(words_scores(
+                &cat.recommendation_text,
+                &terms,
+                &candidates,
+                deadline,
+            )?);
             let text = |id| words.get(&id).copied().unwrap_or(0.0);
             let m = MeasureSide::new(&crosswalk, measure);
-            candidates
-                .iter()
-                .filter_map(|r| {
-                    let r = cat.recommendations.get(r)?;
-                    let pair =
-                        Pair::of(&RecommendationSide::new(cat, &crosswalk, r), &m, text(r.id));
-                    let score = pair.score()?;
-                    Some((pair, score, r.record.id.as_str()))
-                })
-                .collect()
+            let mut scored = vec![];
+            for r in &candidates {
+                in_time()?;
+                let Some(r) = cat.recommendations.get(r) else {
+                    continue;
+                };
+                let pair = Pair::of(&RecommendationSide::new(cat, &crosswalk, r), &m, text(r.id));
+                if let Some(score) = pair.score() {
+                    scored.push((pair, score, r.record.id.as_str()));
+                }
+            }
+            scored
         }
     };
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.2.cmp(b.2)));
@@ -192,22 +310,26 @@ fn rank(cat: &Catalog, anchor: Anchor, first: usize, readmit: Option<u32>) -> Ve
         Anchor::Measure(_) => &cat.recommendation_text,
     };
     let mut vocabulary = Vocabulary::new(cat);
-    scored
-        .into_iter()
-        .map(|(pair, score, _)| {
-            let words = if pair.words > 0.0 {
-                vocabulary.matching(&pair, searched)
-            } else {
-                vec![]
-            };
-            Suggestion {
-                recommendation: pair.recommendation.id,
-                measure: pair.measure.id,
-                score,
-                reasons: pair.reasons(&words),
-            }
-        })
-        .collect()
+    let mut suggestions = Vec::with_capacity(scored.len());
+    for (pair, score, _) in scored {
+        check(deadline)?;
+        let words = if pair.words > 0.0 {
+            vocabulary.matching(&pair, searched)
+        } else {
+            vec![]
+        };
+        suggestions.push(Suggestion {
+            recommendation: pair.recommendation.id,
+            measure: pair.measure.id,
+            score,
+            reasons: pair.reasons(&words),
+        });
+    }
+    Ok(suggestions)
+}
+
+fn stems(terms: Vec<(String, std::ops::Range<usize>)>) -> Vec<String> {
+    terms.into_iter().map(|(stem, _)| stem).collect()
 }
 
 /// The least BM25 score a best match is taken to have: about what two rare words in
@@ -496,14 +618,12 @@ impl<'c> Vocabulary<'c> {
     /// then in the order of the recommendation's text.
     fn matching(&mut self, pair: &Pair<'_>, searched: &TextIndex) -> Vec<String> {
         let (r, m) = (pair.recommendation, pair.measure);
-        let analyzer = &self.cat.analyzer;
+        let cat = self.cat;
         let forms = self.forms.entry(r.id).or_insert_with(|| {
             let text = &r.record.text;
-            let mut seen = HashSet::new();
-            analyzer
-                .tokens(text)
-                .filter(|(_, stem)| seen.insert(stem.clone()))
-                .map(|(range, stem)| (stem, text[range].to_lowercase()))
+            first_terms(cat, text)
+                .into_iter()
+                .map(|(stem, range)| (stem, text[range].to_lowercase()))
                 .collect()
         });
         let mut shared: Vec<(u64, usize, &str)> = forms
@@ -788,6 +908,20 @@ mod tests {
         Catalog::load(&store).unwrap()
     }
 
+    fn later() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(3600)
+    }
+
+    /// `super::measures_for` with time enough.
+    fn measures_for(cat: &Catalog, recommendation: u32, first: usize) -> Vec<Suggestion> {
+        super::measures_for(cat, recommendation, first, later()).unwrap()
+    }
+
+    /// `super::recommendations_for` with time enough.
+    fn recommendations_for(cat: &Catalog, measure: u32, first: usize) -> Vec<Suggestion> {
+        super::recommendations_for(cat, measure, first, later()).unwrap()
+    }
+
     fn rec(cat: &Catalog, r: &str) -> u32 {
         cat.recommendations.by_ref(r).unwrap().id
     }
@@ -909,6 +1043,33 @@ mod tests {
     }
 
     #[test]
+    fn work_past_its_deadline_gives_up() {
+        let cat = fixture();
+        let now = Instant::now();
+        assert_eq!(
+            super::measures_for(&cat, rec(&cat, "R-36-HND-001"), 10, now),
+            Err(TimedOut)
+        );
+        assert_eq!(
+            super::recommendations_for(&cat, measure(&cat, "M-HND-01"), 10, now),
+            Err(TimedOut)
+        );
+    }
+
+    #[test]
+    fn only_the_first_distinct_words_of_a_long_text_are_read() {
+        let cat = fixture();
+        let mut text = String::from("Prisons prisons overcrowding.");
+        for i in 0..10_000 {
+            text.push_str(&format!(" w{i}x"));
+        }
+        let terms = first_terms(&cat, &text);
+        assert_eq!(terms.len(), MAX_TERMS);
+        assert_eq!(terms[0].0, "prison");
+        assert_eq!(&text[terms[1].1.clone()], "overcrowding");
+    }
+
+    #[test]
     fn unknown_ids_and_an_empty_page_give_no_suggestions() {
         let cat = fixture();
         assert!(measures_for(&cat, 9999, 10).is_empty());
@@ -946,10 +1107,10 @@ mod tests {
         let (mut forward_time, mut reverse_time) = (Duration::ZERO, Duration::ZERO);
         for &(r, m) in &links {
             let started = Instant::now();
-            let measures = rank(&cat, Anchor::Recommendation(r), 50, Some(m));
+            let measures = rank(&cat, Anchor::Recommendation(r), 50, Some(m), later()).unwrap();
             forward_time += started.elapsed();
             let started = Instant::now();
-            let recommendations = rank(&cat, Anchor::Measure(m), 50, Some(r));
+            let recommendations = rank(&cat, Anchor::Measure(m), 50, Some(r), later()).unwrap();
             reverse_time += started.elapsed();
             let (f, b) = (
                 position(&measures, &|s| s.measure == m),

@@ -66,9 +66,11 @@ impl Analyzer {
 
     /// The distinct stems of a query, in order of first appearance.
     pub fn query_terms(&self, query: &str) -> Vec<String> {
+        // A set beside the list: a long text with many distinct words stays linear.
+        let mut seen = std::collections::HashSet::new();
         let mut terms: Vec<String> = vec![];
         for (_, t) in self.tokens(query) {
-            if !terms.contains(&t) {
+            if seen.insert(t.clone()) {
                 terms.push(t);
             }
         }

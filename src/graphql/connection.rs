@@ -28,8 +28,10 @@ pub struct PageInfo {
 /// What one item of a list field of unknown length counts for in a query's complexity.
 pub const LIST_COST: usize = 10;
 
-/// The complexity of a connection field: its children times the page size asked for (or the
-/// default), so a limit on complexity bounds the number of objects a query can resolve.
+/// The complexity of a connection field (or of another list with a `first` argument, such as
+/// suggestions): its children times the page size asked for (or the default), so a limit on
+/// complexity bounds the number of objects a query can resolve. A field with a `first`
+/// argument is priced by it (see `graphql::cost::Prices::of`).
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     let size = first
         .or(last)

@@ -291,8 +291,9 @@ impl QueryRoot {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<SearchConnection> {
+        // Scoring and snippets are CPU work: off the request threads (see `cost::heavy`).
         let c = catalog(ctx)?;
-        search(&c, &text, first, after)
+        crate::graphql::cost::heavy(ctx, move |_| Ok(search(&c, &text, first, after))).await?
     }
 
     /// Any object by its global id; null if there is none.

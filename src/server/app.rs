@@ -121,7 +121,8 @@ impl AppBuilder {
             }
         };
         let live = Arc::new(Live::new(self.store, catalog));
-        let schema = graphql::schema(live.clone(), self.limits);
+        let api = graphql::api(live.clone(), self.limits);
+        let schema = api.schema().clone();
         let connections = Arc::new(ConnectionStats::default());
         let limiter = self
             .http
@@ -135,13 +136,7 @@ impl AppBuilder {
                 self.http.require_token,
             ))
         });
-        let router = router(
-            schema.clone(),
-            live.clone(),
-            &self.http,
-            limiter,
-            metrics.clone(),
-        );
+        let router = router(api, live.clone(), &self.http, limiter, metrics.clone());
         Ok(App {
             live,
             schema,

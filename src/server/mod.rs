@@ -17,16 +17,16 @@
 //! …"}`). A token that is given but not valid is refused (`UNAUTHENTICATED`, HTTP 401), as is
 //! a request without one when the server requires tokens for reading.
 
-pub mod downloads;
 mod app;
+pub mod downloads;
 pub mod graphiql;
+pub mod http;
 pub mod metrics;
 pub mod observe;
-pub mod http;
 pub mod outcome;
-pub mod ws;
 pub mod rate_limit;
 pub mod serve;
+pub mod ws;
 
 pub use app::{App, AppBuilder};
 
@@ -43,7 +43,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::graphql::auth::{unauthenticated, Principal};
-use crate::graphql::{Api, AppSchema};
+use crate::graphql::Api;
 use crate::live::Live;
 
 /// How the HTTP layer behaves, beyond the schema's own limits.
@@ -135,7 +135,7 @@ impl AppState {
 
 /// The whole application as a router (see [`App::builder`]).
 fn router(
-    schema: AppSchema,
+    api: Api,
     live: Arc<Live>,
     options: &HttpOptions,
     limiter: Option<Arc<rate_limit::RateLimiter>>,
@@ -158,7 +158,7 @@ fn router(
             ])
     };
     let state = AppState {
-        api: Api(schema),
+        api,
         live: live.clone(),
         require_token: options.require_token,
         ws: Arc::new(ws::Gate::new(

@@ -19,7 +19,9 @@ async fn graphql_over_get() {
     let r = app.get("/graphql?query=%7B__typename%7D").await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body, json!({ "data": { "__typename": "QueryRoot" } }));
+    assert_eq!(body["data"], json!({ "__typename": "QueryRoot" }));
+    assert!(body.get("errors").is_none(), "{body}");
+    assert!(body["extensions"]["cost"].is_object(), "{body}");
     // With variables.
     let q = "query($c: String!) { country(code: $c) { code } }";
     let code = &app.files.countries[0].code;

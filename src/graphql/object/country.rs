@@ -115,13 +115,7 @@ impl Country {
     /// the themes the measure affects (its own and its category's). Ordered by start date.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn regressions(&self, ctx: &Context<'_>) -> Result<Vec<super::suggestion::Regression>> {
-        let c = catalog(ctx)?;
-        Ok(
-            crate::catalog::regressions::regressions(&c, self.0.record.code)
-                .into_iter()
-                .map(super::suggestion::Regression)
-                .collect(),
-        )
+        super::suggestion::regressions_of(ctx, self.0.record.code).await
     }
     /// The sessions in which this State was reviewed, in session order.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]

@@ -122,13 +122,13 @@ impl Measure {
     /// Recommendations received by its State that it may implement (or run against), best
     /// first, with score and reasons (the score of `Recommendation.suggestedMeasures`);
     /// linked and REJECTED pairs are left out. `first` defaults to 10, at most 100.
-    #[graphql(complexity = "10 * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, None, child_complexity)")]
     async fn suggested_recommendations(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
     ) -> Result<Vec<super::suggestion::RecommendationSuggestion>> {
-        super::suggestion::suggested_recommendations(ctx, self.0.id, first)
+        super::suggestion::suggested_recommendations(ctx, self.0.id, first).await
     }
     /// Every change to it, newest first: who, when, before and after.
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, None, child_complexity)")]

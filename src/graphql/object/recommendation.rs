@@ -131,13 +131,13 @@ impl Recommendation {
     /// recommendation's words in the measure, relative to the best candidate (or to a floor
     /// of about two rare words in common, when even the best is weaker); time 1 when the
     /// measure was in force after the review. `first` defaults to 10, at most 100.
-    #[graphql(complexity = "10 * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, None, child_complexity)")]
     async fn suggested_measures(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
     ) -> Result<Vec<super::suggestion::MeasureSuggestion>> {
-        super::suggestion::suggested_measures(ctx, self.0.id, first)
+        super::suggestion::suggested_measures(ctx, self.0.id, first).await
     }
     /// How its response changed through the API, oldest first (from its history; the
     /// response it was imported with has no entry).

@@ -6,7 +6,9 @@ use async_graphql::{Context, Object, Result};
 use super::{catalog, themes_of, Measure, Recommendation, Theme};
 use crate::catalog::regressions;
 use crate::catalog::suggest::{self, Suggestion};
+use crate::graphql::cost::heavy;
 use crate::graphql::errors::bad_input;
+use crate::model::CountryCode;
 
 /// The most suggestions one field returns.
 pub const MAX_SUGGESTIONS: i32 = 100;
@@ -71,32 +73,44 @@ impl RecommendationSuggestion {
     }
 }
 
-pub fn suggested_measures(
+/// `Recommendation.suggestedMeasures`: scored on a blocking thread, against the request's
+/// deadline (see [`heavy`]).
+pub async fn suggested_measures(
     ctx: &Context<'_>,
     recommendation: u32,
     first: Option<i32>,
 ) -> Result<Vec<MeasureSuggestion>> {
     let n = suggestion_count(first)?;
-    Ok(
-        suggest::measures_for(catalog(ctx)?.as_ref(), recommendation, n)
-            .into_iter()
-            .map(MeasureSuggestion)
-            .collect(),
-    )
+    let c = catalog(ctx)?;
+    let found = heavy(ctx, move |deadline| {
+        suggest::measures_for(&c, recommendation, n, deadline)
+    })
+    .await?;
+    Ok(found.into_iter().map(MeasureSuggestion).collect())
 }
 
-pub fn suggested_recommendations(
+/// `Measure.suggestedRecommendations`: scored on a blocking thread, against the request's
+/// deadline (see [`heavy`]).
+pub async fn suggested_recommendations(
     ctx: &Context<'_>,
     measure: u32,
     first: Option<i32>,
 ) -> Result<Vec<RecommendationSuggestion>> {
     let n = suggestion_count(first)?;
-    Ok(
-        suggest::recommendations_for(catalog(ctx)?.as_ref(), measure, n)
-            .into_iter()
-            .map(RecommendationSuggestion)
-            .collect(),
-    )
+    let c = catalog(ctx)?;
+    let found = heavy(ctx, move |deadline| {
+        suggest::recommendations_for(&c, measure, n, deadline)
+    })
+    .await?;
+    Ok(found.into_iter().map(RecommendationSuggestion).collect())
+}
+
+/// `Country.regressions`: found on a blocking thread, once a core is free and if the
+/// request's deadline has not passed (see [`heavy`]).
+pub async fn regressions_of(ctx: &Context<'_>, country: CountryCode) -> Result<Vec<Regression>> {
+    let c = catalog(ctx)?;
+    let found = heavy(ctx, move |_| Ok(regressions::regressions(&c, country))).await?;
+    Ok(found.into_iter().map(Regression).collect())
 }
 
 /// A measure that may have set back rights the State had committed to.
