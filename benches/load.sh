@@ -2,6 +2,7 @@
 # Load benchmark of the GraphQL server at the world preset, on loopback.
 #
 #   bash benches/load.sh [duration-seconds=10] [connections=32]
+#   SERVER_ARGS="--no-metrics" bash benches/load.sh    # extra `serve` options
 #
 # Generates the world dataset, imports it into a temporary store, starts the server on a free
 # port and drives Q0-Q6 with wrk (POST, JSON bodies) at the given concurrency. Prints
@@ -25,7 +26,8 @@ trap cleanup EXIT
 
 "$BIN" generate --preset world --out "$WORK/world" >/dev/null
 "$BIN" --data "$WORK/store" import "$WORK/world" | tail -1
-"$BIN" --data "$WORK/store" serve --empty --listen 127.0.0.1:0 >"$WORK/server.out" 2>"$WORK/server.err" &
+# shellcheck disable=SC2086
+"$BIN" --data "$WORK/store" serve --empty --listen 127.0.0.1:0 ${SERVER_ARGS:-} >"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER_PID=$!
 for _ in $(seq 1 300); do grep -q 'GraphiQL: http://' "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
 ADDR=$(grep -o 'http://[0-9.:]*' "$WORK/server.out" | head -1)
@@ -79,6 +81,28 @@ for name in Q0 Q1 Q2 Q3 Q4 Q5 Q6; do
   read -r _ _ p50_c1 _ _ _ <<<"$line1"
   printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "$name" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
 done
+
+# A cached GET: `{ __typename }` with the ETag of its last answer, so the server answers 304
+# without running it.
+GET_URL="$URL?query=%7B%20__typename%20%7D"
+ETAG=$(curl -s -D - -o /dev/null "$GET_URL" | awk 'tolower($1)=="etag:" {print $2}' | tr -d '\r')
+cat >"$WORK/get304.lua" <<LUA
+wrk.method = "GET"
+wrk.headers["If-None-Match"] = '$ETAG'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.3f %.3f %d %d\\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.requests))
+end
+LUA
+if [ -n "$ETAG" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG" "$GET_URL")" = 304 ]; then
+  line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/get304.lua" "$GET_URL" | grep '^RESULT')
+  read -r _ rps p50 p99 errors _ <<<"$line"
+  line1=$(wrk -t1 -c1 -d3s -s "$WORK/get304.lua" "$GET_URL" | grep '^RESULT')
+  read -r _ _ p50_c1 _ _ _ <<<"$line1"
+  printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "304" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
+else
+  echo "the GET of Q0 got no ETag or no 304: $ETAG"
+fi
 
 # The baseline: a bare async-graphql-axum handler (examples/bare.rs), `{ __typename }`, same
 # wrk settings, same run.
