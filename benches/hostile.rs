@@ -406,11 +406,19 @@ fn main() {
                 sockets.push(ws);
             }
             let (ok, slowest) = measure_updates(&server, 20).await;
-            // What the server said back on each socket: closes and errors.
-            let mut closed = 0;
+            // What the server said back on each socket: refusals, events, closes.
+            let (mut closed, mut refused, mut events) = (0, 0, 0);
             for ws in &mut sockets {
-                while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), ws.next()).await {
+                while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
                     match m {
+                        Ok(Message::Text(t)) => {
+                            let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+                            match v["type"].as_str() {
+                                Some("error") => refused += 1,
+                                Some("next") => events += 1,
+                                _ => {}
+                            }
+                        }
                         Ok(Message::Close(_)) | Err(_) => {
                             closed += 1;
                             break;
@@ -420,7 +428,7 @@ fn main() {
                 }
             }
             format!(
-                "{connected} connections, {sent} subscribe messages sent, {closed} connections closed by the server; {ok} of 20 writes, slowest {:.0} ms",
+                "{connected} connections, {sent} subscribes sent: {refused} refused, {events} events delivered, {closed} connections closed; {ok} of 20 writes, slowest {:.0} ms",
                 slowest.as_secs_f64() * 1e3
             )
         })
