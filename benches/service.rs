@@ -64,7 +64,8 @@ fn main() {
     let (live, schema) = (app.live, app.schema);
     // The executor the server runs (pricing, deadline, error codes, extensions.cost), to see
     // what it adds to the schema's own time.
-    let api = recover_better::graphql::api(live.clone(), recover_better::graphql::Limits::default());
+    let api =
+        recover_better::graphql::api(live.clone(), recover_better::graphql::Limits::default());
     let queries = [
         ("Q1", format!("{{ recommendation(ref: \"{rec}\") {{ ref text stateUnderReview {{ name }} recommendingStates {{ name }} }} }}")),
         ("Q2", format!("{{ country(code: \"{country}\") {{ name recommendationsReceived(first: 20, filter: {{cycle: [3]}}) {{ totalCount nodes {{ ref text response }} }} measures(first: 10) {{ totalCount nodes {{ ref title startDate }} }} }} }}")),
