@@ -3,9 +3,9 @@
 //! The line carries the method and the path (never the query string: a secret sent in a GET
 //! parameter must not reach the log), the status, the latency, and the operation name that
 //! the GraphQL handler left in the response's [`GraphqlOutcome`]. It is one event, written
-//! once the response is ready, and no span: a span per request costs its creation, the
-//! formatting of its fields and an enter and exit at every poll of the request's future,
-//! which measured about a quarter of a `{ __typename }`'s time. Logs are written by a
+//! once the response is ready, and no span: a span per request would add its creation, the
+//! formatting of its fields and an enter and exit at every poll of the request's future, and
+//! per-request logging is already the largest cost of a `{ __typename }` (benches/README). Logs are written by a
 //! background thread (see main), so this never waits on stderr.
 
 use std::convert::Infallible;
