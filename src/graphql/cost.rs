@@ -817,9 +817,13 @@ mod tests {
     #[tokio::test]
     async fn the_walk_computes_async_graphqls_complexity_and_depth() {
         let recorder = Recorder::default();
-        let schema = async_graphql::Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-            .extension(recorder.clone())
-            .finish();
+        let schema = async_graphql::Schema::build(
+            QueryRoot::default(),
+            MutationRoot::default(),
+            SubscriptionRoot,
+        )
+        .extension(recorder.clone())
+        .finish();
         let queries = [
             (r#"{ recommendation(ref: "R") { text } }"#, serde_json::json!({})),
             (

@@ -26,8 +26,16 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response, Schema, ServerError};
 
 use crate::live::Live;
-pub use mutation::MutationRoot;
-pub use query::QueryRoot;
+// Each entity contributes its own root object; adding an entity adds a member to these two.
+
+/// The entry points of the API for reading: open to everyone unless the server requires a
+/// token.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct QueryRoot(query::CoreQuery);
+
+/// The write side of the API: authenticated, validated, audited, durable.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct MutationRoot(mutation::CoreMutation);
 pub use subscription::SubscriptionRoot;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -64,13 +72,17 @@ impl Default for Limits {
 /// server gives each HTTP request) and an [`auth::Principal`]. Served through [`Api`], which
 /// prices every request before the schema sees it.
 pub fn schema(live: Arc<Live>, limits: Limits) -> AppSchema {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-        .data(live)
-        .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
-        .limit_directives(limits.directives)
-        .limit_recursive_depth(cost::MAX_NESTING)
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .data(live)
+    .limit_depth(limits.depth)
+    .limit_complexity(limits.complexity)
+    .limit_directives(limits.directives)
+    .limit_recursive_depth(cost::MAX_NESTING)
+    .finish()
 }
 
 /// The schema over a live store as the server runs it: [`schema`] behind [`Api`].
@@ -299,7 +311,11 @@ impl async_graphql::Executor for Api {
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .finish()
+    .sdl()
 }

@@ -709,12 +709,13 @@ async fn token_op<T: Send + 'static>(
         .map_err(store_error)
 }
 
-/// The write side of the API: authenticated, validated, audited, durable.
-pub struct MutationRoot;
+/// The mutations for the entities that existed before roots were merged per entity; a new
+/// entity adds its own `#[Object]` beside this one and joins [`super::MutationRoot`].
+#[derive(Default)]
+pub struct CoreMutation;
 
-/// The write side of the API: authenticated, validated, audited, durable.
 #[Object]
-impl MutationRoot {
+impl CoreMutation {
     /// Creates an API token (needs an admin token), so staff can be given access without
     /// stopping the server; the secret is in the payload, once.
     async fn create_token(
