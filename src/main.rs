@@ -189,6 +189,15 @@ enum TokenCommand {
     },
 }
 
+fn parse_measure_format(s: &str) -> Result<dataset::measures::Format, String> {
+    dataset::measures::Format::parse(s)
+        .ok_or_else(|| format!("{s:?} is not a format (oxcgrt, coronanet or acaps)"))
+}
+
+fn parse_country(s: &str) -> Result<recover_better::model::CountryCode, String> {
+    recover_better::model::CountryCode::parse(s.trim()).map_err(|e| e.0)
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("{s:?} is not a role (reader, editor or admin)"))
 }
@@ -228,6 +237,31 @@ enum Command {
     Token {
         #[command(subcommand)]
         action: TokenCommand,
+    },
+    /// Import COVID-19 measures from a tracker's CSV (OxCGRT, CoronaNet, ACAPS), all or
+    /// nothing.
+    ///
+    /// Rows of one policy over time become one measure with its start and end; ids come
+    /// from the source's ids, so importing the same file twice changes nothing. A malformed
+    /// row is listed as `file:line: reason` and nothing is written; rows that cannot become
+    /// a measure (a country not in the store, a type the crosswalk does not map) are
+    /// counted by reason in the summary.
+    ImportMeasures {
+        /// The tracker whose format FILE is in.
+        #[arg(long, value_parser = parse_measure_format)]
+        format: dataset::measures::Format,
+        /// The CSV file (the tracker's full file or any part of it, columns in any order).
+        file: PathBuf,
+        /// Only rows of these countries (ISO 3166-1 alpha-3, comma-separated).
+        #[arg(long = "country", value_delimiter = ',', value_parser = parse_country)]
+        countries: Vec<recover_better::model::CountryCode>,
+        /// The crosswalk of tracker types to categories (a `measure_categories.jsonl`);
+        /// default: the one of the embedded default dataset.
+        #[arg(long, value_name = "FILE")]
+        crosswalk: Option<PathBuf>,
+        /// Read and check everything, print the summary, write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Write a synthetic dataset, deterministic per seed (no store is opened).
     Generate {
@@ -342,6 +376,59 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             } else {
                 eprintln!("{} violation(s)", report.violations.len());
                 Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::ImportMeasures {
+            format,
+            file,
+            countries,
+            crosswalk,
+            dry_run,
+        } => {
+            let crosswalk = match crosswalk {
+                None => dataset::measures::Crosswalk::embedded(),
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    match dataset::measures::Crosswalk::parse(&path.display().to_string(), &text)
+                    {
+                        Ok(c) => c,
+                        Err(problems) => {
+                            for p in problems {
+                                eprintln!("{p}");
+                            }
+                            return Ok(ExitCode::FAILURE);
+                        }
+                    }
+                }
+            };
+            let store = open(&cli.data)?;
+            let options = dataset::measures::MeasureImportOptions {
+                format,
+                countries: (!countries.is_empty()).then(|| countries.into_iter().collect()),
+                crosswalk,
+                dry_run,
+            };
+            let started = std::time::Instant::now();
+            match dataset::measures::import_measures(&store, &file, &options) {
+                Ok(summary) => {
+                    print!("{summary}");
+                    for p in &summary.refused_rows {
+                        eprintln!("refused: {p}");
+                    }
+                    let verb = if dry_run { "checked (nothing written)" } else { "imported" };
+                    println!(
+                        "{verb} {} ({format}) in {:.1} s",
+                        file.display(),
+                        started.elapsed().as_secs_f64()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e @ dataset::measures::MeasureImportError::Malformed(_)) => {
+                    eprintln!("{e}");
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(e.into()),
             }
         }
         Command::Generate {

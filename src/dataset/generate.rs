@@ -621,6 +621,11 @@ struct MeasureCategory {
     themes: Vec<String>,
     #[serde(default)]
     oxcgrt: Vec<String>,
+    /// The crosswalks of `import-measures`: kept so a generated dataset carries them too.
+    #[serde(default)]
+    coronanet: Vec<String>,
+    #[serde(default)]
+    acaps: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -4,11 +4,13 @@
 //! - [`export`]: writes the store back out, sorted by natural key.
 //! - [`embedded`]: the real default dataset, compressed into the binary.
 //! - [`generate`]: synthetic datasets of any size, deterministic per seed.
+//! - [`measures`]: measures from the trackers' own files (OxCGRT, CoronaNet, ACAPS).
 
 pub mod embedded;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod measures;
 
 use std::path::{Path, PathBuf};
 
