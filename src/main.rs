@@ -390,8 +390,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
                         .map_err(|e| format!("{}: {e}", path.display()))?;
-                    match dataset::measures::Crosswalk::parse(&path.display().to_string(), &text)
-                    {
+                    match dataset::measures::Crosswalk::parse(&path.display().to_string(), &text) {
                         Ok(c) => c,
                         Err(problems) => {
                             for p in problems {
@@ -416,7 +415,11 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     for p in &summary.refused_rows {
                         eprintln!("refused: {p}");
                     }
-                    let verb = if dry_run { "checked (nothing written)" } else { "imported" };
+                    let verb = if dry_run {
+                        "checked (nothing written)"
+                    } else {
+                        "imported"
+                    };
                     println!(
                         "{verb} {} ({format}) in {:.1} s",
                         file.display(),

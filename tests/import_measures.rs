@@ -89,10 +89,24 @@ fn coronanet_events_of_one_policy_become_one_measure_from_its_first_start_to_its
         curfew.source_code.as_deref(),
         Some("CoronaNet: Curfew / No the curfew times are always the same regardless of the day of the week")
     );
-    assert_eq!(curfew.source_url.as_deref(), Some("https://example.org/hnd/curfew"));
-    assert!(curfew.description.contains("2020-03-30: Fixture: the curfew is extended, and now starts at 15:00."), "{}", curfew.description);
-    assert!(curfew.description.contains("Fixture: the curfew is lifted."));
-    assert_eq!(curfew.themes.iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["covid-19", "freedom-of-movement"]);
+    assert_eq!(
+        curfew.source_url.as_deref(),
+        Some("https://example.org/hnd/curfew")
+    );
+    assert!(
+        curfew
+            .description
+            .contains("2020-03-30: Fixture: the curfew is extended, and now starts at 15:00."),
+        "{}",
+        curfew.description
+    );
+    assert!(curfew
+        .description
+        .contains("Fixture: the curfew is lifted."));
+    assert_eq!(
+        curfew.themes.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        ["covid-19", "freedom-of-movement"]
+    );
     // Policy 300: no end of policy, so the latest event's end.
     let schools = measure(&store, "M-SVN-CN-300");
     assert_eq!(
@@ -102,7 +116,10 @@ fn coronanet_events_of_one_policy_become_one_measure_from_its_first_start_to_its
     assert_eq!(schools.category, MeasureCategory::Education);
     // Policy 200 targets prisoners; it is still in force.
     let visits = measure(&store, "M-HND-CN-200");
-    assert_eq!(visits.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>(), ["persons-deprived-of-their-liberty"]);
+    assert_eq!(
+        visits.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        ["persons-deprived-of-their-liberty"]
+    );
     assert_eq!(visits.end_date, None);
     // A provincial policy says where.
     assert_eq!(measure(&store, "M-NGA-CN-500").title, "Lockdown (Lagos)");
@@ -122,13 +139,22 @@ fn oxcgrt_daily_values_collapse_into_spells_with_their_start_and_end() {
     // force on the file's last day.
     let closed = measure(&store, "M-HND-OXCGRT-C1-3-20200316");
     assert_eq!(closed.end_date, Some(date("2020-03-18")));
-    assert_eq!(closed.title, "School closing: require closing at all levels");
+    assert_eq!(
+        closed.title,
+        "School closing: require closing at all levels"
+    );
     assert_eq!(closed.source_code.as_deref(), Some("OxCGRT C1=3 flag=1"));
     assert_eq!(closed.category, MeasureCategory::Education);
     let partly = measure(&store, "M-HND-OXCGRT-C1-2-20200319");
-    assert_eq!((partly.start_date, partly.end_date), (date("2020-03-19"), None));
+    assert_eq!(
+        (partly.start_date, partly.end_date),
+        (date("2020-03-19"), None)
+    );
     let masks = measure(&store, "M-HND-OXCGRT-H6-1-20200314");
-    assert_eq!((masks.start_date, masks.end_date), (date("2020-03-14"), None));
+    assert_eq!(
+        (masks.start_date, masks.end_date),
+        (date("2020-03-14"), None)
+    );
     assert_eq!(masks.category, MeasureCategory::Health);
     assert!(has_measure(&store, "M-SVN-OXCGRT-C1-3-20200316"));
     assert_eq!(summary.measures, 4);
@@ -155,11 +181,17 @@ fn oxcgrt_responses_rows_that_continue_a_spell_are_merged_into_it() {
         (closure.start_date, closure.end_date),
         (date("2020-03-16"), Some(date("2020-06-01")))
     );
-    assert_eq!(closure.source_url.as_deref(), Some("https://example.org/ox/c1"));
+    assert_eq!(
+        closure.source_url.as_deref(),
+        Some("https://example.org/ox/c1")
+    );
     assert!(closure.description.contains("the closure is extended"));
     let reopening = measure(&store, "M-HND-OXCGRT-C1-2-20200602");
     assert_eq!(reopening.end_date, None);
-    assert_eq!((summary.rows_read, summary.merged_rows, summary.measures), (7, 1, 2));
+    assert_eq!(
+        (summary.rows_read, summary.merged_rows, summary.measures),
+        (7, 1, 2)
+    );
     assert_eq!(
         refused(&summary),
         BTreeMap::from([
@@ -179,26 +211,50 @@ fn acaps_phase_out_ends_the_latest_earlier_introduction_or_is_kept_alone() {
 
     // Two curfews, two phase-outs: the first phase-out ends the later curfew, the second
     // the one still open.
-    assert_eq!(measure(&store, "M-HND-ACAPS-2").end_date, Some(date("2020-05-01")));
-    assert_eq!(measure(&store, "M-HND-ACAPS-1").end_date, Some(date("2020-06-01")));
+    assert_eq!(
+        measure(&store, "M-HND-ACAPS-2").end_date,
+        Some(date("2020-05-01"))
+    );
+    assert_eq!(
+        measure(&store, "M-HND-ACAPS-1").end_date,
+        Some(date("2020-06-01"))
+    );
     assert!(!has_measure(&store, "M-HND-ACAPS-3"));
     assert!(!has_measure(&store, "M-HND-ACAPS-4"));
     // Nothing to end: kept as records of their own.
     let alone = measure(&store, "M-SVN-ACAPS-5");
     assert_eq!(alone.title, "Schools closure (phase-out)");
-    assert_eq!((alone.start_date, alone.end_date), (date("2020-06-01"), None));
-    assert!(has_measure(&store, "M-HND-ACAPS-9"), "a phase-out before any introduction stays alone");
+    assert_eq!(
+        (alone.start_date, alone.end_date),
+        (date("2020-06-01"), None)
+    );
+    assert!(
+        has_measure(&store, "M-HND-ACAPS-9"),
+        "a phase-out before any introduction stays alone"
+    );
     assert_eq!(measure(&store, "M-HND-ACAPS-10").end_date, None);
-    assert_eq!(measure(&store, "M-HND-ACAPS-10").title, "Limit public gatherings (Tegucigalpa)");
+    assert_eq!(
+        measure(&store, "M-HND-ACAPS-10").title,
+        "Limit public gatherings (Tegucigalpa)"
+    );
     let prisons = measure(&store, "M-SVN-ACAPS-6");
     assert_eq!(prisons.category, MeasureCategory::Detention);
-    assert_eq!(prisons.source_code.as_deref(), Some("ACAPS: Changes in prison-related policies"));
+    assert_eq!(
+        prisons.source_code.as_deref(),
+        Some("ACAPS: Changes in prison-related policies")
+    );
     assert!(prisons.description.contains("targeting a population group"));
-    assert_eq!((summary.rows_read, summary.merged_rows, summary.measures), (10, 2, 6));
+    assert_eq!(
+        (summary.rows_read, summary.merged_rows, summary.measures),
+        (10, 2, 6)
+    );
     assert_eq!(
         refused(&summary),
         BTreeMap::from([
-            ("ACAPS measure \"Humanitarian exemptions\" is not in the crosswalk", 1),
+            (
+                "ACAPS measure \"Humanitarian exemptions\" is not in the crosswalk",
+                1
+            ),
             ("DATE_IMPLEMENTED is blank", 1),
         ])
     );
@@ -232,12 +288,22 @@ fn a_newer_release_of_a_file_updates_the_measures_it_created() {
     let newer = dir.path().join("coronanet.csv");
     let text = std::fs::read_to_string(fixture("coronanet.csv")).unwrap();
     // The SVN policy's last event now ends later.
-    std::fs::write(&newer, text.replace("2020-06-30,National", "2020-07-15,National")).unwrap();
+    std::fs::write(
+        &newer,
+        text.replace("2020-06-30,National", "2020-07-15,National"),
+    )
+    .unwrap();
 
     let summary = import_measures(&store, &newer, &options(Format::Coronanet)).unwrap();
 
-    assert_eq!((summary.created, summary.updated, summary.unchanged), (0, 1, 3));
-    assert_eq!(measure(&store, "M-SVN-CN-300").end_date, Some(date("2020-07-15")));
+    assert_eq!(
+        (summary.created, summary.updated, summary.unchanged),
+        (0, 1, 3)
+    );
+    assert_eq!(
+        measure(&store, "M-SVN-CN-300").end_date,
+        Some(date("2020-07-15"))
+    );
 }
 
 #[test]
@@ -297,7 +363,13 @@ fn columns_are_read_by_name_whatever_their_order() {
     let reversed = dir.path().join("acaps_reversed.csv");
     let mut reader = csv::Reader::from_path(fixture("acaps.csv")).unwrap();
     let mut writer = csv::Writer::from_path(&reversed).unwrap();
-    let header: Vec<String> = reader.headers().unwrap().iter().rev().map(str::to_owned).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(str::to_owned)
+        .collect();
     writer.write_record(&header).unwrap();
     for row in reader.records() {
         writer.write_record(row.unwrap().iter().rev()).unwrap();
@@ -308,7 +380,10 @@ fn columns_are_read_by_name_whatever_their_order() {
     let original = run(&a, Format::Acaps, "acaps.csv");
     let swapped = import_measures(&b, &reversed, &options(Format::Acaps)).unwrap();
 
-    assert_eq!((original.measures, original.merged_rows), (swapped.measures, swapped.merged_rows));
+    assert_eq!(
+        (original.measures, original.merged_rows),
+        (swapped.measures, swapped.merged_rows)
+    );
     assert_eq!(export_bytes(&a), export_bytes(&b));
 }
 
@@ -326,7 +401,13 @@ fn the_country_filter_keeps_only_the_named_countries() {
     // SVN's two rows, NGA's and the unknown country's are skipped, not refused.
     assert_eq!(summary.skipped, 4);
     assert_eq!(summary.measures, 2);
-    assert_eq!(refused(&summary), BTreeMap::from([("CoronaNet type \"Other Policy Not Listed Above\" is not in the crosswalk", 1)]));
+    assert_eq!(
+        refused(&summary),
+        BTreeMap::from([(
+            "CoronaNet type \"Other Policy Not Listed Above\" is not in the crosswalk",
+            1
+        )])
+    );
 }
 
 #[test]
@@ -338,17 +419,25 @@ fn unknown_types_are_refused_by_name_and_listed_with_their_line() {
     assert_eq!(
         refused(&summary),
         BTreeMap::from([
-            ("CoronaNet type \"Other Policy Not Listed Above\" is not in the crosswalk", 1),
+            (
+                "CoronaNet type \"Other Policy Not Listed Above\" is not in the crosswalk",
+                1
+            ),
             ("country XKX is not in the store", 1),
         ])
     );
     let listed: Vec<String> = summary.refused_rows.iter().map(|p| p.to_string()).collect();
     let file = fixture("coronanet.csv").display().to_string();
     assert!(
-        listed.contains(&format!("{file}:9: CoronaNet type \"Other Policy Not Listed Above\" is not in the crosswalk")),
+        listed.contains(&format!(
+            "{file}:9: CoronaNet type \"Other Policy Not Listed Above\" is not in the crosswalk"
+        )),
         "{listed:?}"
     );
-    assert!(summary.to_string().contains("refused, by reason:"), "{summary}");
+    assert!(
+        summary.to_string().contains("refused, by reason:"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -372,7 +461,10 @@ fn the_trackers_sample_files_import_when_present() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/dataset/sources");
     let samples = [
         (Format::Oxcgrt, "oxcgrt/OxCGRT_latest_responses_2020-09.csv"),
-        (Format::Coronanet, "coronanet/coronanet_release_Honduras.csv"),
+        (
+            Format::Coronanet,
+            "coronanet/coronanet_release_Honduras.csv",
+        ),
         (Format::Acaps, "acaps/acaps_sample_HND_SVN.csv"),
     ];
     let store = store();

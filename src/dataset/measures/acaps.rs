@@ -14,7 +14,14 @@ use std::collections::HashMap;
 
 use super::*;
 
-const COLUMNS: [&str; 6] = ["ID", "ISO", "LOG_TYPE", "MEASURE", "COMMENTS", "DATE_IMPLEMENTED"];
+const COLUMNS: [&str; 6] = [
+    "ID",
+    "ISO",
+    "LOG_TYPE",
+    "MEASURE",
+    "COMMENTS",
+    "DATE_IMPLEMENTED",
+];
 
 const INTRODUCTION: &str = "introduction / extension of measures";
 const PHASE_OUT: &str = "phase-out measure";
@@ -27,10 +34,7 @@ struct PhaseOut {
     draft: Draft,
 }
 
-pub(crate) fn read(
-    csv: &mut CsvFile,
-    run: &mut Run<'_>,
-) -> Result<Vec<Draft>, MeasureImportError> {
+pub(crate) fn read(csv: &mut CsvFile, run: &mut Run<'_>) -> Result<Vec<Draft>, MeasureImportError> {
     let [id, iso, log_type, measure, comments, date] = csv.header.require(&run.file, COLUMNS)?;
     let optional = |name| csv.header.get(name);
     let (admin, targeted, source, link) = (
@@ -151,7 +155,11 @@ pub(crate) fn read(
             Some(i) => {
                 let m = &mut introductions[i];
                 m.end = Some(p.date);
-                append_note(&mut m.description, p.date, &format!("phased out: {}", p.draft.description));
+                append_note(
+                    &mut m.description,
+                    p.date,
+                    &format!("phased out: {}", p.draft.description),
+                );
                 run.summary.merged_rows += 1;
             }
             None => alone.push(p.draft),

@@ -63,10 +63,7 @@ struct Policy {
     ended: Option<(Date, usize, Date)>,
 }
 
-pub(crate) fn read(
-    csv: &mut CsvFile,
-    run: &mut Run<'_>,
-) -> Result<Vec<Draft>, MeasureImportError> {
+pub(crate) fn read(csv: &mut CsvFile, run: &mut Run<'_>) -> Result<Vec<Draft>, MeasureImportError> {
     let [record_id, policy_id, entry_type, update_type, description, date_start, date_end, iso, kind, sub] =
         csv.header.require(&run.file, COLUMNS)?;
     let optional = |name| csv.header.get(name);
@@ -108,8 +105,7 @@ pub(crate) fn read(
         };
         let (kind, sub) = (f(kind), f(sub));
         let what = format!("CoronaNet type {kind:?}");
-        let Some(category) = run.category(line, run.crosswalk.coronanet(&kind, &sub), &what)
-        else {
+        let Some(category) = run.category(line, run.crosswalk.coronanet(&kind, &sub), &what) else {
             continue;
         };
         let is_new_entry = f(entry_type) == "new_entry";
@@ -152,7 +148,13 @@ pub(crate) fn read(
             let d = &mut policy.draft;
             d.line = line;
             d.category = category;
-            d.title = title(&kind, &sub, level.map(f).as_deref(), province.map(f).as_deref(), city.map(f).as_deref());
+            d.title = title(
+                &kind,
+                &sub,
+                level.map(f).as_deref(),
+                province.map(f).as_deref(),
+                city.map(f).as_deref(),
+            );
             d.source_code = if sub.is_empty() {
                 format!("CoronaNet: {kind}")
             } else {
@@ -211,7 +213,11 @@ fn title(
     };
     let local = level.is_some_and(|l| !l.is_empty() && !l.eq_ignore_ascii_case("National"));
     if local {
-        if let Some(place) = [city, province].into_iter().flatten().find(|p| !p.is_empty()) {
+        if let Some(place) = [city, province]
+            .into_iter()
+            .flatten()
+            .find(|p| !p.is_empty())
+        {
             t.push_str(&format!(" ({place})"));
         }
     }

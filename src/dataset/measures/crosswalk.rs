@@ -16,7 +16,8 @@ use crate::dataset::import::Problem;
 use crate::model::MeasureCategory;
 
 /// The crosswalk of the default dataset, the one `import-measures` uses unless given another.
-pub const DEFAULT_JSONL: &str = include_str!("../../../data/default/taxonomy/measure_categories.jsonl");
+pub const DEFAULT_JSONL: &str =
+    include_str!("../../../data/default/taxonomy/measure_categories.jsonl");
 
 #[derive(Deserialize)]
 struct Line {
@@ -138,7 +139,10 @@ mod tests {
         assert_eq!(c.oxcgrt("C1M"), Some(MeasureCategory::Education));
         assert_eq!(c.coronanet("Curfew", ""), Some(MeasureCategory::Movement));
         assert_eq!(
-            c.coronanet("Restriction and Regulation of Government Services", "Public courts"),
+            c.coronanet(
+                "Restriction and Regulation of Government Services",
+                "Public courts"
+            ),
             Some(MeasureCategory::Justice)
         );
         assert_eq!(
@@ -153,6 +157,10 @@ mod tests {
         let problems = Crosswalk::parse("c.jsonl", text).expect_err("refused");
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].line, 2);
-        assert!(problems[0].reason.contains("both HEALTH and MOVEMENT"), "{}", problems[0].reason);
+        assert!(
+            problems[0].reason.contains("both HEALTH and MOVEMENT"),
+            "{}",
+            problems[0].reason
+        );
     }
 }

@@ -364,7 +364,12 @@ impl Header {
     fn new(record: &csv::ByteRecord) -> Header {
         let all: Vec<String> = record
             .iter()
-            .map(|f| String::from_utf8_lossy(f).trim().trim_start_matches('\u{feff}').to_owned())
+            .map(|f| {
+                String::from_utf8_lossy(f)
+                    .trim()
+                    .trim_start_matches('\u{feff}')
+                    .to_owned()
+            })
             .collect();
         let names = all
             .iter()
@@ -419,10 +424,7 @@ pub(crate) fn clip(s: &str, limit: usize) -> String {
     match s.char_indices().nth(limit) {
         None => s.to_owned(),
         Some(_) => {
-            let end = s
-                .char_indices()
-                .nth(limit - 1)
-                .map_or(s.len(), |(i, _)| i);
+            let end = s.char_indices().nth(limit - 1).map_or(s.len(), |(i, _)| i);
             format!("{}…", &s[..end])
         }
     }
@@ -572,7 +574,14 @@ pub fn import_measures(
         return Err(MeasureImportError::Malformed(run.malformed));
     }
     let mut summary = run.summary;
-    write(store, &run.file, &reference, drafts, &mut summary, options.dry_run)?;
+    write(
+        store,
+        &run.file,
+        &reference,
+        drafts,
+        &mut summary,
+        options.dry_run,
+    )?;
     Ok(summary)
 }
 

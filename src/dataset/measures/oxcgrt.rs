@@ -92,8 +92,7 @@ fn yyyymmdd(raw: &str) -> Option<Date> {
     if raw.len() != 8 || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Date::parse(&format!("{}-{}-{}", &raw[..4], &raw[4..6], &raw[6..]))
-        .ok()
+    Date::parse(&format!("{}-{}-{}", &raw[..4], &raw[4..6], &raw[6..])).ok()
 }
 
 /// One indicator's value over consecutive days.
@@ -201,10 +200,7 @@ impl Spells {
     }
 }
 
-pub(crate) fn read(
-    csv: &mut CsvFile,
-    run: &mut Run<'_>,
-) -> Result<Vec<Draft>, MeasureImportError> {
+pub(crate) fn read(csv: &mut CsvFile, run: &mut Run<'_>) -> Result<Vec<Draft>, MeasureImportError> {
     if csv.header.has("PolicyType") {
         responses(csv, run)
     } else {
@@ -245,14 +241,19 @@ fn date(run: &mut Run<'_>, line: usize, column: &str, raw: &str) -> Result<Optio
     })
 }
 
-fn responses(
-    csv: &mut CsvFile,
-    run: &mut Run<'_>,
-) -> Result<Vec<Draft>, MeasureImportError> {
+fn responses(csv: &mut CsvFile, run: &mut Run<'_>) -> Result<Vec<Draft>, MeasureImportError> {
     let [country_code, start_date, end_date, policy_type, policy_value, flag_column, note] =
         csv.header.require(
             &run.file,
-            ["CountryCode", "StartDate", "EndDate", "PolicyType", "PolicyValue", "Flag", "InitialNote"],
+            [
+                "CountryCode",
+                "StartDate",
+                "EndDate",
+                "PolicyType",
+                "PolicyValue",
+                "Flag",
+                "InitialNote",
+            ],
         )?;
     let mut spells = Spells::default();
     let mut r = csv::ByteRecord::new();
@@ -263,7 +264,10 @@ fn responses(
             .map(|(c, n)| (c.trim().to_owned(), n.trim().to_owned()))
             .filter(|(c, _)| is_indicator(c))
         else {
-            run.malformed(line, format!("PolicyType {:?} is not \"CODE: name\"", f(policy_type)));
+            run.malformed(
+                line,
+                format!("PolicyType {:?} is not \"CODE: name\"", f(policy_type)),
+            );
             continue;
         };
         let Some(country) = run.country(line, "CountryCode", &f(country_code)) else {
@@ -329,7 +333,8 @@ fn daily(csv: &mut CsvFile, run: &mut Run<'_>) -> Result<Vec<Draft>, MeasureImpo
         let Some((code, name)) = column.split_once('_') else {
             continue;
         };
-        if !is_indicator(code) || name == "Flag" || name == "Notes" || name.starts_with("IsGeneral") {
+        if !is_indicator(code) || name == "Flag" || name == "Notes" || name.starts_with("IsGeneral")
+        {
             continue;
         }
         match run.crosswalk.oxcgrt(code) {
@@ -341,7 +346,12 @@ fn daily(csv: &mut CsvFile, run: &mut Run<'_>) -> Result<Vec<Draft>, MeasureImpo
                 notes: csv.header.get(&format!("{code}_Notes")),
                 category,
             }),
-            None => run.refuse(1, format!("OxCGRT indicator {code} is not in the crosswalk (column {column:?} ignored)")),
+            None => run.refuse(
+                1,
+                format!(
+                    "OxCGRT indicator {code} is not in the crosswalk (column {column:?} ignored)"
+                ),
+            ),
         }
     }
     // The spell each indicator of each country is in, while rows come in day order.
@@ -370,17 +380,23 @@ fn daily(csv: &mut CsvFile, run: &mut Run<'_>) -> Result<Vec<Draft>, MeasureImpo
         let last = spells.last_day.entry(country).or_insert(day);
         *last = (*last).max(day);
         for (k, ind) in indicators.iter().enumerate() {
-            let Ok(flag) = ind.flag.map_or(Ok(String::new()), |c| flag(run, line, &csv.header.all[c], &f(c))) else {
+            let Ok(flag) = ind.flag.map_or(Ok(String::new()), |c| {
+                flag(run, line, &csv.header.all[c], &f(c))
+            }) else {
                 continue;
             };
-            let note = ind.notes.map(|c| collapse_whitespace(&f(c))).unwrap_or_default();
+            let note = ind
+                .notes
+                .map(|c| collapse_whitespace(&f(c)))
+                .unwrap_or_default();
             let value = value(run, line, &ind.name, &f(ind.value));
             let key = (country, k);
             let continued = match (&value, open.get_mut(&key)) {
                 (Some(v), Some(s))
                     if s.value == *v
                         && s.flag == flag
-                        && s.last.is_some_and(|l| l.naive() + chrono::Days::new(1) == day.naive()) =>
+                        && s.last
+                            .is_some_and(|l| l.naive() + chrono::Days::new(1) == day.naive()) =>
                 {
                     s.last = Some(day);
                     if !note.is_empty() {
@@ -451,7 +467,13 @@ mod tests {
             title("C1", "School closing", "3"),
             "School closing: require closing at all levels"
         );
-        assert_eq!(title("H6", "Facial Coverings", "2"), "Facial Coverings: level 2");
-        assert_eq!(title("E3", "Fiscal measures", "1000"), "Fiscal measures: USD 1000");
+        assert_eq!(
+            title("H6", "Facial Coverings", "2"),
+            "Facial Coverings: level 2"
+        );
+        assert_eq!(
+            title("E3", "Fiscal measures", "1000"),
+            "Fiscal measures: USD 1000"
+        );
     }
 }
