@@ -490,3 +490,91 @@ fn the_trackers_sample_files_import_when_present() {
     }
     assert_clean(&store);
 }
+
+/// Runs the real binary on a store folder, waiting for sled to release the folder's lock
+/// (it does so from a background thread shortly after the last handle is dropped).
+fn cli(store: &Path, args: &[&str]) -> std::process::Output {
+    for _ in 0..100 {
+        let out = std::process::Command::new(common::bin())
+            .arg("--data")
+            .arg(store)
+            .args(args)
+            .env_remove("RECOVER_BETTER_DATA")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("the binary runs");
+        if !String::from_utf8_lossy(&out.stderr).contains("is in use by another process") {
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the store at {} stayed locked", store.display());
+}
+
+#[test]
+fn the_command_prints_the_summary_and_refuses_a_malformed_file_with_exit_status_one() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        import(&store, &DefaultDataset, ImportOptions::default()).unwrap();
+    }
+    let file = fixture("acaps.csv");
+    let bad = fixture("acaps_malformed.csv");
+
+    let ok = cli(
+        dir.path(),
+        &[
+            "import-measures",
+            "--format",
+            "acaps",
+            file.to_str().unwrap(),
+            "--country",
+            "SVN",
+        ],
+    );
+    let refused = cli(
+        dir.path(),
+        &[
+            "import-measures",
+            "--format",
+            "acaps",
+            bad.to_str().unwrap(),
+        ],
+    );
+
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let count = |what: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(what))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("no count of {what:?} in {stdout}"))
+    };
+    assert_eq!(count("rows skipped (--country)"), 7);
+    assert_eq!(count("measures "), 2);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:3: ID 1 is already on line 2", bad.display())),
+        "{stderr}"
+    );
+    let store = (0..100)
+        .find_map(|_| {
+            Store::open(dir.path()).ok().or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                None
+            })
+        })
+        .expect("the store opens");
+    assert!(has_measure(&store, "M-SVN-ACAPS-6"));
+    assert!(
+        !has_measure(&store, "M-HND-ACAPS-1"),
+        "--country SVN left Honduras out"
+    );
+}
