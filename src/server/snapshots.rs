@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::charts::{self, Frame, Stack};
+use super::charts::{self, Frame, Layout, Stack};
 use super::graphiql::{escape, html_headers};
 use super::AppState;
 use crate::catalog::snapshot::{figures, month_axis, Figures, Period, Scope};
@@ -281,6 +281,9 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 details { font-size: 8.5pt; }
 @media print { details { display: none; } }
 .more { color: #666; font-style: italic; }
+.legend { list-style: none; margin: 1mm 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.5mm 3mm;
+          font-size: 8pt; color: #333; }
+.legend .swatch { display: inline-block; width: 2.6mm; height: 2.6mm; margin-right: 1mm; vertical-align: -0.3mm; }
 footer { margin-top: auto; font-size: 8pt; color: #666; }
 a { color: #0b5cad; }
 ";
@@ -429,7 +432,7 @@ fn measures_per_month(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(
             title: "Measures started per month, by category",
             description: &description,
             width: 720,
-            height: 330,
+            height: 300,
         },
         &stacks,
         &series,
@@ -437,7 +440,8 @@ fn measures_per_month(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(
     )?;
     let _ = write!(
         html,
-        "<figure><h2>Measures started per month, by category</h2>{svg}<figcaption>{}</figcaption></figure>\n",
+        "<figure><h2>Measures started per month, by category</h2>{svg}{}<figcaption>{}</figcaption></figure>\n",
+        charts::legend(&series, Layout::Stacked),
         escape(&description)
     );
     Ok(())
@@ -480,7 +484,7 @@ fn measures_by_category(html: &mut String, f: &Figures) -> Result<(), charts::Ch
 }
 
 /// How many rows of the coverage chart fit on page 2 beside the lists.
-const COVERAGE_ROWS: usize = 12;
+const COVERAGE_ROWS: usize = 10;
 
 fn coverage(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(), charts::ChartError> {
     let shown = &f.theme_coverage[..f.theme_coverage.len().min(COVERAGE_ROWS)];
@@ -511,25 +515,27 @@ fn coverage(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(), charts:
             gaps.join(", ")
         );
     }
+    let series = [
+        "supported recommendations".to_owned(),
+        "implemented by a measure".to_owned(),
+    ];
     let svg = charts::horizontal_bars(
         &Frame {
             id: "coverage",
             title: "Commitments and the measures that implement them, per theme",
             description: &description,
             width: 720,
-            height: 70 + 24 * rows.len().max(3) as u32,
+            height: 50 + 20 * rows.len().max(3) as u32,
         },
         &rows,
-        &[
-            "supported recommendations".to_owned(),
-            "implemented by a measure".to_owned(),
-        ],
+        &series,
         "recommendations",
         190,
     )?;
     let _ = write!(
         html,
-        "<figure><h2>Commitments and the measures that implement them</h2>{svg}<figcaption>{}</figcaption>",
+        "<figure><h2>Commitments and the measures that implement them</h2>{svg}{}<figcaption>{}</figcaption>",
+        charts::legend(&series, Layout::SideBySide),
         escape(&description)
     );
     html.push_str("<details><summary>The figures</summary><table><thead><tr><th>theme</th><th>supported recommendations</th><th>implemented</th><th>implementing measures</th></tr></thead><tbody>");
@@ -548,7 +554,7 @@ fn coverage(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(), charts:
 }
 
 /// How many regressions and good practices page 2 lists.
-const LISTED: usize = 8;
+const LISTED: usize = 6;
 
 fn regressions(html: &mut String, cat: &Catalog, f: &Figures) {
     html.push_str("<section aria-label=\"Possible regressions\"><h2>Possible regressions</h2>");
