@@ -14,6 +14,7 @@
 
 pub mod page;
 pub mod regressions;
+pub mod snapshot;
 pub mod suggest;
 pub mod text;
 

@@ -17,6 +17,7 @@ pub mod mutation;
 pub mod object;
 pub mod query;
 pub mod scalars;
+pub mod snapshot;
 pub mod subscription;
 
 use std::sync::Arc;
@@ -31,7 +32,7 @@ use crate::live::Live;
 /// The entry points of the API for reading: open to everyone unless the server requires a
 /// token.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct QueryRoot(query::CoreQuery);
+pub struct QueryRoot(query::CoreQuery, snapshot::SnapshotQuery);
 
 /// The write side of the API: authenticated, validated, audited, durable.
 #[derive(async_graphql::MergedObject, Default)]

@@ -210,7 +210,7 @@ fn built_page() -> &'static Page {
   <body>
     <div id="graphiql"><p>Loading GraphiQL…</p></div>
     <noscript><p>GraphiQL needs JavaScript. The API itself is at <code>/graphql</code>.</p></noscript>
-    <footer>Recover Better API · <a href="/licenses">Third-party licences</a></footer>
+    <footer>Recover Better API · <a href="/snapshots">Snapshots</a> · <a href="/licenses">Third-party licences</a></footer>
     <script src="{react}"></script>
     <script src="{react_dom}"></script>
     <script src="{graphiql}"></script>
@@ -234,7 +234,7 @@ fn built_page() -> &'static Page {
 }
 
 /// Headers of both HTML pages.
-fn html_headers(csp: &str) -> [(HeaderName, HeaderValue); 5] {
+pub(super) fn html_headers(csp: &str) -> [(HeaderName, HeaderValue); 5] {
     [
         (
             header::CONTENT_TYPE,
@@ -355,7 +355,7 @@ async fn licenses() -> Response {
 }
 
 /// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -5,7 +5,9 @@
 //!
 //! Routes: POST and GET `/graphql` (the GraphQL-over-HTTP edge: [`http`]), GraphQL over WebSocket (graphql-transport-ws) at
 //! `/graphql/ws`, GraphiQL at `/` from assets embedded in the binary, `/health` (liveness),
-//! `/ready` (readiness), `/metrics` (Prometheus, unless turned off).
+//! `/ready` (readiness), `/metrics` (Prometheus, unless turned off), the downloads at
+//! `/export/…` ([`downloads`]) and the Tracker's printable snapshots at `/snapshots/…`
+//! ([`snapshots`]).
 //!
 //! Layers, outermost first: the request log and metrics ([`observe`]), CORS, the request
 //! timeout (body upload included); on the GraphQL routes only, the rate
@@ -18,6 +20,7 @@
 //! a request without one when the server requires tokens for reading.
 
 mod app;
+pub mod charts;
 pub mod downloads;
 pub mod graphiql;
 pub mod http;
@@ -26,6 +29,7 @@ pub mod observe;
 pub mod outcome;
 pub mod rate_limit;
 pub mod serve;
+pub mod snapshots;
 pub mod ws;
 
 pub use app::{App, AppBuilder};
@@ -172,6 +176,7 @@ fn router(
         .route("/graphql", get(http::graphql).post(http::graphql))
         .route("/graphql/ws", get(ws::graphql_ws))
         .merge(downloads::router())
+        .merge(snapshots::router())
         .with_state(state);
     if let Some(limiter) = limiter {
         graphql_routes = graphql_routes.route_layer(axum::middleware::from_fn_with_state(

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Browser test of the GraphiQL page: builds the release binary, serves a fresh store on a free
-# loopback port, and has Debian's Chromium (driven by graphiql.mjs, every request to another
-# host blocked) open the page and run a real query.
+# Browser tests: builds the release binary, serves a fresh store on a free loopback port, and
+# has Debian's Chromium (every request to another host blocked) open the GraphiQL page and run
+# a real query (graphiql.mjs), then open each region's snapshot page, screenshot it and print
+# it to a PDF of exactly two A4 pages (snapshots.mjs).
 #
 # Usage: tests/browser/run.sh [SCREENSHOT.png]
-# Environment: RECOVER_BETTER_BIN=path uses that binary instead of `cargo build --release`.
+# Environment: RECOVER_BETTER_BIN=path uses that binary instead of `cargo build --release`;
+# SNAPSHOT_DIR=dir keeps the snapshots' screenshots and PDFs there (default: a temporary dir).
 # Needs: Node.js + npm, cargo, and /usr/bin/chromium (installed with apt-get when run as root).
 set -euo pipefail
 
@@ -73,6 +75,11 @@ say "server at $url"
 
 status=0
 node "$here/graphiql.mjs" "$url" "$query" "$expected" ${screenshot:+"$screenshot"} || status=$?
+if [ "$status" -eq 0 ]; then
+  snapshots="${SNAPSHOT_DIR:-$work/snapshots}"
+  mkdir -p "$snapshots"
+  node "$here/snapshots.mjs" "$url" "$snapshots" || status=$?
+fi
 if [ "$status" -ne 0 ]; then
   say "browser test failed; server output:" >&2
   cat "$work/stdout" "$work/stderr" >&2
