@@ -4,11 +4,14 @@
 //! - [`export`]: writes the store back out, sorted by natural key.
 //! - [`embedded`]: the real default dataset, compressed into the binary.
 //! - [`generate`]: synthetic datasets of any size, deterministic per seed.
+//! - [`recommendations`]: importers for the formats recommendations are published in (OHCHR
+//!   thematic lists, UPR Info CSV exports).
 
 pub mod embedded;
 pub mod export;
 pub mod generate;
 pub mod import;
+pub mod recommendations;
 
 use std::path::{Path, PathBuf};
 

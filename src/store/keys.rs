@@ -20,7 +20,7 @@
 //! | `meta`          | ASCII name                              | see `store::meta`        |
 //!
 //! Internal ids are dense u32s handed out once per natural key and never reused. A posting
-//! list (the targets of one relation value) is one value: `[FORMAT_VERSION]` followed by a
+//! list (the targets of one relation value) is one value: `[POSTINGS_FORMAT]` followed by a
 //! serialized roaring bitmap of u32 targets. One key per list rather than per entry keeps a
 //! world-sized import to a few thousand index writes, and lets the query layer load a list
 //! as a bitmap without decoding anything.
