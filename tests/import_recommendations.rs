@@ -67,6 +67,13 @@ fn create_session_34() -> ImportOptions {
     }
 }
 
+fn create_session_35() -> ImportOptions {
+    ImportOptions {
+        session: session(35, Some(3)),
+        state: None,
+    }
+}
+
 fn problems(result: Result<ImportSummary, RecommendationImportError>) -> Vec<String> {
     match result {
         Err(RecommendationImportError::Invalid(p)) => p.iter().map(|p| p.to_string()).collect(),
@@ -116,7 +123,8 @@ fn docx(header: &str, rows: &[Vec<&str>]) -> Vec<u8> {
     out.into_inner()
 }
 
-const HEADER: &str = "UPR of Slovenia (3rd Cycle - 34th Session)";
+/// Session 35 is not in the default dataset, so these lists create it.
+const HEADER: &str = "UPR of Slovenia (3rd Cycle - 35th Session)";
 const THEMES: &str = "- Acceptance of international norms\n- Enforced disappearances\nSDGs: \n- 16 - PEACE, JUSTICE AND STRONG INSTITUTIONS\nAffected persons: \n- Disappeared persons";
 
 fn cycle_3_table(recommendation: &str, position: &str) -> Vec<Vec<&'static str>> {
@@ -185,13 +193,33 @@ fn importing_the_same_list_twice_changes_nothing() {
 #[test]
 fn a_list_whose_session_does_not_exist_is_refused_once_and_nothing_is_written() {
     let store = reference_store();
+    let mut rows = cycle_3_table("121.1 Ratify it (France);", "Supported");
+    rows.push(vec!["121.2 Ratify it too (Spain);", "Noted", THEMES, ""]);
 
-    let p = problems(import_bytes(&store, Format::OhchrThematicList, SLOVENIA, &fixture(SLOVENIA), &ImportOptions::default()));
+    let p = problems(import_bytes(&store, Format::OhchrThematicList, "s35.docx", &docx(HEADER, &rows), &ImportOptions::default()));
 
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].starts_with(&format!("{SLOVENIA}:3: session 34 does not exist; give --session 34 --cycle N")), "{p:?}");
+    assert!(p[0].starts_with("s35.docx:3: session 35 does not exist; give --session 35 --cycle N"), "{p:?}");
     assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
-    assert!(store.session(SessionNumber::new(34).unwrap()).unwrap().is_none());
+    assert!(store.session(SessionNumber::new(35).unwrap()).unwrap().is_none());
+}
+
+#[test]
+fn a_session_that_does_not_list_the_state_is_refused_unless_the_session_is_given() {
+    let store = reference_store();
+    let rows = cycle_3_table("121.1 Ratify it (Spain);", "Supported");
+    let list = docx("UPR of France (3rd Cycle - 34th Session)", &rows);
+
+    let p = problems(import_bytes(&store, Format::OhchrThematicList, "fra.docx", &list, &ImportOptions::default()));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("fra.docx:3: session 34 does not list FRA among its States under review"), "{p:?}");
+
+    let summary = import_bytes(&store, Format::OhchrThematicList, "fra.docx", &list, &create_session_34()).unwrap();
+    assert_eq!(summary.sessions_written, [SessionNumber::new(34).unwrap()]);
+    let s34 = store.session(SessionNumber::new(34).unwrap()).unwrap().unwrap().record;
+    let codes: Vec<&str> = s34.states_under_review.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, ["FRA", "SVN"]);
+    assert_eq!(recommendation(&store, "R-34-FRA-121.1").recommending_states, [CountryCode::parse("ESP").unwrap()]);
 }
 
 #[test]
@@ -200,7 +228,7 @@ fn a_table_without_a_position_column_is_refused_naming_the_file_and_header_row()
     let mut rows = cycle_3_table("121.1 Ratify it (France);", "Supported");
     rows[0][1] = "Response";
 
-    let p = problems(import_bytes(&store, Format::OhchrThematicList, "bad.docx", &docx(HEADER, &rows), &create_session_34()));
+    let p = problems(import_bytes(&store, Format::OhchrThematicList, "bad.docx", &docx(HEADER, &rows), &create_session_35()));
 
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].starts_with("bad.docx:1: the table has no \"Position\" column (its headers: \"Recommendation\", \"Response\""), "{p:?}");
@@ -213,11 +241,11 @@ fn an_unknown_state_name_is_refused_with_its_row_and_nothing_is_written() {
     let mut rows = cycle_3_table("121.1 Ratify it (France);", "Supported");
     rows.push(vec!["121.2 Ratify it too (Atlantis);", "Supported", THEMES, ""]);
 
-    let p = problems(import_bytes(&store, Format::OhchrThematicList, "bad.docx", &docx(HEADER, &rows), &create_session_34()));
+    let p = problems(import_bytes(&store, Format::OhchrThematicList, "bad.docx", &docx(HEADER, &rows), &create_session_35()));
 
     assert_eq!(p, ["bad.docx:4: unknown State name \"Atlantis\" (not in data/import/country_aliases.tsv nor countries.jsonl)"]);
     assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
-    assert!(store.session(SessionNumber::new(34).unwrap()).unwrap().is_none(), "the session is not half-written either");
+    assert!(store.session(SessionNumber::new(35).unwrap()).unwrap().is_none(), "the session is not half-written either");
 }
 
 #[test]
@@ -226,7 +254,7 @@ fn an_unknown_position_and_an_unknown_uhri_theme_are_refused_with_their_row() {
     let mut rows = cycle_3_table("121.1 Ratify it (Iran (Islamic Republic of));", "Maybe");
     rows.push(vec!["121.2 Ratify it (Holy See);", "Noted", "- Rights of mermaids", ""]);
 
-    let p = problems(import_bytes(&store, Format::OhchrThematicList, "bad.docx", &docx(HEADER, &rows), &create_session_34()));
+    let p = problems(import_bytes(&store, Format::OhchrThematicList, "bad.docx", &docx(HEADER, &rows), &create_session_35()));
 
     assert_eq!(
         p,
@@ -262,6 +290,7 @@ fn a_cycle_4_style_table_with_more_columns_in_another_order_imports() {
     let summary = import_bytes(&store, Format::OhchrThematicList, "c4.docx", &docx("Thematic list", &rows), &options).unwrap();
 
     assert_eq!(summary.imported, 1);
+    assert_eq!(summary.sessions_written, [SessionNumber::new(45).unwrap()]);
     let r = recommendation(&store, "R-45-SVN-45.1");
     assert_eq!(r.response, Response::PartiallySupported);
     let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
@@ -283,8 +312,9 @@ fn a_upr_info_export_imports_with_joint_rows_merged_and_unknown_authors_refused(
     let summary = import_bytes(&store, Format::UprInfoCsv, "sample.csv", &fixture("upr_info_sample.csv"), &options).unwrap();
 
     assert_eq!((summary.recommendations, summary.imported, summary.merged), (3, 3, 2));
-    assert_eq!(summary.refused.len(), 1);
+    assert_eq!(summary.refused.len(), 2, "{:?}", summary.refused);
     assert!(summary.refused[0].to_string().starts_with("sample.csv:6: the recommending State is recorded as \"(Unknown)\""));
+    assert!(summary.refused[1].to_string().starts_with("sample.csv:7: "));
     let r = recommendation(&store, "R-36-HND-0001");
     let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
     assert_eq!(codes, ["PRT", "IRN"]);
@@ -311,8 +341,8 @@ fn bad_upr_info_rows_are_refused_with_their_line_and_nothing_is_written() {
     assert_eq!(p.len(), 4, "{p:?}");
     assert!(p[0].starts_with("bad.csv:5: unknown Response \"Maybe\""), "{p:?}");
     assert!(p[1].starts_with("bad.csv:5: Action \"9\" is not an action category 1-5"), "{p:?}");
-    assert_eq!(p[2], "bad.csv:8: unknown State name \"Atlantis\" in To");
-    assert!(p[3].starts_with("bad.csv:9: not a readable CSV row"), "{p:?}");
+    assert_eq!(p[2], "bad.csv:9: unknown State name \"Atlantis\" in To");
+    assert!(p[3].starts_with("bad.csv:10: not a readable CSV row"), "{p:?}");
     assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
 }
 

@@ -272,7 +272,8 @@ mod tests {
             slug().prop_map(RecommendationsByTheme),
             slug().prop_map(RecommendationsByGroup),
             sdg().prop_map(RecommendationsBySdg),
-            (0u8..3).prop_map(|r| RecommendationsByResponse(Response::from_code(r).unwrap())),
+            (0u8..Response::ALL.len() as u8)
+                .prop_map(|r| RecommendationsByResponse(Response::from_code(r).unwrap())),
             (1i64..=5).prop_map(|a| RecommendationsByAction(ActionCategory::new(a).unwrap())),
             code().prop_map(MeasuresByCountry),
             (0u8..14).prop_map(|c| MeasuresByCategory(MeasureCategory::from_code(c).unwrap())),

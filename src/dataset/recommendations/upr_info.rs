@@ -3,8 +3,9 @@
 //!
 //! - columns by header: `To`, `Text`, `From`, `Response`, `Action`, `Issue`, `Session`
 //!   (others, such as the regional groups, are ignored);
-//! - `To` and `From` through the country aliases; a `From` of "(Unknown)" is refused (no
-//!   State made it), every other unknown name is a problem;
+//! - `To` and `From` through the country aliases; a `From` of "(Unknown)" (which the export
+//!   writes "&#40;Unknown&#41;") is refused (no State made it), every other unknown name is a
+//!   problem;
 //! - `Response`: Accepted -> SUPPORTED, Noted -> NOTED, an empty cell -> PENDING, and
 //!   "Partially accepted" -> PARTIALLY_SUPPORTED; anything else is a problem (the default
 //!   dataset's rows hold only Accepted and Noted);
@@ -88,7 +89,8 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         if to.is_none() {
             reasons.push(format!("unknown State name {:?} in To", cell(0)));
         }
-        if cell(2) == "(Unknown)" {
+        // The export writes some parentheses as HTML character references: "&#40;Unknown&#41;".
+        if cell(2).replace("&#40;", "(").replace("&#41;", ")") == "(Unknown)" {
             parsed.refused.push(problem(
                 row,
                 "the recommending State is recorded as \"(Unknown)\"; no State can be named".into(),
