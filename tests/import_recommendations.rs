@@ -8,8 +8,7 @@ use std::path::Path;
 use recover_better::dataset::embedded::DefaultDataset;
 use recover_better::dataset::import::{import, ImportOptions as DatasetOptions};
 use recover_better::dataset::recommendations::{
-    import_bytes, Format, ImportOptions, ImportSummary, RecommendationImportError,
-    SessionDetails,
+    import_bytes, Format, ImportOptions, ImportSummary, RecommendationImportError, SessionDetails,
 };
 use recover_better::dataset::Source;
 use recover_better::model::{CountryCode, CycleNumber, Ref, Response, SessionNumber};
@@ -94,7 +93,12 @@ fn recommendation(store: &Store, id: &str) -> recover_better::model::Recommendat
 /// header, as OHCHR's lists are laid out.
 fn docx(header: &str, rows: &[Vec<&str>]) -> Vec<u8> {
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;");
-    let para = |s: &str| format!("<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>", esc(s));
+    let para = |s: &str| {
+        format!(
+            "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
+            esc(s)
+        )
+    };
     let mut table = String::from("<w:tbl>");
     for row in rows {
         table.push_str("<w:tr>");
@@ -109,13 +113,21 @@ fn docx(header: &str, rows: &[Vec<&str>]) -> Vec<u8> {
     }
     table.push_str("</w:tbl>");
     let ns = "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"";
-    let document = format!("<?xml version=\"1.0\"?><w:document {ns}><w:body>{table}<w:p/></w:body></w:document>");
-    let header = format!("<?xml version=\"1.0\"?><w:hdr {ns}>{}</w:hdr>", para(header));
+    let document = format!(
+        "<?xml version=\"1.0\"?><w:document {ns}><w:body>{table}<w:p/></w:body></w:document>"
+    );
+    let header = format!(
+        "<?xml version=\"1.0\"?><w:hdr {ns}>{}</w:hdr>",
+        para(header)
+    );
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
-    let stored = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
-    for (name, body) in [("word/document.xml", document), ("word/header1.xml", header)] {
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, body) in [
+        ("word/document.xml", document),
+        ("word/header1.xml", header),
+    ] {
         zip.start_file(name, stored).unwrap();
         zip.write_all(body.as_bytes()).unwrap();
     }
@@ -130,7 +142,12 @@ const THEMES: &str = "- Acceptance of international norms\n- Enforced disappeara
 fn cycle_3_table(recommendation: &str, position: &str) -> Vec<Vec<&'static str>> {
     let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
     vec![
-        vec!["Recommendation", "Position", "Full list of themes", "Assessment/comments on level of implementation"],
+        vec![
+            "Recommendation",
+            "Position",
+            "Full list of themes",
+            "Assessment/comments on level of implementation",
+        ],
         vec!["Theme: Acceptance of international norms"],
         vec![leak(recommendation), leak(position), THEMES, ""],
     ]
@@ -140,13 +157,35 @@ fn cycle_3_table(recommendation: &str, position: &str) -> Vec<Vec<&'static str>>
 fn the_slovenia_thematic_list_imports_its_215_recommendations_with_positions_states_and_themes() {
     let store = reference_store();
 
-    let summary = import_bytes(&store, Format::OhchrThematicList, SLOVENIA, &fixture(SLOVENIA), &create_session_34()).unwrap();
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        SLOVENIA,
+        &fixture(SLOVENIA),
+        &create_session_34(),
+    )
+    .unwrap();
 
-    assert_eq!((summary.recommendations, summary.imported, summary.updated, summary.unchanged), (215, 215, 0, 0));
+    assert_eq!(
+        (
+            summary.recommendations,
+            summary.imported,
+            summary.updated,
+            summary.unchanged
+        ),
+        (215, 215, 0, 0)
+    );
     assert!(summary.refused.is_empty());
     assert_eq!(store.count(Kind::Recommendation).unwrap(), 215);
-    let s34 = store.session(SessionNumber::new(34).unwrap()).unwrap().unwrap().record;
-    assert_eq!(s34.states_under_review, vec![CountryCode::parse("SVN").unwrap()]);
+    let s34 = store
+        .session(SessionNumber::new(34).unwrap())
+        .unwrap()
+        .unwrap()
+        .record;
+    assert_eq!(
+        s34.states_under_review,
+        vec![CountryCode::parse("SVN").unwrap()]
+    );
     let (mut supported, mut noted) = (0, 0);
     for r in store.recommendations() {
         match r.unwrap().1.record.response {
@@ -155,36 +194,73 @@ fn the_slovenia_thematic_list_imports_its_215_recommendations_with_positions_sta
             other => panic!("unexpected {other}"),
         }
     }
-    assert_eq!((supported, noted), (182, 33), "SOURCE.txt: Supported 182, Noted 33");
+    assert_eq!(
+        (supported, noted),
+        (182, 33),
+        "SOURCE.txt: Supported 182, Noted 33"
+    );
 
     // Two States in parentheses, removed from the text; the cluster and UHRI themes kept.
     let r = recommendation(&store, "R-34-SVN-121.1");
     assert_eq!(r.text, "Ratify the International Convention for the Protection of All Persons from Enforced Disappearance");
     let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
     assert_eq!(codes, ["FRA", "LTU"]);
-    assert_eq!(r.source_themes, ["Acceptance of international norms", "Enforced disappearances"]);
+    assert_eq!(
+        r.source_themes,
+        [
+            "Acceptance of international norms",
+            "Enforced disappearances"
+        ]
+    );
     let themes: Vec<&str> = r.themes.iter().map(|s| s.as_str()).collect();
-    assert_eq!(themes, ["enforced-disappearances", "international-instruments"]);
-    assert_eq!(r.groups.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["disappeared-persons"]);
+    assert_eq!(
+        themes,
+        ["enforced-disappearances", "international-instruments"]
+    );
+    assert_eq!(
+        r.groups.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["disappeared-persons"]
+    );
     assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [16]);
     assert_eq!(r.document.as_deref(), Some("A/HRC/43/15"));
     assert_eq!(r.paragraph.as_deref(), Some("121.1"));
     assert_eq!(r.action_category, None);
     // A parenthesis that is not a State stays in the text.
     let r = recommendation(&store, "R-34-SVN-121.3");
-    assert!(r.text.ends_with("Forced Labour Convention, 1930 (No. 29)"), "{}", r.text);
+    assert!(
+        r.text.ends_with("Forced Labour Convention, 1930 (No. 29)"),
+        "{}",
+        r.text
+    );
     assert_eq!(r.recommending_states, [CountryCode::parse("GBR").unwrap()]);
 }
 
 #[test]
 fn importing_the_same_list_twice_changes_nothing() {
     let store = reference_store();
-    import_bytes(&store, Format::OhchrThematicList, SLOVENIA, &fixture(SLOVENIA), &create_session_34()).unwrap();
+    import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        SLOVENIA,
+        &fixture(SLOVENIA),
+        &create_session_34(),
+    )
+    .unwrap();
     let before = recommendation(&store, "R-34-SVN-122.1");
 
-    let again = import_bytes(&store, Format::OhchrThematicList, SLOVENIA, &fixture(SLOVENIA), &ImportOptions::default()).unwrap();
+    let again = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        SLOVENIA,
+        &fixture(SLOVENIA),
+        &ImportOptions::default(),
+    )
+    .unwrap();
 
-    assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 215));
+    assert_eq!(
+        (again.imported, again.updated, again.unchanged),
+        (0, 0, 215)
+    );
     assert!(again.sessions_written.is_empty());
     assert_eq!(recommendation(&store, "R-34-SVN-122.1"), before);
     assert_eq!(store.count(Kind::Recommendation).unwrap(), 215);
@@ -196,12 +272,24 @@ fn a_list_whose_session_does_not_exist_is_refused_once_and_nothing_is_written() 
     let mut rows = cycle_3_table("121.1 Ratify it (France);", "Supported");
     rows.push(vec!["121.2 Ratify it too (Spain);", "Noted", THEMES, ""]);
 
-    let p = problems(import_bytes(&store, Format::OhchrThematicList, "s35.docx", &docx(HEADER, &rows), &ImportOptions::default()));
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "s35.docx",
+        &docx(HEADER, &rows),
+        &ImportOptions::default(),
+    ));
 
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].starts_with("s35.docx:3: session 35 does not exist; give --session 35 --cycle N"), "{p:?}");
+    assert!(
+        p[0].starts_with("s35.docx:3: session 35 does not exist; give --session 35 --cycle N"),
+        "{p:?}"
+    );
     assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
-    assert!(store.session(SessionNumber::new(35).unwrap()).unwrap().is_none());
+    assert!(store
+        .session(SessionNumber::new(35).unwrap())
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -210,16 +298,39 @@ fn a_session_that_does_not_list_the_state_is_refused_unless_the_session_is_given
     let rows = cycle_3_table("121.1 Ratify it (Spain);", "Supported");
     let list = docx("UPR of France (3rd Cycle - 34th Session)", &rows);
 
-    let p = problems(import_bytes(&store, Format::OhchrThematicList, "fra.docx", &list, &ImportOptions::default()));
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "fra.docx",
+        &list,
+        &ImportOptions::default(),
+    ));
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].starts_with("fra.docx:3: session 34 does not list FRA among its States under review"), "{p:?}");
+    assert!(
+        p[0].starts_with("fra.docx:3: session 34 does not list FRA among its States under review"),
+        "{p:?}"
+    );
 
-    let summary = import_bytes(&store, Format::OhchrThematicList, "fra.docx", &list, &create_session_34()).unwrap();
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "fra.docx",
+        &list,
+        &create_session_34(),
+    )
+    .unwrap();
     assert_eq!(summary.sessions_written, [SessionNumber::new(34).unwrap()]);
-    let s34 = store.session(SessionNumber::new(34).unwrap()).unwrap().unwrap().record;
+    let s34 = store
+        .session(SessionNumber::new(34).unwrap())
+        .unwrap()
+        .unwrap()
+        .record;
     let codes: Vec<&str> = s34.states_under_review.iter().map(|c| c.as_str()).collect();
     assert_eq!(codes, ["FRA", "SVN"]);
-    assert_eq!(recommendation(&store, "R-34-FRA-121.1").recommending_states, [CountryCode::parse("ESP").unwrap()]);
+    assert_eq!(
+        recommendation(&store, "R-34-FRA-121.1").recommending_states,
+        [CountryCode::parse("ESP").unwrap()]
+    );
 }
 
 #[test]
@@ -228,7 +339,13 @@ fn a_table_without_a_position_column_is_refused_naming_the_file_and_header_row()
     let mut rows = cycle_3_table("121.1 Ratify it (France);", "Supported");
     rows[0][1] = "Response";
 
-    let p = problems(import_bytes(&store, Format::OhchrThematicList, "bad.docx", &docx(HEADER, &rows), &create_session_35()));
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "bad.docx",
+        &docx(HEADER, &rows),
+        &create_session_35(),
+    ));
 
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].starts_with("bad.docx:1: the table has no \"Position\" column (its headers: \"Recommendation\", \"Response\""), "{p:?}");
@@ -239,22 +356,50 @@ fn a_table_without_a_position_column_is_refused_naming_the_file_and_header_row()
 fn an_unknown_state_name_is_refused_with_its_row_and_nothing_is_written() {
     let store = reference_store();
     let mut rows = cycle_3_table("121.1 Ratify it (France);", "Supported");
-    rows.push(vec!["121.2 Ratify it too (Atlantis);", "Supported", THEMES, ""]);
+    rows.push(vec![
+        "121.2 Ratify it too (Atlantis);",
+        "Supported",
+        THEMES,
+        "",
+    ]);
 
-    let p = problems(import_bytes(&store, Format::OhchrThematicList, "bad.docx", &docx(HEADER, &rows), &create_session_35()));
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "bad.docx",
+        &docx(HEADER, &rows),
+        &create_session_35(),
+    ));
 
     assert_eq!(p, ["bad.docx:4: unknown State name \"Atlantis\" (not in data/import/country_aliases.tsv nor countries.jsonl)"]);
     assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
-    assert!(store.session(SessionNumber::new(35).unwrap()).unwrap().is_none(), "the session is not half-written either");
+    assert!(
+        store
+            .session(SessionNumber::new(35).unwrap())
+            .unwrap()
+            .is_none(),
+        "the session is not half-written either"
+    );
 }
 
 #[test]
 fn an_unknown_position_and_an_unknown_uhri_theme_are_refused_with_their_row() {
     let store = reference_store();
     let mut rows = cycle_3_table("121.1 Ratify it (Iran (Islamic Republic of));", "Maybe");
-    rows.push(vec!["121.2 Ratify it (Holy See);", "Noted", "- Rights of mermaids", ""]);
+    rows.push(vec![
+        "121.2 Ratify it (Holy See);",
+        "Noted",
+        "- Rights of mermaids",
+        "",
+    ]);
 
-    let p = problems(import_bytes(&store, Format::OhchrThematicList, "bad.docx", &docx(HEADER, &rows), &create_session_35()));
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "bad.docx",
+        &docx(HEADER, &rows),
+        &create_session_35(),
+    ));
 
     assert_eq!(
         p,
@@ -287,7 +432,14 @@ fn a_cycle_4_style_table_with_more_columns_in_another_order_imports() {
         state: Some(CountryCode::parse("SVN").unwrap()),
     };
 
-    let summary = import_bytes(&store, Format::OhchrThematicList, "c4.docx", &docx("Thematic list", &rows), &options).unwrap();
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "c4.docx",
+        &docx("Thematic list", &rows),
+        &options,
+    )
+    .unwrap();
 
     assert_eq!(summary.imported, 1);
     assert_eq!(summary.sessions_written, [SessionNumber::new(45).unwrap()]);
@@ -295,8 +447,14 @@ fn a_cycle_4_style_table_with_more_columns_in_another_order_imports() {
     assert_eq!(r.response, Response::PartiallySupported);
     let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
     assert_eq!(codes, ["PSE", "TUR"]);
-    assert_eq!(r.groups.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["older-persons"]);
-    assert_eq!(r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["right-to-health"]);
+    assert_eq!(
+        r.groups.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["older-persons"]
+    );
+    assert_eq!(
+        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["right-to-health"]
+    );
     assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [3]);
     assert_eq!(r.document.as_deref(), Some("A/HRC/55/9"));
 }
@@ -309,22 +467,50 @@ fn a_upr_info_export_imports_with_joint_rows_merged_and_unknown_authors_refused(
         state: None,
     };
 
-    let summary = import_bytes(&store, Format::UprInfoCsv, "sample.csv", &fixture("upr_info_sample.csv"), &options).unwrap();
+    let summary = import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "sample.csv",
+        &fixture("upr_info_sample.csv"),
+        &options,
+    )
+    .unwrap();
 
-    assert_eq!((summary.recommendations, summary.imported, summary.merged), (3, 3, 2));
+    assert_eq!(
+        (summary.recommendations, summary.imported, summary.merged),
+        (3, 3, 2)
+    );
     assert_eq!(summary.refused.len(), 2, "{:?}", summary.refused);
-    assert!(summary.refused[0].to_string().starts_with("sample.csv:6: the recommending State is recorded as \"(Unknown)\""));
+    assert!(summary.refused[0]
+        .to_string()
+        .starts_with("sample.csv:6: the recommending State is recorded as \"(Unknown)\""));
     assert!(summary.refused[1].to_string().starts_with("sample.csv:7: "));
     let r = recommendation(&store, "R-36-HND-0001");
     let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
     assert_eq!(codes, ["PRT", "IRN"]);
-    assert_eq!(r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["detention", "justice"]);
+    assert_eq!(
+        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["detention", "justice"]
+    );
     assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [16]);
     assert_eq!(r.action_category.map(|a| a.get()), Some(4));
-    assert_eq!(recommendation(&store, "R-36-HND-0002").response, Response::Noted);
-    assert_eq!(recommendation(&store, "R-36-USA-0001").response, Response::PartiallySupported);
+    assert_eq!(
+        recommendation(&store, "R-36-HND-0002").response,
+        Response::Noted
+    );
+    assert_eq!(
+        recommendation(&store, "R-36-USA-0001").response,
+        Response::PartiallySupported
+    );
 
-    let again = import_bytes(&store, Format::UprInfoCsv, "sample.csv", &fixture("upr_info_sample.csv"), &options).unwrap();
+    let again = import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "sample.csv",
+        &fixture("upr_info_sample.csv"),
+        &options,
+    )
+    .unwrap();
     assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 3));
 }
 
@@ -336,13 +522,28 @@ fn bad_upr_info_rows_are_refused_with_their_line_and_nothing_is_written() {
     csv.push_str("Atlantis,,,Text,France,,,Accepted,4,General,36\n");
     csv.push_str("Honduras,,,Text\n");
 
-    let p = problems(import_bytes(&store, Format::UprInfoCsv, "bad.csv", csv.as_bytes(), &ImportOptions::default()));
+    let p = problems(import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "bad.csv",
+        csv.as_bytes(),
+        &ImportOptions::default(),
+    ));
 
     assert_eq!(p.len(), 4, "{p:?}");
-    assert!(p[0].starts_with("bad.csv:5: unknown Response \"Maybe\""), "{p:?}");
-    assert!(p[1].starts_with("bad.csv:5: Action \"9\" is not an action category 1-5"), "{p:?}");
+    assert!(
+        p[0].starts_with("bad.csv:5: unknown Response \"Maybe\""),
+        "{p:?}"
+    );
+    assert!(
+        p[1].starts_with("bad.csv:5: Action \"9\" is not an action category 1-5"),
+        "{p:?}"
+    );
     assert_eq!(p[2], "bad.csv:9: unknown State name \"Atlantis\" in To");
-    assert!(p[3].starts_with("bad.csv:10: not a readable CSV row"), "{p:?}");
+    assert!(
+        p[3].starts_with("bad.csv:10: not a readable CSV row"),
+        "{p:?}"
+    );
     assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
 }
 
@@ -351,7 +552,13 @@ fn a_csv_without_an_issue_column_is_refused_naming_it() {
     let store = reference_store();
     let csv = "To,Text,From,Response,Action,Session\nHonduras,Act,France,Accepted,4,36\n";
 
-    let p = problems(import_bytes(&store, Format::UprInfoCsv, "bad.csv", csv.as_bytes(), &ImportOptions::default()));
+    let p = problems(import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "bad.csv",
+        csv.as_bytes(),
+        &ImportOptions::default(),
+    ));
 
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].starts_with("bad.csv:1: no \"Issue\" column"), "{p:?}");

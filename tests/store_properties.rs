@@ -1006,9 +1006,11 @@ fn materialize(model: &Model, op: &Op, ev: Ev) -> Change {
                 sdgs: sdgs(s),
                 document: (s.variant % 2 == 0).then(|| "A/HRC/46/9".into()),
                 paragraph: None,
-                source_themes: (s.variant % 3 == 0)
-                    .then(|| vec!["Right to health".to_owned()])
-                    .unwrap_or_default(),
+                source_themes: if s.variant % 3 == 0 {
+                    vec!["Right to health".to_owned()]
+                } else {
+                    vec![]
+                },
             }))
         }
         Op::DelRecommendation(p) => delete(choose(

@@ -220,7 +220,10 @@ mod tests {
             .step_by(2)
             .map(|i| u8::from_str_radix(&link[i..i + 2], 16).unwrap())
             .collect();
-        assert_eq!(decode::<Link>(&link).unwrap().record.measure.as_str(), "M-1");
+        assert_eq!(
+            decode::<Link>(&link).unwrap().record.measure.as_str(),
+            "M-1"
+        );
     }
 
     #[test]

@@ -125,7 +125,10 @@ fn review(
 }
 
 /// "UPR of Slovenia (3rd Cycle - 34th Session)" -> (SVN, 34), as far as it can be read.
-fn parse_header(header: &str, vocabulary: &Vocabulary) -> (Option<CountryCode>, Option<SessionNumber>) {
+fn parse_header(
+    header: &str,
+    vocabulary: &Vocabulary,
+) -> (Option<CountryCode>, Option<SessionNumber>) {
     let Some(rest) = header.split("UPR of ").nth(1) else {
         return (None, None);
     };
@@ -275,7 +278,10 @@ fn draft(
     }
     let mut source_themes: Vec<String> = vec![];
     let mut themes: Vec<Slug> = vec![];
-    for label in cluster.into_iter().chain(lists.themes.iter().map(String::as_str)) {
+    for label in cluster
+        .into_iter()
+        .chain(lists.themes.iter().map(String::as_str))
+    {
         match vocabulary.uhri_theme(label) {
             Some(slugs) => themes.extend(slugs.iter().cloned()),
             None => reasons.push(format!(
@@ -305,7 +311,9 @@ fn draft(
         match n.parse::<i64>().ok().and_then(|n| SdgGoal::new(n).ok()) {
             Some(g) if !sdgs.contains(&g) => sdgs.push(g),
             Some(_) => {}
-            None => reasons.push(format!("SDG {line:?} does not start with a goal number 1-17")),
+            None => reasons.push(format!(
+                "SDG {line:?} does not start with a goal number 1-17"
+            )),
         }
     }
     sdgs.sort();
@@ -551,8 +559,12 @@ fn open(bytes: &[u8]) -> Result<(Table, String), String> {
         .into_iter()
         .find(|t| {
             t.first().is_some_and(|head| {
-                head.iter()
-                    .any(|c| c.join(" ").trim().to_lowercase().starts_with("recommendation"))
+                head.iter().any(|c| {
+                    c.join(" ")
+                        .trim()
+                        .to_lowercase()
+                        .starts_with("recommendation")
+                })
             })
         })
         .ok_or("no table with a \"Recommendation\" column")?;
@@ -608,10 +620,9 @@ fn tables(xml: &str) -> Result<Vec<Table>, String> {
                 }
                 _ => {}
             },
-            Event::Text(t) if in_text => paragraph.push_str(
-                &t.decode()
-                    .map_err(|e| format!("word/document.xml: {e}"))?,
-            ),
+            Event::Text(t) if in_text => {
+                paragraph.push_str(&t.decode().map_err(|e| format!("word/document.xml: {e}"))?)
+            }
             Event::GeneralRef(r) if in_text => paragraph.push(entity(&r)?),
             Event::Eof => break,
             _ => {}
@@ -636,9 +647,9 @@ fn paragraphs(xml: &str) -> Result<Vec<String>, String> {
             Event::End(e) if e.local_name().as_ref() == b"p" => {
                 out.push(std::mem::take(&mut paragraph))
             }
-            Event::Text(t) if in_text => paragraph.push_str(
-                &t.decode().map_err(|e| format!("a page header: {e}"))?,
-            ),
+            Event::Text(t) if in_text => {
+                paragraph.push_str(&t.decode().map_err(|e| format!("a page header: {e}"))?)
+            }
             Event::GeneralRef(r) if in_text => paragraph.push(entity(&r)?),
             Event::Eof => break,
             _ => {}
@@ -672,7 +683,10 @@ mod tests {
     #[test]
     fn pieces_keep_nested_parentheses_inside_one_group() {
         let p = pieces("Act (Iran (Islamic Republic of));").unwrap();
-        assert!(matches!(p[1], Piece::Group("Iran (Islamic Republic of)", _)));
+        assert!(matches!(
+            p[1],
+            Piece::Group("Iran (Islamic Republic of)", _)
+        ));
         assert!(pieces("Act (France;").is_err());
     }
 }

@@ -25,10 +25,19 @@ use super::{recommendation_ref, Draft, ImportOptions, Parsed};
 use crate::dataset::import::Problem;
 use crate::model::*;
 
-const COLUMNS: [&str; 7] = ["To", "Text", "From", "Response", "Action", "Issue", "Session"];
+const COLUMNS: [&str; 7] = [
+    "To", "Text", "From", "Response", "Action", "Issue", "Session",
+];
 
 /// The fields of one row that decide whether two rows are the same recommendation.
-type JointKey = (SessionNumber, CountryCode, String, Response, Option<ActionCategory>, Vec<Slug>);
+type JointKey = (
+    SessionNumber,
+    CountryCode,
+    String,
+    Response,
+    Option<ActionCategory>,
+    Vec<Slug>,
+);
 
 pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportOptions) -> Parsed {
     let mut parsed = Parsed::default();
@@ -41,7 +50,9 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
     let header = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            parsed.problems.push(problem(1, format!("no CSV header: {e}")));
+            parsed
+                .problems
+                .push(problem(1, format!("no CSV header: {e}")));
             return parsed;
         }
     };
@@ -51,7 +62,10 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
             Some(p) => at[i] = p,
             None => parsed.problems.push(problem(
                 1,
-                format!("no {column:?} column (the header is {:?})", header.iter().collect::<Vec<_>>()),
+                format!(
+                    "no {column:?} column (the header is {:?})",
+                    header.iter().collect::<Vec<_>>()
+                ),
             )),
         }
     }
@@ -65,7 +79,9 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
             Ok(r) => r,
             Err(e) => {
                 let row = e.position().map_or(0, |p| p.line() as usize);
-                parsed.problems.push(problem(row, format!("not a readable CSV row: {e}")));
+                parsed
+                    .problems
+                    .push(problem(row, format!("not a readable CSV row: {e}")));
                 continue;
             }
         };
@@ -73,7 +89,11 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         let cell = |i: usize| record.get(at[i]).unwrap_or("").trim();
         let mut reasons = vec![];
 
-        let session = match cell(6).parse::<i64>().ok().and_then(|n| SessionNumber::new(n).ok()) {
+        let session = match cell(6)
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| SessionNumber::new(n).ok())
+        {
             Some(s) => Some(s),
             None => {
                 reasons.push(format!("Session {:?} is not a session number", cell(6)));
@@ -115,7 +135,11 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         };
         let action = match cell(4) {
             "" => None,
-            a => match a.parse::<i64>().ok().and_then(|n| ActionCategory::new(n).ok()) {
+            a => match a
+                .parse::<i64>()
+                .ok()
+                .and_then(|n| ActionCategory::new(n).ok())
+            {
                 Some(c) => Some(c),
                 None => {
                     reasons.push(format!("Action {a:?} is not an action category 1-5"));

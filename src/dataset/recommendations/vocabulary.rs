@@ -62,7 +62,9 @@ impl Vocabulary {
     pub fn load(store: &Store) -> Result<Vocabulary, StoreError> {
         let mut countries = HashMap::new();
         for row in rows(COUNTRY_ALIASES) {
-            if let (Some(name), Some(Ok(code))) = (row.first(), row.get(1).map(|c| CountryCode::parse(c))) {
+            if let (Some(name), Some(Ok(code))) =
+                (row.first(), row.get(1).map(|c| CountryCode::parse(c)))
+            {
                 countries.insert(normalize(name), code);
             }
         }
