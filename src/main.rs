@@ -254,6 +254,7 @@ enum Command {
     /// Importing the same file twice changes nothing; on any problem nothing is written and
     /// every problem is listed as `file:row: reason`.
     ImportRecommendations {
+        /// The file's format: ohchr-thematic-list or upr-info-csv.
         #[arg(long, value_parser = parse_format)]
         format: dataset::recommendations::Format,
         /// The file to read.
