@@ -563,3 +563,75 @@ fn a_csv_without_an_issue_column_is_refused_naming_it() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].starts_with("bad.csv:1: no \"Issue\" column"), "{p:?}");
 }
+
+#[tokio::test]
+async fn imported_source_themes_and_partial_support_reach_graphql_filters_and_facets() {
+    let store = reference_store();
+    import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        SLOVENIA,
+        &fixture(SLOVENIA),
+        &create_session_34(),
+    )
+    .unwrap();
+    let options = ImportOptions {
+        session: session(36, None),
+        state: None,
+    };
+    import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "sample.csv",
+        &fixture("upr_info_sample.csv"),
+        &options,
+    )
+    .unwrap();
+    let store = std::sync::Arc::new(store);
+    let catalog = recover_better::catalog::Catalog::load(&store).unwrap();
+    let live = std::sync::Arc::new(recover_better::live::Live::new(store.clone(), catalog));
+    let schema = recover_better::graphql::schema(live, Default::default());
+
+    let response = schema
+        .execute(
+            r#"{ recommendation(ref: "R-34-SVN-121.1") { sourceThemes response }
+                 partial: recommendations(first: 5, filter: {response: [PARTIALLY_SUPPORTED]}) { totalCount nodes { ref } }
+                 all: recommendations(first: 0) { totalCount facets { response { value count } } } }"#,
+        )
+        .await;
+
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().unwrap();
+    assert_eq!(
+        data["recommendation"],
+        serde_json::json!({
+            "sourceThemes": ["Acceptance of international norms", "Enforced disappearances"],
+            "response": "SUPPORTED"
+        })
+    );
+    assert_eq!(
+        data["partial"],
+        serde_json::json!({ "totalCount": 1, "nodes": [{ "ref": "R-36-USA-0001" }] })
+    );
+    assert_eq!(data["all"]["totalCount"], 218);
+    let mut facets: Vec<(String, u64)> = data["all"]["facets"]["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["value"].as_str().unwrap().to_owned(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    facets.sort();
+    assert_eq!(
+        facets,
+        [
+            ("NOTED".to_owned(), 34),
+            ("PARTIALLY_SUPPORTED".to_owned(), 1),
+            ("SUPPORTED".to_owned(), 183)
+        ]
+    );
+}
