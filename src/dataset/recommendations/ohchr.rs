@@ -6,8 +6,8 @@
 //! States in parentheses, then "Source of Position: A/HRC/…"), "Position" (Supported, Noted,
 //! Supported in part) and the themes column ("Full list of themes": UHRI themes, then
 //! "SDGs:" and "Affected persons:" sections). Separate "SDGs" or "Affected persons" columns
-//! are read where a list has them. Rows are counted from the header row (row 1), as Word
-//! shows the table; a problem names the file and that row.
+//! are read where a list has them. Rows are numbered from the header row (row 1), theme
+//! headings included; a problem names the file and that row.
 //!
 //! The page header ("UPR of Slovenia (3rd Cycle - 34th Session)") names the State and the
 //! session; `--state` and `--session` stand in for a header that does not.
