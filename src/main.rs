@@ -11,7 +11,7 @@ use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 use recover_better::dataset::{self, embedded::DefaultDataset, import::ImportOptions, Folder};
 use recover_better::graphql::Limits;
-use recover_better::model::Role;
+use recover_better::model::{self, Role};
 use recover_better::server::{self, App, HttpOptions};
 use recover_better::store::{check, Store};
 
@@ -194,8 +194,21 @@ fn parse_measure_format(s: &str) -> Result<dataset::measures::Format, String> {
         .ok_or_else(|| format!("{s:?} is not a format (oxcgrt, coronanet or acaps)"))
 }
 
-fn parse_country(s: &str) -> Result<recover_better::model::CountryCode, String> {
-    recover_better::model::CountryCode::parse(s.trim()).map_err(|e| e.0)
+fn parse_format(s: &str) -> Result<dataset::recommendations::Format, String> {
+    dataset::recommendations::Format::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a format ({})",
+            dataset::recommendations::Format::NAMES.join(", ")
+        )
+    })
+}
+
+fn parse_date(s: &str) -> Result<model::Date, String> {
+    model::Date::parse(s).map_err(|e| e.0)
+}
+
+fn parse_country(s: &str) -> Result<model::CountryCode, String> {
+    model::CountryCode::parse(s.trim()).map_err(|e| e.0)
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -254,7 +267,7 @@ enum Command {
         file: PathBuf,
         /// Only rows of these countries (ISO 3166-1 alpha-3, comma-separated).
         #[arg(long = "country", value_delimiter = ',', value_parser = parse_country)]
-        countries: Vec<recover_better::model::CountryCode>,
+        countries: Vec<model::CountryCode>,
         /// The crosswalk of tracker types to categories (a `measure_categories.jsonl`);
         /// default: the one of the embedded default dataset.
         #[arg(long, value_name = "FILE")]
@@ -262,6 +275,35 @@ enum Command {
         /// Read and check everything, print the summary, write nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Import recommendations from a file in a published format, all or nothing.
+    ///
+    /// Formats: ohchr-thematic-list (OHCHR's .docx thematic list of a review) and
+    /// upr-info-csv (UPR Info's database export). The session must exist and list the State
+    /// under review, or be created or extended from --session with --cycle (and dates).
+    /// Importing the same file twice changes nothing; on any problem nothing is written and
+    /// every problem is listed as `file:row: reason`.
+    ImportRecommendations {
+        /// The file's format: ohchr-thematic-list or upr-info-csv.
+        #[arg(long, value_parser = parse_format)]
+        format: dataset::recommendations::Format,
+        /// The file to read.
+        file: PathBuf,
+        /// The session of the file; with --cycle, creates it or adds the State to it.
+        #[arg(long)]
+        session: Option<u16>,
+        /// The cycle of a session to create.
+        #[arg(long, requires = "session")]
+        cycle: Option<u8>,
+        /// The first day of a session to create (YYYY-MM-DD).
+        #[arg(long, requires = "cycle", value_parser = parse_date)]
+        start_date: Option<model::Date>,
+        /// The last day of a session to create (YYYY-MM-DD).
+        #[arg(long, requires = "cycle", value_parser = parse_date)]
+        end_date: Option<model::Date>,
+        /// The State under review (ISO3), for an OHCHR list whose page header does not name it.
+        #[arg(long, value_parser = parse_country)]
+        state: Option<model::CountryCode>,
     },
     /// Write a synthetic dataset, deterministic per seed (no store is opened).
     Generate {
@@ -429,6 +471,42 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }
                 Err(e @ dataset::measures::MeasureImportError::Malformed(_)) => {
                     eprintln!("{e}");
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::ImportRecommendations {
+            format,
+            file,
+            session,
+            cycle,
+            start_date,
+            end_date,
+            state,
+        } => {
+            use dataset::recommendations::{self as recs, RecommendationImportError};
+            let session = match session {
+                Some(n) => Some(recs::SessionDetails {
+                    number: model::SessionNumber::new(n.into()).map_err(|e| e.0)?,
+                    cycle: cycle
+                        .map(|c| model::CycleNumber::new(c.into()))
+                        .transpose()
+                        .map_err(|e| e.0)?,
+                    start_date,
+                    end_date,
+                }),
+                None => None,
+            };
+            let store = open(&cli.data)?;
+            let options = recs::ImportOptions { session, state };
+            match recs::import_file(&store, format, &file, &options) {
+                Ok(summary) => {
+                    print!("{summary}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(RecommendationImportError::Invalid(problems)) => {
+                    eprintln!("{}", dataset::import::format_problems(&problems));
                     Ok(ExitCode::FAILURE)
                 }
                 Err(e) => Err(e.into()),

@@ -225,6 +225,10 @@ fn every_subcommand_help_explains_what_it_does() {
             "generate",
             "Write a synthetic dataset, deterministic per seed (no store is opened)",
         ),
+        (
+            "import-recommendations",
+            "Import recommendations from a file in a published format, all or nothing",
+        ),
     ];
     for (command, summary) in cases {
         let out = run(&[command, "--help"]);
@@ -309,6 +313,7 @@ fn every_option_of_every_subcommand_is_described() {
         vec!["export"],
         vec!["check"],
         vec!["generate"],
+        vec!["import-recommendations"],
         vec!["serve"],
         vec!["token", "create"],
         vec!["token", "revoke"],
@@ -352,10 +357,41 @@ fn a_store_written_by_a_newer_release_is_refused_with_a_clear_message() {
     assert_eq!(
         stderr(&out),
         format!(
-            "error: the store at {} was written by a newer release (store format 99); this release reads format 1\n",
+            "error: the store at {} was written by a newer release (store format 99); this release reads format 2\n",
             store.path().display()
         )
     );
+}
+
+#[test]
+fn a_store_written_by_the_previous_release_opens_and_is_marked_with_the_current_format() {
+    let store = tempfile::tempdir().unwrap();
+    drop(Store::open(store.path()).unwrap());
+    let reopen = || {
+        // sled's background flusher may hold the folder's lock for a moment after a drop.
+        (0..100)
+            .find_map(|_| {
+                sled::open(store.path()).ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                })
+            })
+            .expect("reopen the store with sled")
+    };
+    {
+        let db = reopen();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("format", &[1u8])
+            .unwrap();
+        db.flush().unwrap();
+    }
+
+    let out = run_with_store(store.path(), &["check"]);
+
+    assert_exit(&out, 0);
+    let format = reopen().open_tree("meta").unwrap().get("format").unwrap();
+    assert_eq!(format.as_deref(), Some(&[2u8][..]));
 }
 
 #[test]

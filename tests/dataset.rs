@@ -23,8 +23,8 @@ const DEFAULT_COUNTS: [(Kind, u64); 11] = [
     (Kind::MeasureCategory, 14),
     (Kind::Country, 195),
     (Kind::Cycle, 4),
-    (Kind::Session, 22),
-    (Kind::Recommendation, 39899),
+    (Kind::Session, 23),
+    (Kind::Recommendation, 40461),
     (Kind::Measure, 5410),
     (Kind::GoodPractice, 16),
     (Kind::Link, 31),
@@ -74,7 +74,7 @@ fn the_embedded_default_dataset_imports_cleanly_with_its_provenance_counts_and_r
 
     assert_eq!(counts(&store), DEFAULT_COUNTS);
     let total = summary.total();
-    assert_eq!((total.records, total.created), (45699, 45699));
+    assert_eq!((total.records, total.created), (46262, 46262));
     assert_clean(&store);
     // PROVENANCE.md says the same, file by file.
     let provenance = std::fs::read_to_string(

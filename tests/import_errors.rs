@@ -147,7 +147,7 @@ fn an_unknown_enum_value_lists_the_allowed_ones() {
     let mut d = dataset_with_real_changes();
     d.replace(RECS, 4, r#""response":"PENDING""#, r#""response":"MAYBE""#);
 
-    assert_refused(&d, &["recommendations.jsonl:4: response: unknown variant `MAYBE`, expected one of `SUPPORTED`, `NOTED`, `PENDING`"]);
+    assert_refused(&d, &["recommendations.jsonl:4: response: unknown variant `MAYBE`, expected one of `SUPPORTED`, `NOTED`, `PENDING`, `PARTIALLY_SUPPORTED`"]);
 }
 
 #[test]
@@ -403,7 +403,7 @@ fn parse_problems_name_the_file_the_line_and_the_field() {
             "cycles.jsonl:1: not valid JSON (EOF while parsing an object)",
             r#"recommendations.jsonl:1: state_under_review: "hnd" is not an ISO 3166-1 alpha-3 code (three upper-case letters)"#,
             r#"recommendations.jsonl:2: recommending_states[1]: "US" is not an ISO 3166-1 alpha-3 code (three upper-case letters)"#,
-            "recommendations.jsonl:4: response: unknown variant `MAYBE`, expected one of `SUPPORTED`, `NOTED`, `PENDING`",
+            "recommendations.jsonl:4: response: unknown variant `MAYBE`, expected one of `SUPPORTED`, `NOTED`, `PENDING`, `PARTIALLY_SUPPORTED`",
             "measures.jsonl:2: missing field `title`",
             r#"measures.jsonl:3: themes[0]: "Justice" is not a slug (lower-case words of a-z and 0-9 joined by '-')"#,
             r#"good_practices.jsonl:2: duplicate good practice id "GP-001" (first at good_practices.jsonl:1)"#,

@@ -1006,6 +1006,11 @@ fn materialize(model: &Model, op: &Op, ev: Ev) -> Change {
                 sdgs: sdgs(s),
                 document: (s.variant % 2 == 0).then(|| "A/HRC/46/9".into()),
                 paragraph: None,
+                source_themes: if s.variant % 3 == 0 {
+                    vec!["Right to health".to_owned()]
+                } else {
+                    vec![]
+                },
             }))
         }
         Op::DelRecommendation(p) => delete(choose(
@@ -1246,6 +1251,7 @@ fn a_recommendation(id: &str, session: i64, state: &str) -> Recommendation {
         sdgs: vec![goal(3)],
         document: None,
         paragraph: None,
+        source_themes: vec![],
     }
 }
 

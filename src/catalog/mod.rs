@@ -321,7 +321,7 @@ fn link_order(l: &LinkRow) -> (&str, &str) {
     (l.record.recommendation.as_str(), l.record.measure.as_str())
 }
 
-fn decode<T: serde::de::DeserializeOwned>(tree: TreeId, v: &[u8]) -> Result<Stored<T>> {
+fn decode<T: codec::Versioned>(tree: TreeId, v: &[u8]) -> Result<Stored<T>> {
     codec::decode(v).map_err(|e| StoreError::Corrupt {
         tree: tree.name(),
         reason: e.to_string(),

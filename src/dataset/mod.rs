@@ -5,12 +5,15 @@
 //! - [`embedded`]: the real default dataset, compressed into the binary.
 //! - [`generate`]: synthetic datasets of any size, deterministic per seed.
 //! - [`measures`]: measures from the trackers' own files (OxCGRT, CoronaNet, ACAPS).
+//! - [`recommendations`]: importers for the formats recommendations are published in (OHCHR
+//!   thematic lists, UPR Info CSV exports).
 
 pub mod embedded;
 pub mod export;
 pub mod generate;
 pub mod import;
 pub mod measures;
+pub mod recommendations;
 
 use std::path::{Path, PathBuf};
 

@@ -1125,6 +1125,8 @@ impl CoreMutation {
             sdgs: goals("sdgs", &input.tags.sdgs)?,
             document: input.document,
             paragraph: input.paragraph,
+            // A publisher's labels come with an import of its file, not from an editor.
+            source_themes: vec![],
         };
         refuse_existing(
             latest(ctx)?.snapshot().recommendations.by_ref(id.as_str()),

@@ -61,6 +61,9 @@ pub enum Response {
     Noted,
     /// No response recorded yet.
     Pending,
+    /// The State supported part of it and noted the rest ("supported in part", as OHCHR
+    /// records some positions).
+    PartiallySupported,
 }
 
 /// The five UN regional groups of Member States.

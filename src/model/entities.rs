@@ -144,6 +144,10 @@ pub struct Recommendation {
     pub document: Option<String>,
     #[serde(default)]
     pub paragraph: Option<String>,
+    /// The publisher's own theme labels, kept as published (e.g. OHCHR's theme cluster and
+    /// UHRI themes), beside the product's `themes` they were mapped to.
+    #[serde(default)]
+    pub source_themes: Vec<String>,
 }
 
 impl Validate for Recommendation {
@@ -168,6 +172,10 @@ impl Validate for Recommendation {
         list(&mut p, "sdgs", &self.sdgs, limits::SDGS);
         optional_text(&mut p, "document", &self.document, limits::CODE);
         optional_text(&mut p, "paragraph", &self.paragraph, limits::CODE);
+        list(&mut p, "source_themes", &self.source_themes, limits::TAGS);
+        for label in &self.source_themes {
+            text(&mut p, "source_themes", label, limits::TITLE);
+        }
         p
     }
 }

@@ -57,6 +57,9 @@ domain_enum! {
         Supported = "SUPPORTED",
         Noted = "NOTED",
         Pending = "PENDING",
+        /// Supported in part, as OHCHR records some positions. Appended after `Pending`, so
+        /// the codes already stored keep their meaning.
+        PartiallySupported = "PARTIALLY_SUPPORTED",
     }
 }
 

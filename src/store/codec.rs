@@ -5,12 +5,19 @@
 //! (little-endian, variable-length integers); decoding is bounded by [`MAX_RECORD_BYTES`] so a
 //! corrupt length prefix cannot make us allocate gigabytes. The golden-bytes tests below freeze
 //! the format: if they fail, bump `FORMAT_VERSION` and teach `decode` the old one.
+//!
+//! bincode is not self-describing, so a field added to a record changes its layout: each stored
+//! type says, through [`Versioned`], how it reads a body of an earlier format. Format 2 added
+//! `Recommendation::source_themes`; every other layout is the same in formats 1 and 2.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The version of the record format written by this release.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
+
+/// The oldest record format this release still reads.
+pub const OLDEST_FORMAT: u8 = 1;
 
 /// No stored record may decode to more than this many bytes.
 pub const MAX_RECORD_BYTES: usize = 16 << 20;
@@ -45,11 +52,91 @@ pub enum DecodeError {
     Malformed(String),
 }
 
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<Stored<T>, DecodeError> {
-    let (&format, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
-    if format != FORMAT_VERSION {
-        return Err(DecodeError::UnknownFormat(format));
+/// A type stored through this codec, and how it reads what earlier releases wrote.
+pub trait Versioned: DeserializeOwned {
+    /// Reads a body written in `format`, older than [`FORMAT_VERSION`]. The default is for
+    /// types whose layout has not changed since [`OLDEST_FORMAT`].
+    fn decode_earlier(format: u8, body: &[u8]) -> Result<Stored<Self>, DecodeError> {
+        let _ = format;
+        decode_body(body)
     }
+}
+
+macro_rules! unchanged_since_format_1 {
+    ($($t:ty),* $(,)?) => { $(impl Versioned for $t {})* };
+}
+
+use crate::model::{
+    Country, Cycle, GoodPractice, Group, HistoryEntry, Link, Measure, MeasureCategoryInfo,
+    Recommendation, Sdg, Session, Theme,
+};
+
+unchanged_since_format_1!(
+    Country,
+    Cycle,
+    Session,
+    Measure,
+    GoodPractice,
+    Link,
+    Theme,
+    Group,
+    Sdg,
+    MeasureCategoryInfo,
+    HistoryEntry,
+);
+
+/// A recommendation as format 1 stored it: without `source_themes`.
+#[derive(Deserialize)]
+struct RecommendationV1 {
+    id: crate::model::Ref,
+    text: String,
+    state_under_review: crate::model::CountryCode,
+    recommending_states: Vec<crate::model::CountryCode>,
+    session: crate::model::SessionNumber,
+    response: crate::model::Response,
+    action_category: Option<crate::model::ActionCategory>,
+    themes: Vec<crate::model::Slug>,
+    groups: Vec<crate::model::Slug>,
+    sdgs: Vec<crate::model::SdgGoal>,
+    document: Option<String>,
+    paragraph: Option<String>,
+}
+
+impl Versioned for Recommendation {
+    fn decode_earlier(_format: u8, body: &[u8]) -> Result<Stored<Self>, DecodeError> {
+        let old: Stored<RecommendationV1> = decode_body(body)?;
+        let r = old.record;
+        Ok(Stored {
+            version: old.version,
+            record: Recommendation {
+                id: r.id,
+                text: r.text,
+                state_under_review: r.state_under_review,
+                recommending_states: r.recommending_states,
+                session: r.session,
+                response: r.response,
+                action_category: r.action_category,
+                themes: r.themes,
+                groups: r.groups,
+                sdgs: r.sdgs,
+                document: r.document,
+                paragraph: r.paragraph,
+                source_themes: Vec::new(),
+            },
+        })
+    }
+}
+
+pub fn decode<T: Versioned>(bytes: &[u8]) -> Result<Stored<T>, DecodeError> {
+    let (&format, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
+    match format {
+        FORMAT_VERSION => decode_body(body),
+        OLDEST_FORMAT..FORMAT_VERSION => T::decode_earlier(format, body),
+        _ => Err(DecodeError::UnknownFormat(format)),
+    }
+}
+
+fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<Stored<T>, DecodeError> {
     let (value, used) = bincode::serde::decode_from_slice(body, config())
         .map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if used != body.len() {
@@ -61,10 +148,13 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<Stored<T>, DecodeErro
     Ok(value)
 }
 
-/// A posting list as stored: `[FORMAT_VERSION] ++` roaring's portable serialization.
+/// The version of the posting-list format, which has not changed since the first release.
+pub const POSTINGS_FORMAT: u8 = 1;
+
+/// A posting list as stored: `[POSTINGS_FORMAT] ++` roaring's portable serialization.
 pub fn encode_postings(list: &roaring::RoaringBitmap) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + list.serialized_size());
-    out.push(FORMAT_VERSION);
+    out.push(POSTINGS_FORMAT);
     list.serialize_into(&mut out)
         .expect("writing into a Vec cannot fail");
     out
@@ -72,7 +162,7 @@ pub fn encode_postings(list: &roaring::RoaringBitmap) -> Vec<u8> {
 
 pub fn decode_postings(bytes: &[u8]) -> Result<roaring::RoaringBitmap, DecodeError> {
     let (&format, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
-    if format != FORMAT_VERSION {
+    if format != POSTINGS_FORMAT {
         return Err(DecodeError::UnknownFormat(format));
     }
     // `deserialize_from` validates the containers, so corrupt bytes are an error, not UB.
@@ -100,14 +190,39 @@ mod tests {
 
     #[test]
     fn recommendation_bytes_are_frozen() {
-        let bytes = encode(&Stored {
-            version: 7,
-            record: sample_recommendation(),
-        });
+        let mut record = sample_recommendation();
+        record.source_themes = vec!["Right to health".into()];
+        let bytes = encode(&Stored { version: 7, record });
         assert_eq!(
             hex(&bytes),
-            "010703522d31044163742e03484e44010350525448010108010f72696768742d746f2d6865616c7468000106000103312e32",
+            "020703522d31044163742e03484e44010350525448010108010f72696768742d746f2d6865616c7468000106000103312e32010f526967687420746f206865616c7468",
             "record format changed: bump FORMAT_VERSION and keep reading the old one"
+        );
+    }
+
+    #[test]
+    fn a_recommendation_written_in_format_1_still_reads_without_source_themes() {
+        // The frozen bytes of format 1 (the first release), before `source_themes`.
+        let format_1 = "010703522d31044163742e03484e44010350525448010108010f72696768742d746f2d6865616c7468000106000103312e32";
+        let bytes: Vec<u8> = (0..format_1.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&format_1[i..i + 2], 16).unwrap())
+            .collect();
+
+        let read = decode::<Recommendation>(&bytes).unwrap();
+
+        assert_eq!(read.version, 7);
+        assert_eq!(read.record, sample_recommendation());
+        assert!(read.record.source_themes.is_empty());
+        // A format-1 link reads too: its layout did not change.
+        let link = "010103522d31034d2d3103020000000114323032302d31322d30345431303a30303a30305a00";
+        let link: Vec<u8> = (0..link.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&link[i..i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(
+            decode::<Link>(&link).unwrap().record.measure.as_str(),
+            "M-1"
         );
     }
 
@@ -124,7 +239,7 @@ mod tests {
         });
         assert_eq!(
             hex(&bytes),
-            "010103522d31034d2d3103020000000114323032302d31322d30345431303a30303a30305a00",
+            "020103522d31034d2d3103020000000114323032302d31322d30345431303a30303a30305a00",
             "record format changed: bump FORMAT_VERSION and keep reading the old one"
         );
     }
@@ -139,7 +254,7 @@ mod tests {
             "013a300000020000000000020001000000180000001e0000000100020003007011",
             "posting list format changed: bump FORMAT_VERSION and keep reading the old one"
         );
-        assert!(decode_postings(&[FORMAT_VERSION, 1, 2, 3]).is_err());
+        assert!(decode_postings(&[POSTINGS_FORMAT, 1, 2, 3]).is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! | `meta`          | ASCII name                              | see `store::meta`        |
 //!
 //! Internal ids are dense u32s handed out once per natural key and never reused. A posting
-//! list (the targets of one relation value) is one value: `[FORMAT_VERSION]` followed by a
+//! list (the targets of one relation value) is one value: `[POSTINGS_FORMAT]` followed by a
 //! serialized roaring bitmap of u32 targets. One key per list rather than per entry keeps a
 //! world-sized import to a few thousand index writes, and lets the query layer load a list
 //! as a bitmap without decoding anything.
@@ -272,7 +272,8 @@ mod tests {
             slug().prop_map(RecommendationsByTheme),
             slug().prop_map(RecommendationsByGroup),
             sdg().prop_map(RecommendationsBySdg),
-            (0u8..3).prop_map(|r| RecommendationsByResponse(Response::from_code(r).unwrap())),
+            (0u8..Response::ALL.len() as u8)
+                .prop_map(|r| RecommendationsByResponse(Response::from_code(r).unwrap())),
             (1i64..=5).prop_map(|a| RecommendationsByAction(ActionCategory::new(a).unwrap())),
             code().prop_map(MeasuresByCountry),
             (0u8..14).prop_map(|c| MeasuresByCategory(MeasureCategory::from_code(c).unwrap())),

@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use roaring::RoaringBitmap;
-use serde::de::DeserializeOwned;
 
 use crate::model::*;
 pub use codec::Stored;
@@ -272,6 +271,12 @@ impl Store {
                         supported: codec::FORMAT_VERSION,
                     });
                 }
+                // Records of the current format will be written beside the older ones, so a
+                // release that reads only the older format must now refuse the store.
+                if found < codec::FORMAT_VERSION {
+                    meta.insert(FORMAT_KEY, &[codec::FORMAT_VERSION])?;
+                    db.flush()?;
+                }
             }
             None => {
                 meta.insert(FORMAT_KEY, &[codec::FORMAT_VERSION])?;
@@ -328,25 +333,25 @@ impl Store {
             .all(|&n| n == 0))
     }
 
-    fn decode<T: DeserializeOwned>(t: TreeId, bytes: &[u8]) -> Result<Stored<T>> {
+    fn decode<T: codec::Versioned>(t: TreeId, bytes: &[u8]) -> Result<Stored<T>> {
         codec::decode(bytes).map_err(|e| StoreError::Corrupt {
             tree: t.name(),
             reason: e.to_string(),
         })
     }
 
-    fn get<T: DeserializeOwned>(&self, t: TreeId, key: &[u8]) -> Result<Option<Stored<T>>> {
+    fn get<T: codec::Versioned>(&self, t: TreeId, key: &[u8]) -> Result<Option<Stored<T>>> {
         self.tree(t)
             .get(key)?
             .map(|v| Self::decode(t, &v))
             .transpose()
     }
 
-    fn all<T: DeserializeOwned>(&self, t: TreeId) -> impl Iterator<Item = Result<Stored<T>>> + '_ {
+    fn all<T: codec::Versioned>(&self, t: TreeId) -> impl Iterator<Item = Result<Stored<T>>> + '_ {
         self.tree(t).iter().map(move |kv| Self::decode(t, &kv?.1))
     }
 
-    fn all_by_id<T: DeserializeOwned>(
+    fn all_by_id<T: codec::Versioned>(
         &self,
         t: TreeId,
     ) -> impl Iterator<Item = Result<(u32, Stored<T>)>> + '_ {

@@ -121,3 +121,5 @@ impl Store {
         Ok(self.tokens()?.into_iter().find(|t| t.hash == h))
     }
 }
+
+impl codec::Versioned for Token {}

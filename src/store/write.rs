@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use roaring::RoaringBitmap;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
@@ -173,7 +172,7 @@ impl Record {
 
     /// Decodes a stored value of the given kind.
     pub(super) fn decode(kind: Kind, bytes: &[u8]) -> Result<Stored<Record>> {
-        fn d<T: DeserializeOwned>(
+        fn d<T: codec::Versioned>(
             kind: Kind,
             bytes: &[u8],
             wrap: fn(T) -> Record,

@@ -122,6 +122,7 @@ fn random_change(rng: &mut impl Rng, c: &Catalog, n: usize) -> Change {
                     sdgs: vec![],
                     document: None,
                     paragraph: None,
+                    source_themes: vec![],
                 });
             rec.text = text(rng);
             rec.response = *Response::ALL.choose(rng).unwrap();

@@ -103,6 +103,12 @@ impl Recommendation {
     async fn paragraph(&self) -> Option<&str> {
         self.0.record.paragraph.as_deref()
     }
+    /// The publisher's own theme labels, kept as published: for a recommendation imported
+    /// from an OHCHR thematic list, the theme cluster it is listed under, then its UHRI
+    /// themes (`themes` holds what they were mapped to). Empty where the source gave none.
+    async fn source_themes(&self) -> &[String] {
+        &self.0.record.source_themes
+    }
     /// Links to the COVID-19 measures that bear on this recommendation, each with its
     /// measure; all statuses unless `status` is given.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]

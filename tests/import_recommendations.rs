@@ -1,0 +1,637 @@
+//! `import-recommendations`: OHCHR thematic lists and UPR Info CSV exports become
+//! recommendations, all or nothing, with errors as `file:row: reason`, and a repeat import
+//! changes nothing.
+
+use std::io::Write;
+use std::path::Path;
+
+use recover_better::dataset::embedded::DefaultDataset;
+use recover_better::dataset::import::{import, ImportOptions as DatasetOptions};
+use recover_better::dataset::recommendations::{
+    import_bytes, Format, ImportOptions, ImportSummary, RecommendationImportError, SessionDetails,
+};
+use recover_better::dataset::Source;
+use recover_better::model::{CountryCode, CycleNumber, Ref, Response, SessionNumber};
+use recover_better::store::{Kind, Store};
+
+const SLOVENIA: &str = "UPR34_Slovenia_Thematic_list_of_Recommendations.docx";
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/recommendations")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// The default dataset's taxonomy, countries, cycles and sessions, without its records: all
+/// an import resolves names against.
+struct Reference;
+
+impl Source for Reference {
+    fn describe(&self) -> String {
+        "the default dataset's reference files".into()
+    }
+    fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>> {
+        if name.starts_with("taxonomy/")
+            || ["countries.jsonl", "cycles.jsonl", "sessions.jsonl"].contains(&name)
+        {
+            DefaultDataset.read(name)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+fn reference_store() -> Store {
+    let store = Store::temporary().unwrap();
+    import(&store, &Reference, DatasetOptions::default()).unwrap();
+    store
+}
+
+fn session(number: i64, cycle: Option<i64>) -> Option<SessionDetails> {
+    Some(SessionDetails {
+        number: SessionNumber::new(number).unwrap(),
+        cycle: cycle.map(|c| CycleNumber::new(c).unwrap()),
+        start_date: None,
+        end_date: None,
+    })
+}
+
+fn create_session_34() -> ImportOptions {
+    ImportOptions {
+        session: session(34, Some(3)),
+        state: None,
+    }
+}
+
+fn create_session_35() -> ImportOptions {
+    ImportOptions {
+        session: session(35, Some(3)),
+        state: None,
+    }
+}
+
+fn problems(result: Result<ImportSummary, RecommendationImportError>) -> Vec<String> {
+    match result {
+        Err(RecommendationImportError::Invalid(p)) => p.iter().map(|p| p.to_string()).collect(),
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+fn recommendation(store: &Store, id: &str) -> recover_better::model::Recommendation {
+    store
+        .recommendation(&Ref::parse(id).unwrap())
+        .unwrap()
+        .unwrap_or_else(|| panic!("{id} is not stored"))
+        .1
+        .record
+}
+
+/// A Word document holding one table (cells split into paragraphs at '\n') and a page
+/// header, as OHCHR's lists are laid out.
+fn docx(header: &str, rows: &[Vec<&str>]) -> Vec<u8> {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;");
+    let para = |s: &str| {
+        format!(
+            "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
+            esc(s)
+        )
+    };
+    let mut table = String::from("<w:tbl>");
+    for row in rows {
+        table.push_str("<w:tr>");
+        for cell in row {
+            table.push_str("<w:tc>");
+            for p in cell.split('\n') {
+                table.push_str(&para(p));
+            }
+            table.push_str("</w:tc>");
+        }
+        table.push_str("</w:tr>");
+    }
+    table.push_str("</w:tbl>");
+    let ns = "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"";
+    let document = format!(
+        "<?xml version=\"1.0\"?><w:document {ns}><w:body>{table}<w:p/></w:body></w:document>"
+    );
+    let header = format!(
+        "<?xml version=\"1.0\"?><w:hdr {ns}>{}</w:hdr>",
+        para(header)
+    );
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, body) in [
+        ("word/document.xml", document),
+        ("word/header1.xml", header),
+    ] {
+        zip.start_file(name, stored).unwrap();
+        zip.write_all(body.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+/// Session 35 is not in the default dataset, so these lists create it.
+const HEADER: &str = "UPR of Slovenia (3rd Cycle - 35th Session)";
+const THEMES: &str = "- Acceptance of international norms\n- Enforced disappearances\nSDGs: \n- 16 - PEACE, JUSTICE AND STRONG INSTITUTIONS\nAffected persons: \n- Disappeared persons";
+
+fn cycle_3_table(recommendation: &str, position: &str) -> Vec<Vec<&'static str>> {
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+    vec![
+        vec![
+            "Recommendation",
+            "Position",
+            "Full list of themes",
+            "Assessment/comments on level of implementation",
+        ],
+        vec!["Theme: Acceptance of international norms"],
+        vec![leak(recommendation), leak(position), THEMES, ""],
+    ]
+}
+
+#[test]
+fn the_slovenia_thematic_list_imports_its_215_recommendations_with_positions_states_and_themes() {
+    let store = reference_store();
+
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        SLOVENIA,
+        &fixture(SLOVENIA),
+        &create_session_34(),
+    )
+    .unwrap();
+
+    assert_eq!(
+        (
+            summary.recommendations,
+            summary.imported,
+            summary.updated,
+            summary.unchanged
+        ),
+        (215, 215, 0, 0)
+    );
+    assert!(summary.refused.is_empty());
+    assert_eq!(store.count(Kind::Recommendation).unwrap(), 215);
+    let s34 = store
+        .session(SessionNumber::new(34).unwrap())
+        .unwrap()
+        .unwrap()
+        .record;
+    assert_eq!(
+        s34.states_under_review,
+        vec![CountryCode::parse("SVN").unwrap()]
+    );
+    let (mut supported, mut noted) = (0, 0);
+    for r in store.recommendations() {
+        match r.unwrap().1.record.response {
+            Response::Supported => supported += 1,
+            Response::Noted => noted += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(
+        (supported, noted),
+        (182, 33),
+        "SOURCE.txt: Supported 182, Noted 33"
+    );
+
+    // Two States in parentheses, removed from the text; the cluster and UHRI themes kept.
+    let r = recommendation(&store, "R-34-SVN-121.1");
+    assert_eq!(r.text, "Ratify the International Convention for the Protection of All Persons from Enforced Disappearance");
+    let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, ["FRA", "LTU"]);
+    assert_eq!(
+        r.source_themes,
+        [
+            "Acceptance of international norms",
+            "Enforced disappearances"
+        ]
+    );
+    let themes: Vec<&str> = r.themes.iter().map(|s| s.as_str()).collect();
+    assert_eq!(
+        themes,
+        ["enforced-disappearances", "international-instruments"]
+    );
+    assert_eq!(
+        r.groups.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["disappeared-persons"]
+    );
+    assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [16]);
+    assert_eq!(r.document.as_deref(), Some("A/HRC/43/15"));
+    assert_eq!(r.paragraph.as_deref(), Some("121.1"));
+    assert_eq!(r.action_category, None);
+    // A parenthesis that is not a State stays in the text.
+    let r = recommendation(&store, "R-34-SVN-121.3");
+    assert!(
+        r.text.ends_with("Forced Labour Convention, 1930 (No. 29)"),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.recommending_states, [CountryCode::parse("GBR").unwrap()]);
+}
+
+#[test]
+fn importing_the_same_list_twice_changes_nothing() {
+    let store = reference_store();
+    import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        SLOVENIA,
+        &fixture(SLOVENIA),
+        &create_session_34(),
+    )
+    .unwrap();
+    let before = recommendation(&store, "R-34-SVN-122.1");
+
+    let again = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        SLOVENIA,
+        &fixture(SLOVENIA),
+        &ImportOptions::default(),
+    )
+    .unwrap();
+
+    assert_eq!(
+        (again.imported, again.updated, again.unchanged),
+        (0, 0, 215)
+    );
+    assert!(again.sessions_written.is_empty());
+    assert_eq!(recommendation(&store, "R-34-SVN-122.1"), before);
+    assert_eq!(store.count(Kind::Recommendation).unwrap(), 215);
+}
+
+#[test]
+fn a_list_whose_session_does_not_exist_is_refused_once_and_nothing_is_written() {
+    let store = reference_store();
+    let mut rows = cycle_3_table("121.1 Ratify it (France);", "Supported");
+    rows.push(vec!["121.2 Ratify it too (Spain);", "Noted", THEMES, ""]);
+
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "s35.docx",
+        &docx(HEADER, &rows),
+        &ImportOptions::default(),
+    ));
+
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("s35.docx:3: session 35 does not exist; give --session 35 --cycle N"),
+        "{p:?}"
+    );
+    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+    assert!(store
+        .session(SessionNumber::new(35).unwrap())
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn a_session_that_does_not_list_the_state_is_refused_unless_the_session_is_given() {
+    let store = reference_store();
+    let rows = cycle_3_table("121.1 Ratify it (Spain);", "Supported");
+    let list = docx("UPR of France (3rd Cycle - 34th Session)", &rows);
+
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "fra.docx",
+        &list,
+        &ImportOptions::default(),
+    ));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("fra.docx:3: session 34 does not list FRA among its States under review"),
+        "{p:?}"
+    );
+
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "fra.docx",
+        &list,
+        &create_session_34(),
+    )
+    .unwrap();
+    assert_eq!(summary.sessions_written, [SessionNumber::new(34).unwrap()]);
+    let s34 = store
+        .session(SessionNumber::new(34).unwrap())
+        .unwrap()
+        .unwrap()
+        .record;
+    let codes: Vec<&str> = s34.states_under_review.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, ["FRA", "SVN"]);
+    assert_eq!(
+        recommendation(&store, "R-34-FRA-121.1").recommending_states,
+        [CountryCode::parse("ESP").unwrap()]
+    );
+}
+
+#[test]
+fn a_table_without_a_position_column_is_refused_naming_the_file_and_header_row() {
+    let store = reference_store();
+    let mut rows = cycle_3_table("121.1 Ratify it (France);", "Supported");
+    rows[0][1] = "Response";
+
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "bad.docx",
+        &docx(HEADER, &rows),
+        &create_session_35(),
+    ));
+
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("bad.docx:1: the table has no \"Position\" column (its headers: \"Recommendation\", \"Response\""), "{p:?}");
+    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+}
+
+#[test]
+fn an_unknown_state_name_is_refused_with_its_row_and_nothing_is_written() {
+    let store = reference_store();
+    let mut rows = cycle_3_table("121.1 Ratify it (France);", "Supported");
+    rows.push(vec![
+        "121.2 Ratify it too (Atlantis);",
+        "Supported",
+        THEMES,
+        "",
+    ]);
+
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "bad.docx",
+        &docx(HEADER, &rows),
+        &create_session_35(),
+    ));
+
+    assert_eq!(p, ["bad.docx:4: unknown State name \"Atlantis\" (not in data/import/country_aliases.tsv nor countries.jsonl)"]);
+    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+    assert!(
+        store
+            .session(SessionNumber::new(35).unwrap())
+            .unwrap()
+            .is_none(),
+        "the session is not half-written either"
+    );
+}
+
+#[test]
+fn an_unknown_position_and_an_unknown_uhri_theme_are_refused_with_their_row() {
+    let store = reference_store();
+    let mut rows = cycle_3_table("121.1 Ratify it (Iran (Islamic Republic of));", "Maybe");
+    rows.push(vec![
+        "121.2 Ratify it (Holy See);",
+        "Noted",
+        "- Rights of mermaids",
+        "",
+    ]);
+
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "bad.docx",
+        &docx(HEADER, &rows),
+        &create_session_35(),
+    ));
+
+    assert_eq!(
+        p,
+        [
+            "bad.docx:3: unknown position \"Maybe\" (expected Supported, Noted or Supported in part)",
+            "bad.docx:4: UHRI theme \"Rights of mermaids\" is not in the crosswalk (data/import/uhri_themes.tsv)",
+        ]
+    );
+    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+}
+
+#[test]
+fn a_cycle_4_style_table_with_more_columns_in_another_order_imports() {
+    let store = reference_store();
+    let rows = vec![
+        vec!["Position", "Recommendation", "Affected persons", "SDGs", "Full list of themes", "Assessment/comments on level of implementation", "Mandate"],
+        vec!["Theme: Right to health"],
+        vec![
+            "Supported in part",
+            "45.1 Ensure access to health care for older persons during the pandemic (State of Palestine) (Türkiye);\nSource of Position: A/HRC/55/9/Add.1",
+            "- older persons",
+            "- 3 - GOOD HEALTH AND WELL-BEING",
+            "- Right to health",
+            "",
+            "x",
+        ],
+    ];
+    let options = ImportOptions {
+        session: session(45, Some(4)),
+        state: Some(CountryCode::parse("SVN").unwrap()),
+    };
+
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "c4.docx",
+        &docx("Thematic list", &rows),
+        &options,
+    )
+    .unwrap();
+
+    assert_eq!(summary.imported, 1);
+    assert_eq!(summary.sessions_written, [SessionNumber::new(45).unwrap()]);
+    let r = recommendation(&store, "R-45-SVN-45.1");
+    assert_eq!(r.response, Response::PartiallySupported);
+    let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, ["PSE", "TUR"]);
+    assert_eq!(
+        r.groups.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["older-persons"]
+    );
+    assert_eq!(
+        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["right-to-health"]
+    );
+    assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [3]);
+    assert_eq!(r.document.as_deref(), Some("A/HRC/55/9"));
+}
+
+#[test]
+fn a_upr_info_export_imports_with_joint_rows_merged_and_unknown_authors_refused() {
+    let store = reference_store();
+    let options = ImportOptions {
+        session: session(36, None),
+        state: None,
+    };
+
+    let summary = import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "sample.csv",
+        &fixture("upr_info_sample.csv"),
+        &options,
+    )
+    .unwrap();
+
+    assert_eq!(
+        (summary.recommendations, summary.imported, summary.merged),
+        (3, 3, 2)
+    );
+    assert_eq!(summary.refused.len(), 2, "{:?}", summary.refused);
+    assert!(summary.refused[0]
+        .to_string()
+        .starts_with("sample.csv:6: the recommending State is recorded as \"(Unknown)\""));
+    assert!(summary.refused[1].to_string().starts_with("sample.csv:7: "));
+    let r = recommendation(&store, "R-36-HND-0001");
+    let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, ["PRT", "IRN"]);
+    assert_eq!(
+        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["detention", "justice"]
+    );
+    assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [16]);
+    assert_eq!(r.action_category.map(|a| a.get()), Some(4));
+    assert_eq!(
+        recommendation(&store, "R-36-HND-0002").response,
+        Response::Noted
+    );
+    assert_eq!(
+        recommendation(&store, "R-36-USA-0001").response,
+        Response::PartiallySupported
+    );
+
+    let again = import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "sample.csv",
+        &fixture("upr_info_sample.csv"),
+        &options,
+    )
+    .unwrap();
+    assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 3));
+}
+
+#[test]
+fn bad_upr_info_rows_are_refused_with_their_line_and_nothing_is_written() {
+    let store = reference_store();
+    let mut csv = String::from_utf8(fixture("upr_info_sample.csv")).unwrap();
+    csv = csv.replace("Noted,3,International", "Maybe,9,International");
+    csv.push_str("Atlantis,,,Text,France,,,Accepted,4,General,36\n");
+    csv.push_str("Honduras,,,Text\n");
+
+    let p = problems(import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "bad.csv",
+        csv.as_bytes(),
+        &ImportOptions::default(),
+    ));
+
+    assert_eq!(p.len(), 4, "{p:?}");
+    assert!(
+        p[0].starts_with("bad.csv:5: unknown Response \"Maybe\""),
+        "{p:?}"
+    );
+    assert!(
+        p[1].starts_with("bad.csv:5: Action \"9\" is not an action category 1-5"),
+        "{p:?}"
+    );
+    assert_eq!(p[2], "bad.csv:9: unknown State name \"Atlantis\" in To");
+    assert!(
+        p[3].starts_with("bad.csv:10: not a readable CSV row"),
+        "{p:?}"
+    );
+    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+}
+
+#[test]
+fn a_csv_without_an_issue_column_is_refused_naming_it() {
+    let store = reference_store();
+    let csv = "To,Text,From,Response,Action,Session\nHonduras,Act,France,Accepted,4,36\n";
+
+    let p = problems(import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "bad.csv",
+        csv.as_bytes(),
+        &ImportOptions::default(),
+    ));
+
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("bad.csv:1: no \"Issue\" column"), "{p:?}");
+}
+
+#[tokio::test]
+async fn imported_source_themes_and_partial_support_reach_graphql_filters_and_facets() {
+    let store = reference_store();
+    import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        SLOVENIA,
+        &fixture(SLOVENIA),
+        &create_session_34(),
+    )
+    .unwrap();
+    let options = ImportOptions {
+        session: session(36, None),
+        state: None,
+    };
+    import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "sample.csv",
+        &fixture("upr_info_sample.csv"),
+        &options,
+    )
+    .unwrap();
+    let store = std::sync::Arc::new(store);
+    let catalog = recover_better::catalog::Catalog::load(&store).unwrap();
+    let live = std::sync::Arc::new(recover_better::live::Live::new(store.clone(), catalog));
+    let schema = recover_better::graphql::schema(live, Default::default());
+
+    let response = schema
+        .execute(
+            r#"{ recommendation(ref: "R-34-SVN-121.1") { sourceThemes response }
+                 partial: recommendations(first: 5, filter: {response: [PARTIALLY_SUPPORTED]}) { totalCount nodes { ref } }
+                 all: recommendations(first: 0) { totalCount facets { response { value count } } } }"#,
+        )
+        .await;
+
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().unwrap();
+    assert_eq!(
+        data["recommendation"],
+        serde_json::json!({
+            "sourceThemes": ["Acceptance of international norms", "Enforced disappearances"],
+            "response": "SUPPORTED"
+        })
+    );
+    assert_eq!(
+        data["partial"],
+        serde_json::json!({ "totalCount": 1, "nodes": [{ "ref": "R-36-USA-0001" }] })
+    );
+    assert_eq!(data["all"]["totalCount"], 218);
+    let mut facets: Vec<(String, u64)> = data["all"]["facets"]["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["value"].as_str().unwrap().to_owned(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    facets.sort();
+    assert_eq!(
+        facets,
+        [
+            ("NOTED".to_owned(), 34),
+            ("PARTIALLY_SUPPORTED".to_owned(), 1),
+            ("SUPPORTED".to_owned(), 183)
+        ]
+    );
+}
