@@ -16,3 +16,4 @@ mod pagination;
 mod relations;
 mod roots;
 mod search;
+mod tracker;
