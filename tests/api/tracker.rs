@@ -546,6 +546,9 @@ async fn search_finds_concerns_by_the_words_of_their_title() {
         .filter(|e| e["node"]["node"]["__typename"] == "Concern")
         .map(|e| e["node"]["node"]["ref"].as_str().unwrap().to_owned())
         .collect();
-    assert!(data["search"]["totalCount"].as_u64().unwrap() <= 500, "a page of 500 holds every hit");
+    assert!(
+        data["search"]["totalCount"].as_u64().unwrap() <= 500,
+        "a page of 500 holds every hit"
+    );
     assert_eq!(found, expected);
 }
