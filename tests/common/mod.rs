@@ -82,11 +82,11 @@ const GOOD_PRACTICES: &[&str] = &[
 // Hand-made test records in the format of DOMAIN.md, not facts.
 const CONCERNS: &[&str] = &[
     r#"{"id":"C-HND-001","countries":["HND"],"title":"Older persons without access to testing","description":"Reports that older persons could not reach testing sites.","kind":"TREND","severity":"HIGH","reported_on":"2020-05-01","themes":["right-to-health"],"groups":["older-persons"],"sdgs":[3],"measures":["M-HND-001"],"recommendations":["R-36-HND-001"],"source":"Test fixture","source_url":null}"#,
-    r#"{"id":"C-UKR-001","countries":["BDI","UKR"],"title":"Backlog of detention hearings","description":"Courts closed, so detainees waited for hearings.","kind":"EARLY_WARNING","severity":"MEDIUM","reported_on":"2020-06-15","themes":["justice"],"groups":[],"sdgs":[16],"measures":[],"recommendations":[],"source":"Test fixture","source_url":"https://example.org/concerns/C-UKR-001"}"#,
+    r#"{"id":"C-UKR-001","countries":["BDI","UKR"],"title":"Backlog of detention hearings","description":"Hearings were postponed while courts were closed.","kind":"EARLY_WARNING","severity":"MEDIUM","reported_on":"2020-06-15","themes":["justice"],"groups":[],"sdgs":[16],"measures":[],"recommendations":[],"source":"Test fixture","source_url":"https://example.org/concerns/C-UKR-001"}"#,
 ];
 
 const ACTIONS: &[&str] = &[
-    r#"{"id":"A-UKR-001","countries":["UKR"],"title":"Monitoring of remote hearings","description":"Monitors observed hearings held by video link.","kind":"MONITORING_AND_REPORTING","start_date":"2020-05-01","end_date":null,"outcome":"40 hearings observed","people_reached":null,"themes":["justice"],"groups":[],"sdgs":[16],"concerns":["C-UKR-001"],"measures":["M-UKR-001"],"recommendations":["R-37-UKR-001"],"source":"Test fixture"}"#,
+    r#"{"id":"A-UKR-001","countries":["UKR"],"title":"Monitoring of remote hearings","description":"Monitors observed hearings held by video link.","kind":"MONITORING_AND_REPORTING","start_date":"2020-05-01","end_date":null,"outcome":"40 hearings observed","people_reached":null,"themes":["justice"],"groups":[],"sdgs":[16],"concerns":["C-UKR-001"],"measures":[],"recommendations":["R-37-UKR-001"],"source":"Test fixture"}"#,
 ];
 
 const LINKS: &[&str] = &[

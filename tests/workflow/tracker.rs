@@ -188,7 +188,8 @@ async fn a_concern_with_a_dangling_measure_is_refused_naming_the_field_and_nothi
 #[tokio::test]
 async fn deleting_what_a_concern_or_an_action_cites_is_refused_until_the_citation_goes() {
     let s = server().await;
-    // The small dataset's action A-UKR-001 cites concern C-UKR-001 and measure M-UKR-001.
+    // The small dataset's action A-UKR-001 cites concern C-UKR-001; concern C-HND-001 cites
+    // measure M-HND-001.
     let refused = s
         .as_editor(
             DELETE_CONCERN,
