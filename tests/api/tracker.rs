@@ -71,6 +71,9 @@ fn tracker() -> &'static Tracker {
     })
 }
 
+/// The brute-force side of a filter: whether a record of the file passes it.
+type Predicate<T> = Box<dyn Fn(&T) -> bool>;
+
 const CONCERNS: (&str, &str, &str) = ("concerns", "ConcernFilter", "ref");
 const ACTIONS: (&str, &str, &str) = ("actions", "ActionFilter", "ref");
 
@@ -111,7 +114,7 @@ async fn concern_filters_and_facets_equal_brute_force_counts() {
     let region = region_of(&app.files, &country)
         .unwrap_or("AFRICAN")
         .to_owned();
-    let filters: Vec<(Value, Box<dyn Fn(&ConcernRow) -> bool>)> = vec![
+    let filters: Vec<(Value, Predicate<ConcernRow>)> = vec![
         (json!({}), Box::new(|_| true)),
         (
             json!({ "kind": ["TREND", "RISK"] }),
@@ -220,7 +223,7 @@ async fn action_filters_and_facets_equal_brute_force_counts() {
     let t = tracker();
     let country = most_common(t.actions.iter().flat_map(|a| &a.countries));
     let theme = most_common(t.actions.iter().flat_map(|a| &a.themes));
-    let filters: Vec<(Value, Box<dyn Fn(&ActionRow) -> bool>)> = vec![
+    let filters: Vec<(Value, Predicate<ActionRow>)> = vec![
         (json!({}), Box::new(|_| true)),
         (
             json!({ "kind": "MONITORING_AND_REPORTING" }),
