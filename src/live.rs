@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::catalog::{Catalog, LinkRow, Row};
-use crate::model::{CountryCode, Entity, HistoryEntry, Measure, Ref, Timestamp};
+use crate::model::{Concern, CountryCode, Entity, HistoryEntry, Measure, Ref, Timestamp};
 use crate::store::history::{history_key_from, HistoryKey};
 use crate::store::{ApplyOptions, ApplyReport, Change, Result, Store, TreeId};
 
@@ -46,6 +46,7 @@ pub const EVENT_BUFFER_BYTES: usize = 4 << 20;
 pub enum Changed {
     Measure(Arc<Row<Measure>>),
     Link(Arc<LinkRow>),
+    Concern(Arc<Row<Concern>>),
 }
 
 /// One committed change, as subscribers see it: what it delivers and nothing more (no
@@ -57,6 +58,9 @@ pub struct ChangeEvent {
     pub record: Option<Changed>,
     /// The country the change concerns: a measure's, or a link's measure's.
     pub country: Option<CountryCode>,
+    /// The countries a concern is about, before and after the change together, so that a
+    /// subscriber to a country hears of a concern that moves away from it too.
+    pub countries: Vec<CountryCode>,
     /// About how much memory the event holds (its share of a subscriber's byte budget).
     pub bytes: usize,
 }
@@ -75,9 +79,24 @@ impl ChangeEvent {
                 .and_then(|(r, m)| next.link(r, m))
                 .cloned()
                 .map(Changed::Link),
+            Entity::Concern => next
+                .concerns
+                .by_ref(&entry.key)
+                .cloned()
+                .map(Changed::Concern),
             _ => None,
         };
         let country = country_of(&entry, next).or_else(|| country_of(&entry, previous));
+        let mut countries = vec![];
+        if entry.entity == Entity::Concern {
+            for c in [next, previous] {
+                if let Some(r) = c.concerns.by_ref(&entry.key) {
+                    countries.extend(r.record.countries.iter().copied());
+                }
+            }
+            countries.sort_unstable();
+            countries.dedup();
+        }
         let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         // The record is about the size of its JSON form (`after`).
         let bytes = std::mem::size_of::<ChangeEvent>()
@@ -90,6 +109,7 @@ impl ChangeEvent {
             entry,
             record,
             country,
+            countries,
             bytes,
         }
     }
@@ -117,6 +137,9 @@ pub enum EventFilter {
     Measures {
         country: Option<CountryCode>,
     },
+    Concerns {
+        country: Option<CountryCode>,
+    },
 }
 
 /// What subscribers are indexed by: one topic per subscriber (the narrowest its filter
@@ -129,6 +152,8 @@ enum Topic {
     LinksOfMeasure(String),
     Measures,
     MeasuresOfCountry(CountryCode),
+    Concerns,
+    ConcernsOfCountry(CountryCode),
 }
 
 impl EventFilter {
@@ -147,6 +172,8 @@ impl EventFilter {
             EventFilter::Links { .. } => Topic::Links,
             EventFilter::Measures { country: Some(c) } => Topic::MeasuresOfCountry(*c),
             EventFilter::Measures { country: None } => Topic::Measures,
+            EventFilter::Concerns { country: Some(c) } => Topic::ConcernsOfCountry(*c),
+            EventFilter::Concerns { country: None } => Topic::Concerns,
         }
     }
 
@@ -165,6 +192,10 @@ impl EventFilter {
             }
             EventFilter::Measures { country } => {
                 e.entry.entity == Entity::Measure && country.is_none_or(|c| e.country == Some(c))
+            }
+            EventFilter::Concerns { country } => {
+                e.entry.entity == Entity::Concern
+                    && country.is_none_or(|c| e.countries.contains(&c))
             }
         }
     }
@@ -186,6 +217,11 @@ fn topics_of(e: &ChangeEvent) -> Vec<Topic> {
         Entity::Measure => {
             let mut t = vec![Topic::Measures];
             t.extend(e.country.map(Topic::MeasuresOfCountry));
+            t
+        }
+        Entity::Concern => {
+            let mut t = vec![Topic::Concerns];
+            t.extend(e.countries.iter().copied().map(Topic::ConcernsOfCountry));
             t
         }
         _ => vec![],

@@ -167,6 +167,38 @@ fn check_of_a_damaged_store_exits_1_and_lists_the_violation() {
 }
 
 #[test]
+fn check_finds_a_concern_missing_from_its_country_index() {
+    let (_data, store) = tiny_store();
+    // Drop one concern from the first country's list of concerns (tag 23), behind the
+    // store's back: the record still names the country, the index no longer has it.
+    tamper(store.path(), |db| {
+        let index = db.open_tree("index").unwrap();
+        let (k, v) = index.scan_prefix([23u8]).next().unwrap().unwrap();
+        let mut list = recover_better::store::codec::decode_postings(&v).unwrap();
+        let first = list.min().unwrap();
+        list.remove(first);
+        if list.is_empty() {
+            index.remove(k).unwrap();
+        } else {
+            index
+                .insert(k, recover_better::store::codec::encode_postings(&list))
+                .unwrap();
+        }
+    });
+
+    let out = run_with_store(store.path(), &["check"]);
+
+    assert_exit(&out, 1);
+    let violations = stdout(&out);
+    assert_eq!(violations.lines().count(), 1, "{violations}");
+    assert!(
+        violations.starts_with("posting list ConcernsByCountry(")
+            && (violations.contains("lacks 1 target") || violations.contains("is missing")),
+        "{violations}"
+    );
+}
+
+#[test]
 fn two_exports_of_a_store_are_byte_identical() {
     let (_data, store) = tiny_store();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

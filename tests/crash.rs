@@ -30,6 +30,8 @@ fn kind_of_file(file: &str) -> Kind {
         "recommendations.jsonl" => Kind::Recommendation,
         "measures.jsonl" => Kind::Measure,
         "good_practices.jsonl" => Kind::GoodPractice,
+        "concerns.jsonl" => Kind::Concern,
+        "actions.jsonl" => Kind::Action,
         "links.jsonl" => Kind::Link,
         other => panic!("unknown dataset file {other}"),
     }
@@ -135,6 +137,8 @@ fn write_prefill(world: &Path, out: &Path) -> Vec<Changed> {
         .collect();
     write_lines(out, "links.jsonl", &links);
     write_lines(out, "good_practices.jsonl", &[]);
+    write_lines(out, "concerns.jsonl", &[]);
+    write_lines(out, "actions.jsonl", &[]);
     changed
 }
 

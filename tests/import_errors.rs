@@ -513,3 +513,93 @@ fn a_folder_without_any_dataset_file_is_not_a_dataset() {
     );
     assert_eq!(counts(&store), counts_before);
 }
+
+const CONCERNS: &str = "concerns.jsonl";
+const ACTIONS: &str = "actions.jsonl";
+
+#[test]
+fn a_concern_whose_measure_or_country_does_not_resolve_names_its_line() {
+    let mut d = dataset_with_real_changes();
+    d.replace(
+        CONCERNS,
+        1,
+        r#""measures":["M-HND-001"]"#,
+        r#""measures":["M-HND-404"]"#,
+    );
+    d.replace(
+        CONCERNS,
+        2,
+        r#""countries":["BDI","UKR"]"#,
+        r#""countries":["BDI","XXX"]"#,
+    );
+
+    assert_refused(
+        &d,
+        &[
+            r#"concerns.jsonl:1: measures="M-HND-404" does not resolve (no such measure)"#,
+            r#"concerns.jsonl:2: countries="XXX" does not resolve (no such country)"#,
+        ],
+    );
+}
+
+#[test]
+fn a_concern_with_an_unknown_kind_or_no_country_names_the_field() {
+    let mut d = dataset_with_real_changes();
+    d.replace(CONCERNS, 1, r#""kind":"TREND""#, r#""kind":"RUMOUR""#);
+    d.replace(
+        CONCERNS,
+        2,
+        r#""countries":["BDI","UKR"]"#,
+        r#""countries":[]"#,
+    );
+
+    let refusal = import_refused(&d);
+
+    let lines: Vec<&str> = refusal.message.lines().skip(1).collect();
+    assert_eq!(lines.len(), 2, "{}", refusal.message);
+    assert!(
+        lines[0].starts_with("concerns.jsonl:1: kind: unknown variant `RUMOUR`"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1],
+        "concerns.jsonl:2: countries must hold at least one State"
+    );
+    refusal.assert_store_unchanged();
+}
+
+#[test]
+fn an_action_citing_a_missing_concern_or_ending_before_it_starts_names_its_line() {
+    let mut d = dataset_with_real_changes();
+    d.replace(
+        ACTIONS,
+        1,
+        r#""concerns":["C-UKR-001"]"#,
+        r#""concerns":["C-UKR-404"]"#,
+    );
+    d.push(
+        ACTIONS,
+        r#"{"id":"A-UKR-002","countries":["UKR"],"title":"Training","description":"Training of judges.","kind":"GUIDANCE_AND_TECHNICAL_SUPPORT","start_date":"2020-06-01","end_date":"2020-05-01","themes":[],"groups":[],"sdgs":[],"source":"Test fixture"}"#,
+    );
+
+    assert_refused(
+        &d,
+        &[
+            r#"actions.jsonl:1: concerns="C-UKR-404" does not resolve (no such concern)"#,
+            "actions.jsonl:2: end_date 2020-05-01 is before start_date 2020-06-01",
+        ],
+    );
+}
+
+#[test]
+fn a_duplicate_concern_id_names_both_lines() {
+    let mut d = dataset_with_real_changes();
+    let first = d.line(CONCERNS, 1).to_owned();
+    d.push(CONCERNS, &first);
+
+    assert_refused(
+        &d,
+        &[r#"concerns.jsonl:3: duplicate concern id "C-HND-001" (first at concerns.jsonl:1)"#],
+    );
+}

@@ -223,6 +223,22 @@ impl Model {
             })
             .collect()
     }
+    fn concerns(&self) -> Vec<&Concern> {
+        self.all()
+            .filter_map(|r| match r {
+                Record::Concern(x) => Some(x),
+                _ => None,
+            })
+            .collect()
+    }
+    fn actions(&self) -> Vec<&Action> {
+        self.all()
+            .filter_map(|r| match r {
+                Record::Action(x) => Some(x),
+                _ => None,
+            })
+            .collect()
+    }
     fn links(&self) -> Vec<&Link> {
         self.all()
             .filter_map(|r| match r {
@@ -262,6 +278,15 @@ impl Model {
                 !m.title.trim().is_empty() && range(Some(m.start_date), m.end_date)
             }
             Record::GoodPractice(g) => !g.title.trim().is_empty(),
+            Record::Concern(c) => {
+                !c.title.trim().is_empty() && !c.countries.is_empty() && !c.source.trim().is_empty()
+            }
+            Record::Action(a) => {
+                !a.title.trim().is_empty()
+                    && !a.countries.is_empty()
+                    && !a.source.trim().is_empty()
+                    && range(Some(a.start_date), a.end_date)
+            }
             _ => true,
         }
     }
@@ -310,6 +335,27 @@ impl Model {
                         .iter()
                         .all(|r| self.has(Key::Recommendation(r.clone())))
             }
+            Record::Concern(c) => {
+                c.countries.iter().all(country)
+                    && themes(&c.themes)
+                    && groups(&c.groups)
+                    && sdgs(&c.sdgs)
+                    && c.measures.iter().all(|m| self.has(Key::Measure(m.clone())))
+                    && c.recommendations
+                        .iter()
+                        .all(|r| self.has(Key::Recommendation(r.clone())))
+            }
+            Record::Action(a) => {
+                a.countries.iter().all(country)
+                    && themes(&a.themes)
+                    && groups(&a.groups)
+                    && sdgs(&a.sdgs)
+                    && a.concerns.iter().all(|c| self.has(Key::Concern(c.clone())))
+                    && a.measures.iter().all(|m| self.has(Key::Measure(m.clone())))
+                    && a.recommendations
+                        .iter()
+                        .all(|r| self.has(Key::Recommendation(r.clone())))
+            }
             Record::Link(l) => {
                 self.has(Key::Recommendation(l.recommendation.clone()))
                     && self.has(Key::Measure(l.measure.clone()))
@@ -337,12 +383,16 @@ impl Model {
         let recs = self.recommendations();
         let measures = self.measures();
         let gps = self.good_practices();
+        let concerns = self.concerns();
+        let actions = self.actions();
         match key {
             Key::Country(c) => {
                 recs.iter()
                     .any(|r| r.state_under_review == *c || r.recommending_states.contains(c))
                     || measures.iter().any(|m| m.country == *c)
                     || gps.iter().any(|g| g.countries.contains(c))
+                    || concerns.iter().any(|x| x.countries.contains(c))
+                    || actions.iter().any(|x| x.countries.contains(c))
                     || self
                         .sessions()
                         .iter()
@@ -350,27 +400,42 @@ impl Model {
             }
             Key::Cycle(n) => self.sessions().iter().any(|s| s.cycle == *n),
             Key::Session(n) => recs.iter().any(|r| r.session == *n),
-            Key::Recommendation(r) => gps.iter().any(|g| g.recommendations.contains(r)),
-            Key::Measure(m) => gps.iter().any(|g| g.measures.contains(m)),
+            Key::Recommendation(r) => {
+                gps.iter().any(|g| g.recommendations.contains(r))
+                    || concerns.iter().any(|x| x.recommendations.contains(r))
+                    || actions.iter().any(|x| x.recommendations.contains(r))
+            }
+            Key::Measure(m) => {
+                gps.iter().any(|g| g.measures.contains(m))
+                    || concerns.iter().any(|x| x.measures.contains(m))
+                    || actions.iter().any(|x| x.measures.contains(m))
+            }
+            Key::Concern(c) => actions.iter().any(|x| x.concerns.contains(c)),
             Key::Theme(s) => {
                 recs.iter().any(|r| r.themes.contains(s))
                     || measures.iter().any(|m| m.themes.contains(s))
                     || gps.iter().any(|g| g.themes.contains(s))
+                    || concerns.iter().any(|x| x.themes.contains(s))
+                    || actions.iter().any(|x| x.themes.contains(s))
                     || self.categories().iter().any(|c| c.themes.contains(s))
             }
             Key::Group(s) => {
                 recs.iter().any(|r| r.groups.contains(s))
                     || measures.iter().any(|m| m.groups.contains(s))
                     || gps.iter().any(|g| g.groups.contains(s))
+                    || concerns.iter().any(|x| x.groups.contains(s))
+                    || actions.iter().any(|x| x.groups.contains(s))
             }
             Key::Sdg(g) => {
                 recs.iter().any(|r| r.sdgs.contains(g))
                     || measures.iter().any(|m| m.sdgs.contains(g))
                     || gps.iter().any(|p| p.sdgs.contains(g))
+                    || concerns.iter().any(|x| x.sdgs.contains(g))
+                    || actions.iter().any(|x| x.sdgs.contains(g))
                     || self.themes().iter().any(|t| t.sdgs.contains(g))
             }
             Key::MeasureCategory(c) => measures.iter().any(|m| m.category == *c),
-            Key::GoodPractice(_) | Key::Link { .. } => false,
+            Key::GoodPractice(_) | Key::Action(_) | Key::Link { .. } => false,
         }
     }
 

@@ -60,6 +60,18 @@ impl Keyed for GoodPractice {
     }
 }
 
+impl Keyed for Concern {
+    fn natural_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Keyed for Action {
+    fn natural_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
 /// The records of one entity, by internal id, with their natural-key order.
 #[derive(Clone)]
 pub struct Table<T> {
@@ -231,6 +243,8 @@ pub struct Catalog {
     pub recommendations: Arc<Table<Recommendation>>,
     pub measures: Arc<Table<Measure>>,
     pub good_practices: Arc<Table<GoodPractice>>,
+    pub concerns: Arc<Table<Concern>>,
+    pub actions: Arc<Table<Action>>,
     /// Every link, in natural-key order; a link's position is its id in pagination (within
     /// one snapshot).
     pub links: Arc<Vec<Arc<LinkRow>>>,
@@ -244,6 +258,8 @@ pub struct Catalog {
     pub recommendation_text: Arc<TextIndex>,
     pub measure_text: Arc<TextIndex>,
     pub good_practice_text: Arc<TextIndex>,
+    pub concern_text: Arc<TextIndex>,
+    pub action_text: Arc<TextIndex>,
     empty: Arc<RoaringBitmap>,
     /// Results computed from this snapshot for a set of ids (facet counts), kept for the
     /// snapshot's lifetime: a write makes a new snapshot with an empty memo.
@@ -316,6 +332,15 @@ fn good_practice_text(p: &GoodPractice) -> String {
     format!("{}\n{}", p.title, p.description)
 }
 
+fn concern_text(p: &Concern) -> String {
+    format!("{}\n{}", p.title, p.description)
+}
+
+fn action_text(p: &Action) -> String {
+    let outcome = p.outcome.as_deref().unwrap_or("");
+    format!("{}\n{}\n{outcome}", p.title, p.description)
+}
+
 /// Links sort by (recommendation ref, measure ref).
 fn link_order(l: &LinkRow) -> (&str, &str) {
     (l.record.recommendation.as_str(), l.record.measure.as_str())
@@ -334,6 +359,8 @@ impl Catalog {
         let recommendations = Table::build(store.recommendations().collect::<Result<Vec<_>>>()?);
         let measures = Table::build(store.measures().collect::<Result<Vec<_>>>()?);
         let good_practices = Table::build(store.good_practices().collect::<Result<Vec<_>>>()?);
+        let concerns = Table::build(store.concerns().collect::<Result<Vec<_>>>()?);
+        let actions = Table::build(store.actions().collect::<Result<Vec<_>>>()?);
 
         let mut links: Vec<Arc<LinkRow>> = store
             .links()
@@ -381,6 +408,16 @@ impl Catalog {
             .collect();
         let good_practice_text =
             TextIndex::build(&analyzer, texts.iter().map(|(i, t)| (*i, t.as_str())));
+        let texts: Vec<(u32, String)> = concerns
+            .order_by_id()
+            .map(|r| (r.id, concern_text(&r.record)))
+            .collect();
+        let concern_text = TextIndex::build(&analyzer, texts.iter().map(|(i, t)| (*i, t.as_str())));
+        let texts: Vec<(u32, String)> = actions
+            .order_by_id()
+            .map(|r| (r.id, action_text(&r.record)))
+            .collect();
+        let action_text = TextIndex::build(&analyzer, texts.iter().map(|(i, t)| (*i, t.as_str())));
 
         let mut catalog = Catalog {
             generation: 0,
@@ -394,6 +431,8 @@ impl Catalog {
             recommendations: Arc::new(recommendations),
             measures: Arc::new(measures),
             good_practices: Arc::new(good_practices),
+            concerns: Arc::new(concerns),
+            actions: Arc::new(actions),
             links: Arc::new(links),
             postings: Arc::new(postings),
             recommendations_by_cycle: Arc::default(),
@@ -403,6 +442,8 @@ impl Catalog {
             recommendation_text: Arc::new(recommendation_text),
             measure_text: Arc::new(measure_text),
             good_practice_text: Arc::new(good_practice_text),
+            concern_text: Arc::new(concern_text),
+            action_text: Arc::new(action_text),
             empty: Arc::default(),
             memo: Arc::default(),
         };
@@ -536,6 +577,32 @@ impl Catalog {
                     if let Some(v) = v {
                         let s: Stored<GoodPractice> = decode(*t, v)?;
                         text.insert(&self.analyzer, id, &good_practice_text(&s.record));
+                        table.upsert(id, s);
+                    }
+                }
+                TreeId::Concerns => {
+                    let table = Arc::make_mut(&mut self.concerns);
+                    let text = Arc::make_mut(&mut self.concern_text);
+                    let id = id()?;
+                    if let Some(old) = table.remove(id) {
+                        text.remove(&self.analyzer, id, &concern_text(&old.record));
+                    }
+                    if let Some(v) = v {
+                        let s: Stored<Concern> = decode(*t, v)?;
+                        text.insert(&self.analyzer, id, &concern_text(&s.record));
+                        table.upsert(id, s);
+                    }
+                }
+                TreeId::Actions => {
+                    let table = Arc::make_mut(&mut self.actions);
+                    let text = Arc::make_mut(&mut self.action_text);
+                    let id = id()?;
+                    if let Some(old) = table.remove(id) {
+                        text.remove(&self.analyzer, id, &action_text(&old.record));
+                    }
+                    if let Some(v) = v {
+                        let s: Stored<Action> = decode(*t, v)?;
+                        text.insert(&self.analyzer, id, &action_text(&s.record));
                         table.upsert(id, s);
                     }
                 }
@@ -773,6 +840,8 @@ impl Catalog {
             &self.good_practices,
             &other.good_practices,
         );
+        table(&mut out, "concerns", &self.concerns, &other.concerns);
+        table(&mut out, "actions", &self.actions, &other.actions);
         let links = |c: &Catalog| -> Vec<(u32, u32, u32, Link)> {
             c.links
                 .iter()
@@ -824,6 +893,8 @@ impl Catalog {
                 &self.good_practice_text,
                 &other.good_practice_text,
             ),
+            ("concern text", &self.concern_text, &other.concern_text),
+            ("action text", &self.action_text, &other.action_text),
         ] {
             if !a.same_as(b) {
                 out.push(format!("{what} indexes differ"));

@@ -107,12 +107,32 @@ pub fn export(store: &Store, dir: &Path) -> Result<ExportSummary, DatasetError> 
                 .ok_or_else(|| missing("good practice", id))
         }),
     )?;
+    out.write(
+        FILES[10],
+        store.refs(RefKind::Concern).map(|r| {
+            let (_, id) = r?;
+            store
+                .concern_by_id(id)?
+                .map(|s| s.record)
+                .ok_or_else(|| missing("concern", id))
+        }),
+    )?;
+    out.write(
+        FILES[11],
+        store.refs(RefKind::Action).map(|r| {
+            let (_, id) = r?;
+            store
+                .action_by_id(id)?
+                .map(|s| s.record)
+                .ok_or_else(|| missing("action", id))
+        }),
+    )?;
     let mut links = store
         .links()
         .map(|l| l.map(|(_, s)| s.record))
         .collect::<StoreResult<Vec<_>>>()?;
     links.sort_by(|a, b| (&a.recommendation, &a.measure).cmp(&(&b.recommendation, &b.measure)));
-    out.write(FILES[10], links.into_iter().map(Ok))?;
+    out.write(FILES[12], links.into_iter().map(Ok))?;
     if store.all_history().next().is_none() {
         return Ok(out.summary);
     }

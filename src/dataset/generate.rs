@@ -35,14 +35,16 @@ pub enum Preset {
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
     pub preset: Preset,
-    /// Multiplies recommendations, measures, good practices and links (not countries or sessions).
+    /// Multiplies recommendations, measures, good practices, links, concerns and actions (not
+    /// countries or sessions).
     pub scale: f64,
     pub seed: u64,
 }
 
-/// Writes the dataset into `out` (created if missing): the 11 files
+/// Writes the dataset into `out` (created if missing): the 13 files
 /// taxonomy/{themes,groups,sdgs,measure_categories}.jsonl, countries.jsonl, cycles.jsonl,
-/// sessions.jsonl, recommendations.jsonl, measures.jsonl, good_practices.jsonl, links.jsonl.
+/// sessions.jsonl, recommendations.jsonl, measures.jsonl, good_practices.jsonl,
+/// concerns.jsonl, actions.jsonl, links.jsonl.
 /// Returns (file name, record count) per file, in that order.
 pub fn generate(options: &GenerateOptions, out: &Path) -> io::Result<Vec<(&'static str, usize)>> {
     if !options.scale.is_finite() || options.scale < 0.0 {
@@ -67,7 +69,16 @@ struct PresetParams {
     measures_per_country: f64,
     good_practices: f64,
     links: f64,
+    /// Issues of concern and actions of UN Human Rights per country of the preset.
+    concerns_per_country: f64,
+    actions_per_country: f64,
 }
+
+/// The COVID-19 Tracker's own counts by December 2020 (about 3,100 issues of concern and
+/// 1,050 actions, over the 193 Member States), spread per country so that the smaller
+/// presets get their share.
+const TRACKER_CONCERNS_PER_COUNTRY: f64 = 3100.0 / 193.0;
+const TRACKER_ACTIONS_PER_COUNTRY: f64 = 1050.0 / 193.0;
 
 impl Preset {
     fn params(self) -> PresetParams {
@@ -79,6 +90,8 @@ impl Preset {
                 measures_per_country: 8.0,
                 good_practices: 12.0,
                 links: 300.0,
+                concerns_per_country: TRACKER_CONCERNS_PER_COUNTRY,
+                actions_per_country: TRACKER_ACTIONS_PER_COUNTRY,
             },
             Preset::Small => PresetParams {
                 countries: 60,
@@ -87,6 +100,8 @@ impl Preset {
                 measures_per_country: 30.0,
                 good_practices: 120.0,
                 links: 4000.0,
+                concerns_per_country: TRACKER_CONCERNS_PER_COUNTRY,
+                actions_per_country: TRACKER_ACTIONS_PER_COUNTRY,
             },
             Preset::World => PresetParams {
                 countries: 193,
@@ -95,6 +110,8 @@ impl Preset {
                 measures_per_country: 150.0,
                 good_practices: 1500.0,
                 links: 60000.0,
+                concerns_per_country: TRACKER_CONCERNS_PER_COUNTRY,
+                actions_per_country: TRACKER_ACTIONS_PER_COUNTRY,
             },
         }
     }
@@ -815,6 +832,70 @@ struct GoodPracticeRecord<'a> {
 }
 
 #[derive(Serialize)]
+struct ConcernRecord<'a> {
+    id: String,
+    countries: Vec<&'a str>,
+    title: String,
+    description: String,
+    kind: &'static str,
+    severity: &'static str,
+    reported_on: NaiveDate,
+    themes: Vec<&'a str>,
+    groups: Vec<&'a str>,
+    sdgs: Vec<u8>,
+    measures: Vec<&'a str>,
+    recommendations: Vec<&'a str>,
+    source: &'static str,
+    source_url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ActionRecord<'a> {
+    id: String,
+    countries: Vec<&'a str>,
+    title: String,
+    description: String,
+    kind: &'static str,
+    start_date: NaiveDate,
+    end_date: Option<NaiveDate>,
+    outcome: Option<String>,
+    people_reached: Option<u64>,
+    themes: Vec<&'a str>,
+    groups: Vec<&'a str>,
+    sdgs: Vec<u8>,
+    concerns: Vec<&'a str>,
+    measures: Vec<&'a str>,
+    recommendations: Vec<&'a str>,
+    source: &'static str,
+}
+
+const CONCERN_KINDS: [&str; 3] = ["TREND", "RISK", "EARLY_WARNING"];
+const CONCERN_KIND_WEIGHTS: [u32; 3] = [50, 30, 20];
+const SEVERITIES: [&str; 3] = ["LOW", "MEDIUM", "HIGH"];
+const SEVERITY_WEIGHTS: [u32; 3] = [25, 45, 30];
+const CONCERN_TITLES: [&str; 3] = [
+    "Setbacks to {theme} in {country}",
+    "Risk to {theme} in {country}",
+    "Early warning on {theme} in {country}",
+];
+const ACTION_KINDS: [&str; 4] = [
+    "GUIDANCE_AND_TECHNICAL_SUPPORT",
+    "MONITORING_AND_REPORTING",
+    "AWARENESS_RAISING_AND_ADVOCACY",
+    "ADJUSTING_WORKING_METHODS",
+];
+const ACTION_KIND_WEIGHTS: [u32; 4] = [35, 35, 20, 10];
+const ACTION_TITLES: [&str; 4] = [
+    "Technical support on {theme} in {country}",
+    "Monitoring of {theme} in {country}",
+    "Advocacy for {theme} in {country}",
+    "Remote work on {theme} in {country}",
+];
+/// The Tracker's records start with the pandemic and run through 2020.
+const TRACKER_EPOCH: NaiveDate = date(2020, 3, 1);
+const TRACKER_SPAN_DAYS: i64 = 300;
+
+#[derive(Serialize)]
 struct LinkRecord<'a> {
     recommendation: &'a str,
     measure: &'a str,
@@ -994,6 +1075,17 @@ impl<'a> Generator<'a> {
             &recommendations.ids,
             &measures,
             &links_by_measure,
+        )?);
+        // Drawn last, so the files before them are the same bytes as before they existed.
+        let (concerns_by_country, count) =
+            self.concerns(out, &recommendations.ids, &measures, &links_by_measure)?;
+        counts.push(count);
+        counts.push(self.actions(
+            out,
+            &recommendations.ids,
+            &measures,
+            &links_by_measure,
+            &concerns_by_country,
         )?);
         counts.push(links_count);
         Ok(counts)
@@ -1343,6 +1435,214 @@ impl<'a> Generator<'a> {
         file.finish()
     }
 
+    /// A country (index) and, now and then, a neighbour in the list with it: most of the
+    /// Tracker's records are about one State, some about several.
+    fn tracker_countries(&mut self) -> Vec<usize> {
+        let n = self.countries.len();
+        let c = self.rng.gen_range(0..n);
+        let mut out = vec![c];
+        if n > 1 && self.rng.gen_range(0..100) < 15 {
+            out.push((c + 1) % n);
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Up to `most` measures of the country (indexes), and up to two recommendations they are
+    /// linked to.
+    fn related<'m>(
+        &mut self,
+        by_country: &[Vec<usize>],
+        country: usize,
+        most: usize,
+        recommendations: &'m [String],
+        measures: &'m [Measure<'a>],
+        links_by_measure: &[Vec<u32>],
+    ) -> (Vec<&'m Measure<'a>>, Vec<&'m str>) {
+        let amount = self.rng.gen_range(0..=most).min(by_country[country].len());
+        let mut chosen: Vec<usize> = by_country[country]
+            .choose_multiple(&mut self.rng, amount)
+            .copied()
+            .collect();
+        chosen.sort_unstable();
+        let recs: Vec<&str> = chosen
+            .iter()
+            .flat_map(|&m| &links_by_measure[m])
+            .map(|&r| recommendations[r as usize].as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .take(2)
+            .collect();
+        (chosen.into_iter().map(|m| &measures[m]).collect(), recs)
+    }
+
+    /// A theme for a record with these measures: one of theirs, else a weighted draw.
+    fn tracker_theme(&mut self, measures: &[&Measure<'a>]) -> &'a str {
+        let themes: Vec<&'a str> = sorted_union(measures.iter().map(|m| &m.themes))
+            .into_iter()
+            .filter(|&t| t != COVID_THEME)
+            .collect();
+        if themes.is_empty() {
+            let t = weighted(&mut self.rng, &self.theme_weights);
+            self.reference.themes[t].slug.as_str()
+        } else {
+            pick(&mut self.rng, &themes)
+        }
+    }
+
+    /// Writes concerns.jsonl: issues of concern about one or two States, each mitigated by
+    /// some of their measures and spoken to by recommendations those measures are linked to.
+    /// Returns the concerns (ids) per country, for the actions that address them.
+    fn concerns(
+        &mut self,
+        out: &Path,
+        recommendations: &[String],
+        measures: &[Measure<'a>],
+        links_by_measure: &[Vec<u32>],
+    ) -> io::Result<(Vec<Vec<String>>, FileCount)> {
+        let mut by_country: Vec<Vec<usize>> = vec![vec![]; self.countries.len()];
+        for (i, m) in measures.iter().enumerate() {
+            by_country[m.country].push(i);
+        }
+        let mut concerns_by_country: Vec<Vec<String>> = vec![vec![]; self.countries.len()];
+        let count = (self.params.concerns_per_country * self.countries.len() as f64 * self.scale)
+            .round() as usize;
+        let mut file = JsonlFile::create(out, "concerns.jsonl")?;
+        for i in 1..=count {
+            if self.countries.is_empty() {
+                break;
+            }
+            let cs = self.tracker_countries();
+            let first = self.countries[cs[0]];
+            let (chosen, recs) = self.related(
+                &by_country,
+                cs[0],
+                2,
+                recommendations,
+                measures,
+                links_by_measure,
+            );
+            let theme = self.tracker_theme(&chosen);
+            let kind = weighted(&mut self.rng, &CONCERN_KIND_WEIGHTS);
+            let severity = SEVERITIES[weighted(&mut self.rng, &SEVERITY_WEIGHTS)];
+            let reported_on =
+                TRACKER_EPOCH + TimeDelta::days(self.rng.gen_range(0..TRACKER_SPAN_DAYS));
+            let groups = self.sample_groups(&[0, 0, 1, 2]);
+            let theme_name = lower_name(self.theme_name(theme));
+            let mut description =
+                format!("Reports point to {theme_name} under strain during the COVID-19 response");
+            if !groups.is_empty() {
+                description.push_str(&format!(", above all for {}", self.group_names(&groups)));
+            }
+            description.push('.');
+            let id = format!("C-{}-{i:05}", first.code);
+            let themes = vec![theme];
+            file.write(&ConcernRecord {
+                title: CONCERN_TITLES[kind]
+                    .replace("{theme}", &theme_name)
+                    .replace("{country}", &first.name),
+                countries: cs
+                    .iter()
+                    .map(|&c| self.countries[c].code.as_str())
+                    .collect(),
+                description,
+                kind: CONCERN_KINDS[kind],
+                severity,
+                reported_on,
+                sdgs: self.sdgs_for(&themes),
+                themes,
+                groups,
+                measures: chosen.iter().map(|m| m.id.as_str()).collect(),
+                recommendations: recs,
+                source: "synthetic",
+                source_url: Some(format!("https://example.org/concerns/{id}")),
+                id: id.clone(),
+            })?;
+            for &c in &cs {
+                concerns_by_country[c].push(id.clone());
+            }
+        }
+        Ok((concerns_by_country, file.finish()?))
+    }
+
+    /// Writes actions.jsonl: actions of UN Human Rights for one or two States, addressing
+    /// some of their concerns and supporting some of their measures.
+    fn actions(
+        &mut self,
+        out: &Path,
+        recommendations: &[String],
+        measures: &[Measure<'a>],
+        links_by_measure: &[Vec<u32>],
+        concerns_by_country: &[Vec<String>],
+    ) -> io::Result<FileCount> {
+        let mut by_country: Vec<Vec<usize>> = vec![vec![]; self.countries.len()];
+        for (i, m) in measures.iter().enumerate() {
+            by_country[m.country].push(i);
+        }
+        let count = (self.params.actions_per_country * self.countries.len() as f64 * self.scale)
+            .round() as usize;
+        let mut file = JsonlFile::create(out, "actions.jsonl")?;
+        for i in 1..=count {
+            if self.countries.is_empty() {
+                break;
+            }
+            let cs = self.tracker_countries();
+            let first = self.countries[cs[0]];
+            let (chosen, recs) = self.related(
+                &by_country,
+                cs[0],
+                1,
+                recommendations,
+                measures,
+                links_by_measure,
+            );
+            let theme = self.tracker_theme(&chosen);
+            let amount = self
+                .rng
+                .gen_range(0..=2)
+                .min(concerns_by_country[cs[0]].len());
+            let mut concerns: Vec<&str> = concerns_by_country[cs[0]]
+                .choose_multiple(&mut self.rng, amount)
+                .map(String::as_str)
+                .collect();
+            concerns.sort_unstable();
+            let kind = weighted(&mut self.rng, &ACTION_KIND_WEIGHTS);
+            let start = TRACKER_EPOCH + TimeDelta::days(self.rng.gen_range(0..TRACKER_SPAN_DAYS));
+            let end = (self.rng.gen_range(0..2) == 0)
+                .then(|| start + TimeDelta::days(self.rng.gen_range(30..200)));
+            let people = (self.rng.gen_range(0..10) < 3).then(|| self.rng.gen_range(20..5000));
+            let groups = self.sample_groups(&[0, 0, 1]);
+            let theme_name = lower_name(self.theme_name(theme));
+            let themes = vec![theme];
+            file.write(&ActionRecord {
+                id: format!("A-{}-{i:05}", first.code),
+                countries: cs
+                    .iter()
+                    .map(|&c| self.countries[c].code.as_str())
+                    .collect(),
+                title: ACTION_TITLES[kind]
+                    .replace("{theme}", &theme_name)
+                    .replace("{country}", &first.name),
+                description: format!(
+                    "UN Human Rights worked with authorities and civil society on {theme_name}."
+                ),
+                kind: ACTION_KINDS[kind],
+                start_date: start,
+                end_date: end,
+                outcome: people.map(|n| format!("{n} people reached")),
+                people_reached: people,
+                sdgs: self.sdgs_for(&themes),
+                themes,
+                groups,
+                concerns,
+                measures: chosen.iter().map(|m| m.id.as_str()).collect(),
+                recommendations: recs,
+                source: "synthetic",
+            })?;
+        }
+        file.finish()
+    }
+
     /// Distinct group slugs, as many as a draw from `sizes`, sorted.
     fn sample_groups(&mut self, sizes: &[usize]) -> Vec<&'a str> {
         let groups = &self.reference.groups;
@@ -1523,6 +1823,8 @@ mod tests {
                 "recommendations.jsonl",
                 "measures.jsonl",
                 "good_practices.jsonl",
+                "concerns.jsonl",
+                "actions.jsonl",
                 "links.jsonl",
             ]
         );
@@ -1552,6 +1854,9 @@ mod tests {
         assert!((150..=235).contains(&measures), "{measures}");
         assert_eq!(count(&counts, "good_practices.jsonl"), 12);
         assert_eq!(count(&counts, "links.jsonl"), 300);
+        // The Tracker's world counts, for 24 of 193 countries.
+        assert_eq!(count(&counts, "concerns.jsonl"), 385);
+        assert_eq!(count(&counts, "actions.jsonl"), 131);
     }
 
     #[test]

@@ -301,6 +301,22 @@ fn read_all(source: &dyn Source, bar: &ProgressBar) -> Result<Parsed, DatasetErr
                 "good practice id",
                 put(Record::GoodPractice),
             ),
+            "concerns.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Concern| format!("{:?}", t.id.as_str()),
+                "concern id",
+                put(Record::Concern),
+            ),
+            "actions.jsonl" => parse_file(
+                p,
+                i,
+                &bytes,
+                |t: &Action| format!("{:?}", t.id.as_str()),
+                "action id",
+                put(Record::Action),
+            ),
             "links.jsonl" => parse_file(
                 p,
                 i,
@@ -423,5 +439,6 @@ pub fn import(
     }
     // A dataset without an audit trail reports only its record files.
     files.retain(|f| f.file != super::HISTORY_FILE || f.records > 0);
+    files.retain(|f| !super::OPTIONAL_FILES.contains(&f.file) || f.records > 0);
     Ok(ImportSummary { files })
 }

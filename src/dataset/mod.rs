@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use crate::model::{ChangeKind, Entity, HistoryEntry, Timestamp};
 
 /// The files of a dataset, in the order an import reads them: taxonomy first, each file
-/// before the files that refer to it (themes map to SDGs, so SDGs come first).
+/// before the files that refer to it (themes map to SDGs, so SDGs come first). Every file is
+/// optional to an import (a dataset need not record concerns or actions); an export writes
+/// them all.
 pub const FILES: &[&str] = &[
     "taxonomy/sdgs.jsonl",
     "taxonomy/themes.jsonl",
@@ -32,8 +34,14 @@ pub const FILES: &[&str] = &[
     "recommendations.jsonl",
     "measures.jsonl",
     "good_practices.jsonl",
+    "concerns.jsonl",
+    "actions.jsonl",
     "links.jsonl",
 ];
+
+/// The files of [`FILES`] a dataset may lack (DOMAIN.md: the COVID-19 Tracker's own records
+/// are optional); an import summary lists them only when they hold records.
+pub const OPTIONAL_FILES: &[&str] = &["concerns.jsonl", "actions.jsonl"];
 
 /// The audit trail (our extension of the format): read last, when present; written only
 /// when the store has history.

@@ -886,6 +886,10 @@ mod tests {
                 "{ tokens { name } }",
                 serde_json::json!({}),
             ),
+            (
+                "query($n: Int = 6) { concerns(first: $n) { facets { month { value } } nodes { measures { ref } recommendations { ref } actions { ref countries { code } } } } actions(last: 3) { nodes { concerns { ref } } } country(code: \"KHM\") { concerns(first: 7) { nodes { ref } } actions { totalCount } } themes { concerns(first: 2) { nodes { ref } } } }",
+                serde_json::json!({}),
+            ),
         ];
         for (query, variables) in queries {
             *recorder.0.lock().unwrap() = None;

@@ -8,7 +8,10 @@ use async_graphql::{InputObject, InputObjectType, Result};
 use roaring::RoaringBitmap;
 
 use super::errors::bad_input;
-use super::scalars::{Date, LinkRelation, LinkStatus, MeasureCategory, Response, UnRegionalGroup};
+use super::scalars::{
+    ActionKind, ConcernKind, Date, LinkRelation, LinkStatus, MeasureCategory, Response, Severity,
+    UnRegionalGroup,
+};
 use crate::catalog::regressions::overlaps_cycle;
 use crate::catalog::text::TextIndex;
 use crate::catalog::Catalog;
@@ -91,6 +94,54 @@ pub struct GoodPracticeFilter {
     /// Years the practice was reported.
     pub year: Option<Vec<i32>>,
     /// Words that must all appear in the title or description.
+    pub text: Option<String>,
+}
+
+/// Filters issues of concern.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct ConcernFilter {
+    /// ISO 3166-1 alpha-3 codes of a State the concern is about.
+    pub country: Option<Vec<String>>,
+    /// UN regional group of a State the concern is about.
+    pub un_regional_group: Option<Vec<UnRegionalGroup>>,
+    /// Trend, risk or early warning.
+    pub kind: Option<Vec<ConcernKind>>,
+    /// How grave it is.
+    pub severity: Option<Vec<Severity>>,
+    /// Theme slugs.
+    pub theme: Option<Vec<String>>,
+    /// Affected-group slugs.
+    pub group: Option<Vec<String>>,
+    /// SDG goals, 1 to 17.
+    pub sdg: Option<Vec<i32>>,
+    /// Reported on or after this day.
+    pub reported_from: Option<Date>,
+    /// Reported on or before this day.
+    pub reported_to: Option<Date>,
+    /// Words that must all appear in the title or description.
+    pub text: Option<String>,
+}
+
+/// Filters actions of UN Human Rights.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct ActionFilter {
+    /// ISO 3166-1 alpha-3 codes of a State the action took place in or for.
+    pub country: Option<Vec<String>>,
+    /// UN regional group of such a State.
+    pub un_regional_group: Option<Vec<UnRegionalGroup>>,
+    /// The report's heading for the action.
+    pub kind: Option<Vec<ActionKind>>,
+    /// Theme slugs.
+    pub theme: Option<Vec<String>>,
+    /// Affected-group slugs.
+    pub group: Option<Vec<String>>,
+    /// SDG goals, 1 to 17.
+    pub sdg: Option<Vec<i32>>,
+    /// Started on or after this day.
+    pub started_from: Option<Date>,
+    /// Started on or before this day.
+    pub started_to: Option<Date>,
+    /// Words that must all appear in the title, description or outcome.
     pub text: Option<String>,
 }
 
@@ -481,6 +532,90 @@ impl GoodPracticeFilter {
                     .get(id)
                     .and_then(|g| g.record.year)
                     .is_some_and(|y| years.contains(&y))
+            });
+        }
+        Ok(acc)
+    }
+}
+
+/// Refuses a date range that ends before it starts, naming the `to` field.
+fn date_range(from: Option<Date>, to: Option<Date>, to_field: &str, from_name: &str) -> Result<()> {
+    if let (Some(from), Some(to)) = (from, to) {
+        if to < from {
+            return Err(bad_input(
+                to_field,
+                format!("{} is before {from_name} {}", to.0, from.0),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl ConcernFilter {
+    pub fn evaluate(&self, catalog: &Catalog, within: &RoaringBitmap) -> Result<RoaringBitmap> {
+        use Index as I;
+        let c = catalog;
+        let mut n = Narrowing::new(c, within);
+        n.countries("filter.country", &self.country, I::ConcernsByCountry)?;
+        n.regional_groups(&self.un_regional_group, I::ConcernsByCountry);
+        if let Some(v) = non_empty(&self.kind) {
+            n.any_of(v.iter().map(|&k| c.list(&I::ConcernsByKind(k.into()))));
+        }
+        if let Some(v) = non_empty(&self.severity) {
+            n.any_of(v.iter().map(|&k| c.list(&I::ConcernsBySeverity(k.into()))));
+        }
+        n.themes("filter.theme", &self.theme, I::ConcernsByTheme)?;
+        n.groups("filter.group", &self.group, I::ConcernsByGroup)?;
+        n.sdgs("filter.sdg", &self.sdg, I::ConcernsBySdg)?;
+        n.text("filter.text", &self.text, &c.concern_text)?;
+        let mut acc = n.set;
+        date_range(
+            self.reported_from,
+            self.reported_to,
+            "filter.reportedTo",
+            "reportedFrom",
+        )?;
+        if self.reported_from.is_some() || self.reported_to.is_some() {
+            retain(&mut acc, |id| {
+                c.concerns.get(id).is_some_and(|r| {
+                    let d = r.record.reported_on;
+                    self.reported_from.is_none_or(|f| d >= f.0)
+                        && self.reported_to.is_none_or(|t| d <= t.0)
+                })
+            });
+        }
+        Ok(acc)
+    }
+}
+
+impl ActionFilter {
+    pub fn evaluate(&self, catalog: &Catalog, within: &RoaringBitmap) -> Result<RoaringBitmap> {
+        use Index as I;
+        let c = catalog;
+        let mut n = Narrowing::new(c, within);
+        n.countries("filter.country", &self.country, I::ActionsByCountry)?;
+        n.regional_groups(&self.un_regional_group, I::ActionsByCountry);
+        if let Some(v) = non_empty(&self.kind) {
+            n.any_of(v.iter().map(|&k| c.list(&I::ActionsByKind(k.into()))));
+        }
+        n.themes("filter.theme", &self.theme, I::ActionsByTheme)?;
+        n.groups("filter.group", &self.group, I::ActionsByGroup)?;
+        n.sdgs("filter.sdg", &self.sdg, I::ActionsBySdg)?;
+        n.text("filter.text", &self.text, &c.action_text)?;
+        let mut acc = n.set;
+        date_range(
+            self.started_from,
+            self.started_to,
+            "filter.startedTo",
+            "startedFrom",
+        )?;
+        if self.started_from.is_some() || self.started_to.is_some() {
+            retain(&mut acc, |id| {
+                c.actions.get(id).is_some_and(|r| {
+                    let d = r.record.start_date;
+                    self.started_from.is_none_or(|f| d >= f.0)
+                        && self.started_to.is_none_or(|t| d <= t.0)
+                })
             });
         }
         Ok(acc)

@@ -52,6 +52,10 @@ pub enum Entity {
     Sdg,
     /// A measure category of the taxonomy.
     MeasureCategory,
+    /// An issue of concern of the COVID-19 Tracker.
+    Concern,
+    /// An action of UN Human Rights.
+    Action,
 }
 
 /// One audited change: who changed which record, when, and the record before and after.

@@ -19,6 +19,7 @@ pub mod query;
 pub mod scalars;
 pub mod snapshot;
 pub mod subscription;
+pub mod tracker;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,11 +33,15 @@ use crate::live::Live;
 /// The entry points of the API for reading: open to everyone unless the server requires a
 /// token.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct QueryRoot(query::CoreQuery, snapshot::SnapshotQuery);
+pub struct QueryRoot(
+    query::CoreQuery,
+    tracker::TrackerQuery,
+    snapshot::SnapshotQuery,
+);
 
 /// The write side of the API: authenticated, validated, audited, durable.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct MutationRoot(mutation::CoreMutation);
+pub struct MutationRoot(mutation::CoreMutation, tracker::TrackerMutation);
 pub use subscription::SubscriptionRoot;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -38,7 +38,11 @@ fn conflict(message: String, current: u32) -> Error {
 }
 
 /// Runs a write on a blocking thread and moves the request's snapshot past it.
-async fn commit(ctx: &Context<'_>, changes: Vec<Change>, author: String) -> Result<Committed> {
+pub(crate) async fn commit(
+    ctx: &Context<'_>,
+    changes: Vec<Change>,
+    author: String,
+) -> Result<Committed> {
     let live = ctx.data::<Arc<Live>>()?.clone();
     let committed = tokio::task::spawn_blocking(move || live.write(changes, &author))
         .await
@@ -51,13 +55,13 @@ async fn commit(ctx: &Context<'_>, changes: Vec<Change>, author: String) -> Resu
 }
 
 /// The newest state: what the write path will check against.
-fn latest(ctx: &Context<'_>) -> Result<Arc<Live>> {
+pub(crate) fn latest(ctx: &Context<'_>) -> Result<Arc<Live>> {
     Ok(ctx.data::<Arc<Live>>()?.clone())
 }
 
 // --- value conversions, each naming its field ---------------------------------------------
 
-fn reference(field: &str, s: &str) -> Result<Ref> {
+pub(crate) fn reference(field: &str, s: &str) -> Result<Ref> {
     Ref::parse(s).map_err(|e| bad_field(field, e))
 }
 
@@ -73,24 +77,24 @@ fn at_most<T>(field: &str, v: &[T], limit: usize) -> Result<()> {
     Ok(())
 }
 
-fn countries(field: &str, v: &[String]) -> Result<Vec<CountryCode>> {
+pub(crate) fn countries(field: &str, v: &[String]) -> Result<Vec<CountryCode>> {
     at_most(field, v, limits::COUNTRIES)?;
     v.iter().map(|s| country(field, s)).collect()
 }
 
-fn slugs(field: &str, v: &[String]) -> Result<Vec<Slug>> {
+pub(crate) fn slugs(field: &str, v: &[String]) -> Result<Vec<Slug>> {
     at_most(field, v, limits::TAGS)?;
     v.iter()
         .map(|s| Slug::parse(s).map_err(|e| bad_field(field, e)))
         .collect()
 }
 
-fn refs(field: &str, v: &[String]) -> Result<Vec<Ref>> {
+pub(crate) fn refs(field: &str, v: &[String]) -> Result<Vec<Ref>> {
     at_most(field, v, limits::CITED)?;
     v.iter().map(|s| reference(field, s)).collect()
 }
 
-fn goals(field: &str, v: &[i32]) -> Result<Vec<SdgGoal>> {
+pub(crate) fn goals(field: &str, v: &[i32]) -> Result<Vec<SdgGoal>> {
     at_most(field, v, limits::SDGS)?;
     v.iter()
         .map(|&g| SdgGoal::new(g as i64).map_err(|e| bad_field(field, e)))
@@ -108,7 +112,7 @@ fn url_patch(field: &str, v: MaybeUndefined<String>) -> Result<MaybeUndefined<St
     })
 }
 
-fn url(field: &str, s: Option<String>) -> Result<Option<String>> {
+pub(crate) fn url(field: &str, s: Option<String>) -> Result<Option<String>> {
     match s {
         Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
             Err(bad_field(field, format!("{u:?} is not an http(s) URL")))
@@ -117,12 +121,12 @@ fn url(field: &str, s: Option<String>) -> Result<Option<String>> {
     }
 }
 
-fn version(field: &str, v: i32) -> Result<u32> {
+pub(crate) fn version(field: &str, v: i32) -> Result<u32> {
     u32::try_from(v).map_err(|_| bad_field(field, format!("must not be negative, got {v}")))
 }
 
 /// Applies an update to an optional field: undefined keeps it, null clears it.
-fn patch<T>(slot: &mut Option<T>, v: MaybeUndefined<T>) {
+pub(crate) fn patch<T>(slot: &mut Option<T>, v: MaybeUndefined<T>) {
     match v {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => *slot = None,
@@ -130,7 +134,7 @@ fn patch<T>(slot: &mut Option<T>, v: MaybeUndefined<T>) {
     }
 }
 
-fn written(outcomes: &[Outcome]) -> bool {
+pub(crate) fn written(outcomes: &[Outcome]) -> bool {
     outcomes
         .iter()
         .any(|o| !matches!(o, Outcome::Unchanged { .. }))
@@ -534,7 +538,7 @@ pub struct TagsPatch {
 }
 
 impl TagsPatch {
-    fn apply(
+    pub(crate) fn apply(
         &self,
         themes: &mut Vec<Slug>,
         groups: &mut Vec<Slug>,
@@ -562,7 +566,7 @@ fn action(field: &str, n: i32) -> Result<ActionCategory> {
 }
 
 /// The stored record and version of a key, read from the newest catalog.
-fn current<T: Clone>(
+pub(crate) fn current<T: Clone>(
     found: Option<&Arc<crate::catalog::Row<T>>>,
     what: impl std::fmt::Display,
 ) -> Result<(T, u32)> {
@@ -572,7 +576,7 @@ fn current<T: Clone>(
 }
 
 /// A create of something that exists is a conflict, not an overwrite.
-fn refuse_existing<T>(
+pub(crate) fn refuse_existing<T>(
     found: Option<&Arc<crate::catalog::Row<T>>>,
     what: &str,
     instead: &str,
@@ -594,7 +598,11 @@ fn refuse_existing<T>(
 
 /// Refuses a stale base version before anything is built on it (the store checks again
 /// inside the transaction, so a race still ends in CONFLICT).
-fn check_version(what: impl std::fmt::Display, expected: u32, stored: u32) -> Result<()> {
+pub(crate) fn check_version(
+    what: impl std::fmt::Display,
+    expected: u32,
+    stored: u32,
+) -> Result<()> {
     if expected == stored {
         Ok(())
     } else {
@@ -605,7 +613,7 @@ fn check_version(what: impl std::fmt::Display, expected: u32, stored: u32) -> Re
     }
 }
 
-fn put(record: Record, expected: u32) -> Change {
+pub(crate) fn put(record: Record, expected: u32) -> Change {
     Change::Put {
         record,
         expected_version: Some(expected),

@@ -13,10 +13,10 @@ use super::filter::{
 };
 use super::ids::{decode_cursor, encode_cursor, parse_global_id};
 use super::object::{
-    catalog, country, good_practice, link, measure, recommendation, Country, CountryConnection,
-    Cycle, GoodPractice, GoodPracticeConnection, Group, Link, LinkConnection, Measure,
-    MeasureCategoryInfo, MeasureConnection, Recommendation, RecommendationConnection, Sdg, Session,
-    Theme,
+    catalog, country, good_practice, link, measure, recommendation, Action, Concern, Country,
+    CountryConnection, Cycle, GoodPractice, GoodPracticeConnection, Group, Link, LinkConnection,
+    Measure, MeasureCategoryInfo, MeasureConnection, Recommendation, RecommendationConnection, Sdg,
+    Session, Theme,
 };
 use crate::catalog::{text, Catalog};
 use crate::model::{CountryCode, CycleNumber, SessionNumber};
@@ -31,6 +31,8 @@ pub enum Node {
     Recommendation(Recommendation),
     Measure(Measure),
     GoodPractice(GoodPractice),
+    Concern(Concern),
+    Action(Action),
     Link(Link),
     Theme(Theme),
     Group(Group),
@@ -44,6 +46,8 @@ pub enum SearchResult {
     Recommendation(Recommendation),
     Measure(Measure),
     GoodPractice(GoodPractice),
+    Concern(Concern),
+    Action(Action),
 }
 
 /// One search hit: the record, its relevance and where the words matched.
@@ -54,7 +58,7 @@ pub struct SearchHit {
     /// A passage of the text around the first matches, HTML-escaped, each matching word
     /// wrapped in `<mark>…</mark>`.
     pub snippet: String,
-    /// The recommendation, measure or good practice found.
+    /// The recommendation, measure, good practice, concern or action found.
     pub node: SearchResult,
 }
 
@@ -354,6 +358,8 @@ pub fn node_by_key(c: &Catalog, entity: crate::model::Entity, key: &str) -> Opti
         E::Group => "Group",
         E::Sdg => "Sdg",
         E::MeasureCategory => "MeasureCategoryInfo",
+        E::Concern => "Concern",
+        E::Action => "Action",
     };
     node_of_type(c, t, key)
 }
@@ -374,6 +380,8 @@ fn node_of_type(c: &Catalog, t: &str, key: &str) -> Option<Node> {
         }
         "Measure" => Node::Measure(Measure(c.measures.by_ref(&key)?.clone())),
         "GoodPractice" => Node::GoodPractice(GoodPractice(c.good_practices.by_ref(&key)?.clone())),
+        "Concern" => Node::Concern(Concern(c.concerns.by_ref(&key)?.clone())),
+        "Action" => Node::Action(Action(c.actions.by_ref(&key)?.clone())),
         "Link" => {
             let (r, m) = key.split_once('\t')?;
             Node::Link(Link(c.link(r, m)?.clone()))
@@ -421,13 +429,16 @@ fn search(
             .ok_or_else(|| bad_input("after", format!("{a:?} is not a cursor of this search")))?,
     };
     let terms = text_terms(c, "text", text)?;
-    // (score, kind, id); kind orders ties: recommendations, measures, good practices.
+    // (score, kind, id); kind orders ties: recommendations, measures, good practices,
+    // concerns, actions.
     let mut hits: Vec<(f32, u8, u32)> = vec![];
     let mut total = RoaringBitmap::new();
     for (kind, index) in [
         (0u8, &c.recommendation_text),
         (1, &c.measure_text),
         (2, &c.good_practice_text),
+        (3, &c.concern_text),
+        (4, &c.action_text),
     ] {
         let docs = index.matching(&terms);
         total.insert_range(hits.len() as u32..(hits.len() as u64 + docs.len()) as u32);
@@ -459,11 +470,26 @@ fn search(
                         format!("{} — {}", m.record.title, m.record.description),
                     )
                 }
-                _ => {
+                2 => {
                     let g = c.good_practices.get(id)?;
                     (
                         SearchResult::GoodPractice(GoodPractice(g.clone())),
                         format!("{} — {}", g.record.title, g.record.description),
+                    )
+                }
+                3 => {
+                    let g = c.concerns.get(id)?;
+                    (
+                        SearchResult::Concern(Concern(g.clone())),
+                        format!("{} — {}", g.record.title, g.record.description),
+                    )
+                }
+                _ => {
+                    let a = c.actions.get(id)?;
+                    let outcome = a.record.outcome.as_deref().unwrap_or("");
+                    (
+                        SearchResult::Action(Action(a.clone())),
+                        format!("{} — {} {outcome}", a.record.title, a.record.description),
                     )
                 }
             };

@@ -141,3 +141,41 @@ pub enum LinkStatus {
     /// Rejected by a person, so it is not suggested again.
     Rejected,
 }
+
+/// What the COVID-19 Tracker recorded an issue of concern as.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "model::ConcernKind")]
+pub enum ConcernKind {
+    /// A pattern already seen across reports.
+    Trend,
+    /// Harm foreseen if nothing is done.
+    Risk,
+    /// A warning raised before harm was widespread.
+    EarlyWarning,
+}
+
+/// How grave an issue of concern is.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "model::Severity")]
+pub enum Severity {
+    /// Worth watching.
+    Low,
+    /// Calls for action.
+    Medium,
+    /// Calls for action now: lives, liberty or livelihoods at stake.
+    High,
+}
+
+/// The heading under which OHCHR's report files an action of UN Human Rights.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "model::ActionKind")]
+pub enum ActionKind {
+    /// Guidance, policy advice and technical support to States and others.
+    GuidanceAndTechnicalSupport,
+    /// Monitoring of the human rights situation and reporting on it.
+    MonitoringAndReporting,
+    /// Awareness raising and advocacy.
+    AwarenessRaisingAndAdvocacy,
+    /// UN Human Rights' own working methods adjusted to the pandemic.
+    AdjustingWorkingMethods,
+}

@@ -14,7 +14,7 @@ use futures_util::Stream;
 
 use super::errors::bad_input;
 use super::history::{Change, ChangeKind};
-use super::object::{Link, Measure};
+use super::object::{Concern, Link, Measure};
 use crate::live::{ChangeEvent, Changed, EventFilter, Live, Next};
 use crate::model::{CountryCode, Ref};
 
@@ -67,6 +67,34 @@ impl MeasureEvent {
         }
     }
     /// The measure's ref.
+    #[graphql(name = "ref")]
+    async fn reference(&self) -> &str {
+        &self.0.entry.key
+    }
+    /// The audit entry of the change: author, time, before and after.
+    async fn change(&self) -> Change {
+        Change(self.0.entry.clone())
+    }
+}
+
+/// An issue of concern was created, changed or deleted.
+pub struct ConcernEvent(Arc<ChangeEvent>);
+
+/// An issue of concern was created, changed or deleted.
+#[Object]
+impl ConcernEvent {
+    /// What happened to the concern.
+    async fn kind(&self) -> ChangeKind {
+        self.0.entry.change.into()
+    }
+    /// The concern as it is after the change (null once deleted).
+    async fn concern(&self) -> Option<Concern> {
+        match &self.0.record {
+            Some(Changed::Concern(c)) => Some(Concern(c.clone())),
+            _ => None,
+        }
+    }
+    /// The concern's ref.
     #[graphql(name = "ref")]
     async fn reference(&self) -> &str {
         &self.0.entry.key
@@ -152,6 +180,22 @@ impl SubscriptionRoot {
             live,
             EventFilter::Measures { country },
             MeasureEvent,
+        ))
+    }
+
+    /// Issues of concern created, changed or deleted, about one country (before or after
+    /// the change) or about any.
+    async fn concern_changed(
+        &self,
+        ctx: &Context<'_>,
+        country: Option<String>,
+    ) -> Result<impl Stream<Item = Result<ConcernEvent>>> {
+        let country = optional_code("country", country)?;
+        let live = ctx.data::<Arc<Live>>()?;
+        Ok(events(
+            live,
+            EventFilter::Concerns { country },
+            ConcernEvent,
         ))
     }
 }

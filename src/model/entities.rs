@@ -269,6 +269,119 @@ impl Validate for GoodPractice {
     }
 }
 
+/// An issue of concern recorded by the COVID-19 Tracker, with the measures that mitigate it
+/// and the recommendations that speak to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Concern {
+    pub id: Ref,
+    pub countries: Vec<CountryCode>,
+    pub title: String,
+    pub description: String,
+    pub kind: ConcernKind,
+    pub severity: Severity,
+    pub reported_on: Date,
+    pub themes: Vec<Slug>,
+    pub groups: Vec<Slug>,
+    pub sdgs: Vec<SdgGoal>,
+    #[serde(default)]
+    pub measures: Vec<Ref>,
+    #[serde(default)]
+    pub recommendations: Vec<Ref>,
+    pub source: String,
+    #[serde(default)]
+    pub source_url: Option<String>,
+}
+
+impl Validate for Concern {
+    fn problems(&self) -> Vec<Refusal> {
+        let mut p = vec![];
+        non_empty(&mut p, "title", &self.title);
+        text(&mut p, "title", &self.title, limits::TITLE);
+        text(&mut p, "description", &self.description, limits::LONG_TEXT);
+        at_least_one_country(&mut p, &self.countries);
+        list(&mut p, "countries", &self.countries, limits::COUNTRIES);
+        list(&mut p, "themes", &self.themes, limits::TAGS);
+        list(&mut p, "groups", &self.groups, limits::TAGS);
+        list(&mut p, "sdgs", &self.sdgs, limits::SDGS);
+        list(&mut p, "measures", &self.measures, limits::CITED);
+        list(
+            &mut p,
+            "recommendations",
+            &self.recommendations,
+            limits::CITED,
+        );
+        non_empty(&mut p, "source", &self.source);
+        text(&mut p, "source", &self.source, limits::CITATION);
+        optional_text(&mut p, "source_url", &self.source_url, limits::URL);
+        p
+    }
+}
+
+/// An action undertaken by UN Human Rights (OHCHR): the concerns it addressed, the measures
+/// it supported and the recommendations it followed up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub id: Ref,
+    pub countries: Vec<CountryCode>,
+    pub title: String,
+    pub description: String,
+    pub kind: ActionKind,
+    pub start_date: Date,
+    #[serde(default)]
+    pub end_date: Option<Date>,
+    #[serde(default)]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    pub people_reached: Option<u64>,
+    pub themes: Vec<Slug>,
+    pub groups: Vec<Slug>,
+    pub sdgs: Vec<SdgGoal>,
+    #[serde(default)]
+    pub concerns: Vec<Ref>,
+    #[serde(default)]
+    pub measures: Vec<Ref>,
+    #[serde(default)]
+    pub recommendations: Vec<Ref>,
+    pub source: String,
+}
+
+impl Validate for Action {
+    fn problems(&self) -> Vec<Refusal> {
+        let mut p = vec![];
+        non_empty(&mut p, "title", &self.title);
+        text(&mut p, "title", &self.title, limits::TITLE);
+        text(&mut p, "description", &self.description, limits::LONG_TEXT);
+        at_least_one_country(&mut p, &self.countries);
+        list(&mut p, "countries", &self.countries, limits::COUNTRIES);
+        range(&mut p, Some(self.start_date), self.end_date);
+        optional_text(&mut p, "outcome", &self.outcome, limits::NOTE);
+        list(&mut p, "themes", &self.themes, limits::TAGS);
+        list(&mut p, "groups", &self.groups, limits::TAGS);
+        list(&mut p, "sdgs", &self.sdgs, limits::SDGS);
+        list(&mut p, "concerns", &self.concerns, limits::CITED);
+        list(&mut p, "measures", &self.measures, limits::CITED);
+        list(
+            &mut p,
+            "recommendations",
+            &self.recommendations,
+            limits::CITED,
+        );
+        non_empty(&mut p, "source", &self.source);
+        text(&mut p, "source", &self.source, limits::CITATION);
+        p
+    }
+}
+
+/// DOMAIN.md: a concern or an action concerns one or more States.
+fn at_least_one_country(out: &mut Vec<Refusal>, countries: &[CountryCode]) {
+    if countries.is_empty() {
+        out.push(Refusal::invalid(
+            "countries",
+            "countries must hold at least one State",
+        ));
+    }
+}
+
 /// A measure's bearing on a recommendation, as judged by a person (or suggested by the API).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {

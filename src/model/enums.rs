@@ -110,6 +110,35 @@ impl Default for LinkStatus {
 }
 
 domain_enum! {
+    /// What the COVID-19 Tracker recorded an issue of concern as: a trend already seen, a risk
+    /// foreseen, or an early warning raised before harm was widespread.
+    ConcernKind {
+        Trend = "TREND",
+        Risk = "RISK",
+        EarlyWarning = "EARLY_WARNING",
+    }
+}
+
+domain_enum! {
+    /// How grave an issue of concern is.
+    Severity {
+        Low = "LOW",
+        Medium = "MEDIUM",
+        High = "HIGH",
+    }
+}
+
+domain_enum! {
+    /// The four headings under which OHCHR's report files the actions of UN Human Rights.
+    ActionKind {
+        GuidanceAndTechnicalSupport = "GUIDANCE_AND_TECHNICAL_SUPPORT",
+        MonitoringAndReporting = "MONITORING_AND_REPORTING",
+        AwarenessRaisingAndAdvocacy = "AWARENESS_RAISING_AND_ADVOCACY",
+        AdjustingWorkingMethods = "ADJUSTING_WORKING_METHODS",
+    }
+}
+
+domain_enum! {
     /// What a change did to a record.
     ChangeKind {
         Created = "CREATED",
@@ -132,6 +161,8 @@ domain_enum! {
         Group = "GROUP",
         Sdg = "SDG",
         MeasureCategory = "MEASURE_CATEGORY",
+        Concern = "CONCERN",
+        Action = "ACTION",
     }
 }
 

@@ -72,6 +72,8 @@ pub fn check(store: &Store) -> Result<CheckReport> {
                 Key::GoodPractice(r) => view
                     .id(RefKind::GoodPractice, r)?
                     .map(|i| id_key(i).to_vec()),
+                Key::Concern(r) => view.id(RefKind::Concern, r)?.map(|i| id_key(i).to_vec()),
+                Key::Action(r) => view.id(RefKind::Action, r)?.map(|i| id_key(i).to_vec()),
                 Key::Link {
                     recommendation,
                     measure,
@@ -95,13 +97,17 @@ pub fn check(store: &Store) -> Result<CheckReport> {
                 Kind::Recommendation => Some(RefKind::Recommendation),
                 Kind::Measure => Some(RefKind::Measure),
                 Kind::GoodPractice => Some(RefKind::GoodPractice),
+                Kind::Concern => Some(RefKind::Concern),
+                Kind::Action => Some(RefKind::Action),
                 _ => None,
             };
             if let (Some(rk), Some(id)) = (ref_kind, decode_id(&at)) {
                 let r = match &key {
-                    Key::Recommendation(r) | Key::Measure(r) | Key::GoodPractice(r) => {
-                        r.to_string()
-                    }
+                    Key::Recommendation(r)
+                    | Key::Measure(r)
+                    | Key::GoodPractice(r)
+                    | Key::Concern(r)
+                    | Key::Action(r) => r.to_string(),
                     _ => String::new(),
                 };
                 ids.insert((rk as u8, id), r);

@@ -66,6 +66,8 @@ impl Kind {
             Kind::Group => Entity::Group,
             Kind::Sdg => Entity::Sdg,
             Kind::MeasureCategory => Entity::MeasureCategory,
+            Kind::Concern => Entity::Concern,
+            Kind::Action => Entity::Action,
         }
     }
 }

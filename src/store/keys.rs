@@ -10,7 +10,7 @@
 //! | `countries`     | code (3 ASCII bytes)                    | record                   |
 //! | `cycles`        | number (u8)                             | record                   |
 //! | `sessions`      | number (u16)                            | record                   |
-//! | `recommendations`, `measures`, `good_practices` | internal id (u32) | record            |
+//! | `recommendations`, `measures`, `good_practices`, `concerns`, `actions` | internal id (u32) | record |
 //! | `refs`          | [`RefKind`] (u8) ++ ref bytes           | internal id (u32)        |
 //! | `links`         | recommendation id (u32) ++ measure id (u32) | record               |
 //! | `themes`, `groups` | slug bytes                           | record                   |
@@ -34,6 +34,8 @@ pub enum RefKind {
     Recommendation = 1,
     Measure = 2,
     GoodPractice = 3,
+    Concern = 4,
+    Action = 5,
 }
 
 impl RefKind {
@@ -42,6 +44,8 @@ impl RefKind {
             1 => Some(RefKind::Recommendation),
             2 => Some(RefKind::Measure),
             3 => Some(RefKind::GoodPractice),
+            4 => Some(RefKind::Concern),
+            5 => Some(RefKind::Action),
             _ => None,
         }
     }
@@ -137,6 +141,27 @@ pub enum Index {
     /// Recommendations linked to a measure: the reverse of the `links` tree, whose keys
     /// already run from recommendation to measure.
     LinksByMeasure(u32),
+    ConcernsByCountry(CountryCode),
+    ConcernsByKind(ConcernKind),
+    ConcernsBySeverity(Severity),
+    ConcernsByTheme(Slug),
+    ConcernsByGroup(Slug),
+    ConcernsBySdg(SdgGoal),
+    /// Concerns that a measure mitigates (value: the measure's internal id).
+    ConcernsByMeasure(u32),
+    /// Concerns that a recommendation speaks to (value: its internal id).
+    ConcernsByRecommendation(u32),
+    ActionsByCountry(CountryCode),
+    ActionsByKind(ActionKind),
+    ActionsByTheme(Slug),
+    ActionsByGroup(Slug),
+    ActionsBySdg(SdgGoal),
+    /// Actions that address a concern (value: the concern's internal id).
+    ActionsByConcern(u32),
+    /// Actions that supported a measure (value: its internal id).
+    ActionsByMeasure(u32),
+    /// Actions that followed up a recommendation (value: its internal id).
+    ActionsByRecommendation(u32),
 }
 
 impl Index {
@@ -165,6 +190,22 @@ impl Index {
             GoodPracticesByMeasure(_) => 20,
             GoodPracticesByRecommendation(_) => 21,
             LinksByMeasure(_) => 22,
+            ConcernsByCountry(_) => 23,
+            ConcernsByKind(_) => 24,
+            ConcernsBySeverity(_) => 25,
+            ConcernsByTheme(_) => 26,
+            ConcernsByGroup(_) => 27,
+            ConcernsBySdg(_) => 28,
+            ConcernsByMeasure(_) => 29,
+            ConcernsByRecommendation(_) => 30,
+            ActionsByCountry(_) => 31,
+            ActionsByKind(_) => 32,
+            ActionsByTheme(_) => 33,
+            ActionsByGroup(_) => 34,
+            ActionsBySdg(_) => 35,
+            ActionsByConcern(_) => 36,
+            ActionsByMeasure(_) => 37,
+            ActionsByRecommendation(_) => 38,
         }
     }
 
@@ -177,7 +218,9 @@ impl Index {
             | RecommendationsReceived(c)
             | RecommendationsMade(c)
             | MeasuresByCountry(c)
-            | GoodPracticesByCountry(c) => k.extend_from_slice(&c.as_bytes()),
+            | GoodPracticesByCountry(c)
+            | ConcernsByCountry(c)
+            | ActionsByCountry(c) => k.extend_from_slice(&c.as_bytes()),
             CycleSessions(c) => k.push(c.get()),
             SessionRecommendations(s) => k.extend_from_slice(&s.get().to_be_bytes()),
             RecommendationsByTheme(s)
@@ -185,17 +228,33 @@ impl Index {
             | MeasuresByTheme(s)
             | MeasuresByGroup(s)
             | GoodPracticesByTheme(s)
-            | GoodPracticesByGroup(s) => {
+            | GoodPracticesByGroup(s)
+            | ConcernsByTheme(s)
+            | ConcernsByGroup(s)
+            | ActionsByTheme(s)
+            | ActionsByGroup(s) => {
                 k.extend_from_slice(s.as_str().as_bytes());
                 k.push(0);
             }
-            RecommendationsBySdg(g) | MeasuresBySdg(g) | GoodPracticesBySdg(g) => k.push(g.get()),
+            RecommendationsBySdg(g)
+            | MeasuresBySdg(g)
+            | GoodPracticesBySdg(g)
+            | ConcernsBySdg(g)
+            | ActionsBySdg(g) => k.push(g.get()),
+            ConcernsByKind(c) => k.push(c.code()),
+            ConcernsBySeverity(c) => k.push(c.code()),
+            ActionsByKind(c) => k.push(c.code()),
             RecommendationsByResponse(r) => k.push(r.code()),
             RecommendationsByAction(a) => k.push(a.get()),
             MeasuresByCategory(c) => k.push(c.code()),
-            GoodPracticesByMeasure(id) | GoodPracticesByRecommendation(id) | LinksByMeasure(id) => {
-                k.extend_from_slice(&id.to_be_bytes())
-            }
+            GoodPracticesByMeasure(id)
+            | GoodPracticesByRecommendation(id)
+            | LinksByMeasure(id)
+            | ConcernsByMeasure(id)
+            | ConcernsByRecommendation(id)
+            | ActionsByConcern(id)
+            | ActionsByMeasure(id)
+            | ActionsByRecommendation(id) => k.extend_from_slice(&id.to_be_bytes()),
         }
         k
     }
@@ -239,6 +298,22 @@ impl Index {
             20 => GoodPracticesByMeasure(id()?),
             21 => GoodPracticesByRecommendation(id()?),
             22 => LinksByMeasure(id()?),
+            23 => ConcernsByCountry(code()?),
+            24 => ConcernsByKind(ConcernKind::from_code(byte()?)?),
+            25 => ConcernsBySeverity(Severity::from_code(byte()?)?),
+            26 => ConcernsByTheme(slug()?),
+            27 => ConcernsByGroup(slug()?),
+            28 => ConcernsBySdg(sdg()?),
+            29 => ConcernsByMeasure(id()?),
+            30 => ConcernsByRecommendation(id()?),
+            31 => ActionsByCountry(code()?),
+            32 => ActionsByKind(ActionKind::from_code(byte()?)?),
+            33 => ActionsByTheme(slug()?),
+            34 => ActionsByGroup(slug()?),
+            35 => ActionsBySdg(sdg()?),
+            36 => ActionsByConcern(id()?),
+            37 => ActionsByMeasure(id()?),
+            38 => ActionsByRecommendation(id()?),
             _ => return None,
         };
         // Reject keys with bytes that the encoder would not produce.
@@ -287,6 +362,22 @@ mod tests {
             any::<u32>().prop_map(GoodPracticesByMeasure),
             any::<u32>().prop_map(GoodPracticesByRecommendation),
             any::<u32>().prop_map(LinksByMeasure),
+            code().prop_map(ConcernsByCountry),
+            (0u8..3).prop_map(|c| ConcernsByKind(ConcernKind::from_code(c).unwrap())),
+            (0u8..3).prop_map(|c| ConcernsBySeverity(Severity::from_code(c).unwrap())),
+            slug().prop_map(ConcernsByTheme),
+            slug().prop_map(ConcernsByGroup),
+            sdg().prop_map(ConcernsBySdg),
+            any::<u32>().prop_map(ConcernsByMeasure),
+            any::<u32>().prop_map(ConcernsByRecommendation),
+            code().prop_map(ActionsByCountry),
+            (0u8..4).prop_map(|c| ActionsByKind(ActionKind::from_code(c).unwrap())),
+            slug().prop_map(ActionsByTheme),
+            slug().prop_map(ActionsByGroup),
+            sdg().prop_map(ActionsBySdg),
+            any::<u32>().prop_map(ActionsByConcern),
+            any::<u32>().prop_map(ActionsByMeasure),
+            any::<u32>().prop_map(ActionsByRecommendation),
         ]
     }
 

@@ -57,10 +57,13 @@ pub enum TreeId {
     History,
     HistoryIndex,
     Tokens,
+    // Trees added after the first release go last: a tree's position is its slot.
+    Concerns,
+    Actions,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 18] = [
+    pub const ALL: [TreeId; 20] = [
         TreeId::Meta,
         TreeId::Countries,
         TreeId::Cycles,
@@ -79,6 +82,8 @@ impl TreeId {
         TreeId::History,
         TreeId::HistoryIndex,
         TreeId::Tokens,
+        TreeId::Concerns,
+        TreeId::Actions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,6 +106,8 @@ impl TreeId {
             TreeId::History => "history",
             TreeId::HistoryIndex => "history_index",
             TreeId::Tokens => "tokens",
+            TreeId::Concerns => "concerns",
+            TreeId::Actions => "actions",
         }
     }
 }
@@ -119,10 +126,12 @@ pub enum Kind {
     Group,
     Sdg,
     MeasureCategory,
+    Concern,
+    Action,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Theme,
         Kind::Group,
         Kind::Sdg,
@@ -133,6 +142,8 @@ impl Kind {
         Kind::Recommendation,
         Kind::Measure,
         Kind::GoodPractice,
+        Kind::Concern,
+        Kind::Action,
         Kind::Link,
     ];
 
@@ -149,6 +160,8 @@ impl Kind {
             Kind::Group => "group",
             Kind::Sdg => "SDG",
             Kind::MeasureCategory => "measure category",
+            Kind::Concern => "concern",
+            Kind::Action => "action",
         }
     }
 
@@ -165,6 +178,8 @@ impl Kind {
             Kind::Group => TreeId::Groups,
             Kind::Sdg => TreeId::Sdgs,
             Kind::MeasureCategory => TreeId::MeasureCategories,
+            Kind::Concern => TreeId::Concerns,
+            Kind::Action => TreeId::Actions,
         }
     }
 
@@ -470,6 +485,25 @@ impl Store {
     }
     pub fn good_practices(&self) -> impl Iterator<Item = Result<(u32, Stored<GoodPractice>)>> + '_ {
         self.all_by_id(TreeId::GoodPractices)
+    }
+
+    pub fn concern_by_id(&self, id: u32) -> Result<Option<Stored<Concern>>> {
+        self.get(TreeId::Concerns, &id_key(id))
+    }
+    pub fn concern(&self, r: &Ref) -> Result<Option<(u32, Stored<Concern>)>> {
+        self.by_ref(RefKind::Concern, r, |id| self.concern_by_id(id))
+    }
+    pub fn concerns(&self) -> impl Iterator<Item = Result<(u32, Stored<Concern>)>> + '_ {
+        self.all_by_id(TreeId::Concerns)
+    }
+    pub fn action_by_id(&self, id: u32) -> Result<Option<Stored<Action>>> {
+        self.get(TreeId::Actions, &id_key(id))
+    }
+    pub fn action(&self, r: &Ref) -> Result<Option<(u32, Stored<Action>)>> {
+        self.by_ref(RefKind::Action, r, |id| self.action_by_id(id))
+    }
+    pub fn actions(&self) -> impl Iterator<Item = Result<(u32, Stored<Action>)>> + '_ {
+        self.all_by_id(TreeId::Actions)
     }
 
     fn by_ref<T>(

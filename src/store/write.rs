@@ -25,6 +25,8 @@ pub enum Record {
     Recommendation(Recommendation),
     Measure(Measure),
     GoodPractice(GoodPractice),
+    Concern(Concern),
+    Action(Action),
     Link(Link),
     Theme(Theme),
     Group(Group),
@@ -41,6 +43,8 @@ pub enum Key {
     Recommendation(Ref),
     Measure(Ref),
     GoodPractice(Ref),
+    Concern(Ref),
+    Action(Ref),
     Link { recommendation: Ref, measure: Ref },
     Theme(Slug),
     Group(Slug),
@@ -88,6 +92,8 @@ impl Record {
             Record::Recommendation(_) => Kind::Recommendation,
             Record::Measure(_) => Kind::Measure,
             Record::GoodPractice(_) => Kind::GoodPractice,
+            Record::Concern(_) => Kind::Concern,
+            Record::Action(_) => Kind::Action,
             Record::Link(_) => Kind::Link,
             Record::Theme(_) => Kind::Theme,
             Record::Group(_) => Kind::Group,
@@ -104,6 +110,8 @@ impl Record {
             Record::Recommendation(r) => Key::Recommendation(r.id.clone()),
             Record::Measure(r) => Key::Measure(r.id.clone()),
             Record::GoodPractice(r) => Key::GoodPractice(r.id.clone()),
+            Record::Concern(r) => Key::Concern(r.id.clone()),
+            Record::Action(r) => Key::Action(r.id.clone()),
             Record::Link(r) => Key::Link {
                 recommendation: r.recommendation.clone(),
                 measure: r.measure.clone(),
@@ -123,6 +131,8 @@ impl Record {
             Record::Recommendation(r) => r.problems(),
             Record::Measure(r) => r.problems(),
             Record::GoodPractice(r) => r.problems(),
+            Record::Concern(r) => r.problems(),
+            Record::Action(r) => r.problems(),
             Record::Link(r) => r.problems(),
             Record::Theme(r) => r.problems(),
             Record::Group(r) => r.problems(),
@@ -142,6 +152,8 @@ impl Record {
             Record::Recommendation(r) => e(version, r),
             Record::Measure(r) => e(version, r),
             Record::GoodPractice(r) => e(version, r),
+            Record::Concern(r) => e(version, r),
+            Record::Action(r) => e(version, r),
             Record::Link(r) => e(version, r),
             Record::Theme(r) => e(version, r),
             Record::Group(r) => e(version, r),
@@ -162,6 +174,8 @@ impl Record {
             Record::Recommendation(r) => j(r),
             Record::Measure(r) => j(r),
             Record::GoodPractice(r) => j(r),
+            Record::Concern(r) => j(r),
+            Record::Action(r) => j(r),
             Record::Link(r) => j(r),
             Record::Theme(r) => j(r),
             Record::Group(r) => j(r),
@@ -193,6 +207,8 @@ impl Record {
             Kind::Recommendation => d(kind, bytes, Record::Recommendation),
             Kind::Measure => d(kind, bytes, Record::Measure),
             Kind::GoodPractice => d(kind, bytes, Record::GoodPractice),
+            Kind::Concern => d(kind, bytes, Record::Concern),
+            Kind::Action => d(kind, bytes, Record::Action),
             Kind::Link => d(kind, bytes, Record::Link),
             Kind::Theme => d(kind, bytes, Record::Theme),
             Kind::Group => d(kind, bytes, Record::Group),
@@ -211,6 +227,8 @@ impl Key {
             Key::Recommendation(_) => Kind::Recommendation,
             Key::Measure(_) => Kind::Measure,
             Key::GoodPractice(_) => Kind::GoodPractice,
+            Key::Concern(_) => Kind::Concern,
+            Key::Action(_) => Kind::Action,
             Key::Link { .. } => Kind::Link,
             Key::Theme(_) => Kind::Theme,
             Key::Group(_) => Kind::Group,
@@ -227,7 +245,11 @@ impl Key {
             Key::Country(c) => c.to_string(),
             Key::Cycle(n) => n.to_string(),
             Key::Session(n) => n.to_string(),
-            Key::Recommendation(r) | Key::Measure(r) | Key::GoodPractice(r) => r.to_string(),
+            Key::Recommendation(r)
+            | Key::Measure(r)
+            | Key::GoodPractice(r)
+            | Key::Concern(r)
+            | Key::Action(r) => r.to_string(),
             Key::Link {
                 recommendation,
                 measure,
@@ -248,6 +270,8 @@ impl std::fmt::Display for Key {
             Key::Recommendation(r) => write!(f, "recommendation {r}"),
             Key::Measure(r) => write!(f, "measure {r}"),
             Key::GoodPractice(r) => write!(f, "good practice {r}"),
+            Key::Concern(r) => write!(f, "concern {r}"),
+            Key::Action(r) => write!(f, "action {r}"),
             Key::Link {
                 recommendation,
                 measure,
@@ -564,6 +588,8 @@ impl<'s> Plan<'s> {
             Key::Recommendation(r) => by_ref(self, RefKind::Recommendation, r)?,
             Key::Measure(r) => by_ref(self, RefKind::Measure, r)?,
             Key::GoodPractice(r) => by_ref(self, RefKind::GoodPractice, r)?,
+            Key::Concern(r) => by_ref(self, RefKind::Concern, r)?,
+            Key::Action(r) => by_ref(self, RefKind::Action, r)?,
             Key::Link {
                 recommendation,
                 measure,
@@ -649,6 +675,64 @@ impl<'s> Plan<'s> {
                 for r in &p.recommendations {
                     if let Some(r) = self.id(RefKind::Recommendation, r)? {
                         add(I::GoodPracticesByRecommendation(r), id);
+                    }
+                }
+            }
+            Record::Concern(c) => {
+                let id = decode_id(at).unwrap_or_default();
+                for &country in &c.countries {
+                    add(I::ConcernsByCountry(country), id);
+                }
+                add(I::ConcernsByKind(c.kind), id);
+                add(I::ConcernsBySeverity(c.severity), id);
+                for t in &c.themes {
+                    add(I::ConcernsByTheme(t.clone()), id);
+                }
+                for g in &c.groups {
+                    add(I::ConcernsByGroup(g.clone()), id);
+                }
+                for &g in &c.sdgs {
+                    add(I::ConcernsBySdg(g), id);
+                }
+                for m in &c.measures {
+                    if let Some(m) = self.id(RefKind::Measure, m)? {
+                        add(I::ConcernsByMeasure(m), id);
+                    }
+                }
+                for r in &c.recommendations {
+                    if let Some(r) = self.id(RefKind::Recommendation, r)? {
+                        add(I::ConcernsByRecommendation(r), id);
+                    }
+                }
+            }
+            Record::Action(a) => {
+                let id = decode_id(at).unwrap_or_default();
+                for &country in &a.countries {
+                    add(I::ActionsByCountry(country), id);
+                }
+                add(I::ActionsByKind(a.kind), id);
+                for t in &a.themes {
+                    add(I::ActionsByTheme(t.clone()), id);
+                }
+                for g in &a.groups {
+                    add(I::ActionsByGroup(g.clone()), id);
+                }
+                for &g in &a.sdgs {
+                    add(I::ActionsBySdg(g), id);
+                }
+                for c in &a.concerns {
+                    if let Some(c) = self.id(RefKind::Concern, c)? {
+                        add(I::ActionsByConcern(c), id);
+                    }
+                }
+                for m in &a.measures {
+                    if let Some(m) = self.id(RefKind::Measure, m)? {
+                        add(I::ActionsByMeasure(m), id);
+                    }
+                }
+                for r in &a.recommendations {
+                    if let Some(r) = self.id(RefKind::Recommendation, r)? {
+                        add(I::ActionsByRecommendation(r), id);
                     }
                 }
             }
@@ -790,6 +874,39 @@ impl<'s> Plan<'s> {
                     RefKind::Recommendation,
                     "recommendation",
                     &g.recommendations,
+                )?;
+            }
+            Record::Concern(c) => {
+                for &code in &c.countries {
+                    country(&mut p, "countries", code)?;
+                }
+                slugs(&mut p, "themes", TreeId::Themes, "theme", &c.themes)?;
+                slugs(&mut p, "groups", TreeId::Groups, "group", &c.groups)?;
+                sdgs(&mut p, &c.sdgs)?;
+                refs(&mut p, "measures", RefKind::Measure, "measure", &c.measures)?;
+                refs(
+                    &mut p,
+                    "recommendations",
+                    RefKind::Recommendation,
+                    "recommendation",
+                    &c.recommendations,
+                )?;
+            }
+            Record::Action(a) => {
+                for &code in &a.countries {
+                    country(&mut p, "countries", code)?;
+                }
+                slugs(&mut p, "themes", TreeId::Themes, "theme", &a.themes)?;
+                slugs(&mut p, "groups", TreeId::Groups, "group", &a.groups)?;
+                sdgs(&mut p, &a.sdgs)?;
+                refs(&mut p, "concerns", RefKind::Concern, "concern", &a.concerns)?;
+                refs(&mut p, "measures", RefKind::Measure, "measure", &a.measures)?;
+                refs(
+                    &mut p,
+                    "recommendations",
+                    RefKind::Recommendation,
+                    "recommendation",
+                    &a.recommendations,
                 )?;
             }
             Record::Link(l) => {
@@ -974,6 +1091,8 @@ impl<'s> Plan<'s> {
             Key::Recommendation(r) => self.del(TreeId::Refs, ref_key(RefKind::Recommendation, r)),
             Key::Measure(r) => self.del(TreeId::Refs, ref_key(RefKind::Measure, r)),
             Key::GoodPractice(r) => self.del(TreeId::Refs, ref_key(RefKind::GoodPractice, r)),
+            Key::Concern(r) => self.del(TreeId::Refs, ref_key(RefKind::Concern, r)),
+            Key::Action(r) => self.del(TreeId::Refs, ref_key(RefKind::Action, r)),
             _ => {}
         }
         Ok(Ok(Outcome::Deleted { cascaded_links }))
@@ -1001,6 +1120,8 @@ impl<'s> Plan<'s> {
                 (I::RecommendationsMade(*c), "recommendation(s) it made"),
                 (I::MeasuresByCountry(*c), "measure(s) it took"),
                 (I::GoodPracticesByCountry(*c), "good practice(s)"),
+                (I::ConcernsByCountry(*c), "concern(s)"),
+                (I::ActionsByCountry(*c), "action(s)"),
                 (I::CountryReviews(*c), "session(s) that reviewed it"),
             ],
             Key::Cycle(n) => vec![(I::CycleSessions(*n), "session(s) of the cycle")],
@@ -1008,31 +1129,49 @@ impl<'s> Plan<'s> {
                 I::SessionRecommendations(*n),
                 "recommendation(s) made in it",
             )],
-            Key::Recommendation(_) => vec![(
-                I::GoodPracticesByRecommendation(id),
-                "good practice(s) that cite it",
-            )],
-            Key::Measure(_) => vec![(
-                I::GoodPracticesByMeasure(id),
-                "good practice(s) that cite it",
-            )],
+            Key::Recommendation(_) => vec![
+                (
+                    I::GoodPracticesByRecommendation(id),
+                    "good practice(s) that cite it",
+                ),
+                (I::ConcernsByRecommendation(id), "concern(s) that cite it"),
+                (
+                    I::ActionsByRecommendation(id),
+                    "action(s) that follow it up",
+                ),
+            ],
+            Key::Measure(_) => vec![
+                (
+                    I::GoodPracticesByMeasure(id),
+                    "good practice(s) that cite it",
+                ),
+                (I::ConcernsByMeasure(id), "concern(s) it mitigates"),
+                (I::ActionsByMeasure(id), "action(s) that supported it"),
+            ],
+            Key::Concern(_) => vec![(I::ActionsByConcern(id), "action(s) that address it")],
             Key::Theme(s) => vec![
                 (I::RecommendationsByTheme(s.clone()), "recommendation(s)"),
                 (I::MeasuresByTheme(s.clone()), "measure(s)"),
                 (I::GoodPracticesByTheme(s.clone()), "good practice(s)"),
+                (I::ConcernsByTheme(s.clone()), "concern(s)"),
+                (I::ActionsByTheme(s.clone()), "action(s)"),
             ],
             Key::Group(s) => vec![
                 (I::RecommendationsByGroup(s.clone()), "recommendation(s)"),
                 (I::MeasuresByGroup(s.clone()), "measure(s)"),
                 (I::GoodPracticesByGroup(s.clone()), "good practice(s)"),
+                (I::ConcernsByGroup(s.clone()), "concern(s)"),
+                (I::ActionsByGroup(s.clone()), "action(s)"),
             ],
             Key::Sdg(g) => vec![
                 (I::RecommendationsBySdg(*g), "recommendation(s)"),
                 (I::MeasuresBySdg(*g), "measure(s)"),
                 (I::GoodPracticesBySdg(*g), "good practice(s)"),
+                (I::ConcernsBySdg(*g), "concern(s)"),
+                (I::ActionsBySdg(*g), "action(s)"),
             ],
             Key::MeasureCategory(c) => vec![(I::MeasuresByCategory(*c), "measure(s)")],
-            Key::GoodPractice(_) | Key::Link { .. } => vec![],
+            Key::GoodPractice(_) | Key::Action(_) | Key::Link { .. } => vec![],
         };
         let mut p = vec![];
         for (index, what) in checks {

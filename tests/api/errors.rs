@@ -514,6 +514,8 @@ async fn introspection_works() {
     assert_eq!(
         possible,
         [
+            "Action",
+            "Concern",
             "Country",
             "Cycle",
             "GoodPractice",

@@ -656,6 +656,9 @@ pub struct Files {
     pub groups: Vec<GroupRow>,
     pub sdgs: Vec<SdgRow>,
     pub measure_categories: Vec<CategoryRow>,
+    /// The optional files of the COVID-19 Tracker (empty where the dataset lacks them).
+    pub concerns: Vec<TrackerRow>,
+    pub actions: Vec<TrackerRow>,
     /// Derived: country code → UN regional group.
     pub group_of: HashMap<String, Option<String>>,
     /// Derived: session number → cycle number.
@@ -663,6 +666,37 @@ pub struct Files {
     /// Derived: recommendation and measure refs with a CONFIRMED link.
     pub linked_recommendations: BTreeSet<String>,
     pub linked_measures: BTreeSet<String>,
+}
+
+/// The searchable text of a concern or an action.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TrackerRow {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    #[serde(default)]
+    pub outcome: Option<String>,
+}
+
+impl TrackerRow {
+    /// The text the API indexes: title, description and (for actions) outcome.
+    pub fn text(&self) -> String {
+        format!(
+            "{}\n{}\n{}",
+            self.title,
+            self.description,
+            self.outcome.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// The records of a file the dataset may lack.
+fn optional_lines<T: for<'de> Deserialize<'de>>(dir: &Path, name: &str) -> Vec<T> {
+    if dir.join(name).exists() {
+        lines(dir, name)
+    } else {
+        vec![]
+    }
 }
 
 fn lines<T: for<'de> Deserialize<'de>>(dir: &Path, name: &str) -> Vec<T> {
@@ -703,6 +737,8 @@ impl Files {
             groups: lines(dir, "taxonomy/groups.jsonl"),
             sdgs: lines(dir, "taxonomy/sdgs.jsonl"),
             measure_categories: lines(dir, "taxonomy/measure_categories.jsonl"),
+            concerns: optional_lines(dir, "concerns.jsonl"),
+            actions: optional_lines(dir, "actions.jsonl"),
         }
     }
 
@@ -767,10 +803,23 @@ pub fn stems(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Whether every word of `query` (none of them a stop word) matches `text` after stemming.
+/// The stop words the API leaves out of a query (the list of `catalog::text`, copied so the
+/// brute force does not borrow the code it checks).
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into",
+    "is", "it", "its", "of", "on", "or", "such", "that", "the", "their", "there", "these", "they",
+    "this", "to", "was", "were", "which", "will", "with",
+];
+
+/// Whether every word of `query` that is not a stop word matches `text` after stemming.
 pub fn text_matches(text: &str, query: &str) -> bool {
     let have = stems(text);
-    stems(query).iter().all(|s| have.contains(s))
+    let words: String = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !STOP_WORDS.contains(&w.to_lowercase().as_str()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    stems(&words).iter().all(|s| have.contains(s))
 }
 
 /// Whether every word of `query` appears in `text` as a whole lower-cased word.

@@ -17,3 +17,4 @@ mod relations;
 mod roots;
 mod search;
 mod snapshot;
+mod tracker;

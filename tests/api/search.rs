@@ -12,7 +12,7 @@ const SEARCH: &str = "query($text: String!, $first: Int, $after: String) {
     s: search(text: $text, first: $first, after: $after) {
         totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
         edges { cursor node { score snippet node {
-            __typename ... on Recommendation { ref } ... on Measure { ref } ... on GoodPractice { ref }
+            __typename ... on Recommendation { ref } ... on Measure { ref } ... on GoodPractice { ref } ... on Concern { ref } ... on Action { ref }
         } } }
     }
 }";
@@ -33,6 +33,13 @@ fn brute_force(f: &Files, text: &str) -> BTreeSet<(String, String)> {
     for g in &f.good_practices {
         if text_matches(&good_practice_text(g), text) {
             out.insert(("GoodPractice".to_owned(), g.id.clone()));
+        }
+    }
+    for (what, rows) in [("Concern", &f.concerns), ("Action", &f.actions)] {
+        for r in rows {
+            if text_matches(&r.text(), text) {
+                out.insert((what.to_owned(), r.id.clone()));
+            }
         }
     }
     out
@@ -129,7 +136,7 @@ async fn search_matches_brute_force_on_tiny() {
             kinds.insert(h["node"]["node"]["__typename"].as_str().unwrap().to_owned());
         }
     }
-    assert_eq!(kinds.len(), 3, "hits of all three kinds: {kinds:?}");
+    assert_eq!(kinds.len(), 5, "hits of all five kinds: {kinds:?}");
 }
 
 #[tokio::test]
@@ -184,6 +191,8 @@ async fn search_defaults_and_edges() {
                 ... on Recommendation { stateUnderReview { code } }
                 ... on Measure { country { code } }
                 ... on GoodPractice { countries { code } }
+                ... on Concern { countries { code } }
+                ... on Action { countries { code } }
             } } } }",
             json!({}),
         )

@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests: a small hand-made valid dataset (all 11 files,
+//! Helpers shared by the integration tests: a small hand-made valid dataset (all 13 files,
 //! taxonomy included) that tests copy and mutate, and ways to snapshot a store.
 #![allow(dead_code)]
 
@@ -79,6 +79,16 @@ const GOOD_PRACTICES: &[&str] = &[
     r#"{"id":"GP-001","title":"Free testing for older persons","description":"Honduras made testing free for older persons.","countries":["HND"],"year":2020,"themes":["covid-19"],"groups":["older-persons"],"sdgs":[3],"measures":["M-HND-001"],"recommendations":["R-36-HND-001"],"source":"UPR Info"}"#,
 ];
 
+// Hand-made test records in the format of DOMAIN.md, not facts.
+const CONCERNS: &[&str] = &[
+    r#"{"id":"C-HND-001","countries":["HND"],"title":"Older persons without access to testing","description":"Reports that older persons could not reach testing sites.","kind":"TREND","severity":"HIGH","reported_on":"2020-05-01","themes":["right-to-health"],"groups":["older-persons"],"sdgs":[3],"measures":["M-HND-001"],"recommendations":["R-36-HND-001"],"source":"Test fixture","source_url":null}"#,
+    r#"{"id":"C-UKR-001","countries":["BDI","UKR"],"title":"Backlog of detention hearings","description":"Hearings were postponed while courts were closed.","kind":"EARLY_WARNING","severity":"MEDIUM","reported_on":"2020-06-15","themes":["justice"],"groups":[],"sdgs":[16],"measures":[],"recommendations":[],"source":"Test fixture","source_url":"https://example.org/concerns/C-UKR-001"}"#,
+];
+
+const ACTIONS: &[&str] = &[
+    r#"{"id":"A-UKR-001","countries":["UKR"],"title":"Monitoring of remote hearings","description":"Monitors observed hearings held by video link.","kind":"MONITORING_AND_REPORTING","start_date":"2020-05-01","end_date":null,"outcome":"40 hearings observed","people_reached":null,"themes":["justice"],"groups":[],"sdgs":[16],"concerns":["C-UKR-001"],"measures":[],"recommendations":["R-37-UKR-001"],"source":"Test fixture"}"#,
+];
+
 const LINKS: &[&str] = &[
     r#"{"recommendation":"R-36-HND-001","measure":"M-HND-001","relation":"IMPLEMENTS","status":"CONFIRMED","note":"Free testing for older persons.","evidence_url":null,"created_by":"upr-info","created_at":"2020-12-04T10:00:00Z","updated_at":null}"#,
     r#"{"recommendation":"R-36-USA-001","measure":"M-USA-001","relation":"PARTIALLY_IMPLEMENTS","status":"SUGGESTED","note":null,"evidence_url":"https://example.org/evidence/1","created_by":"api","created_at":"2021-01-10T08:30:00Z","updated_at":null}"#,
@@ -86,7 +96,7 @@ const LINKS: &[&str] = &[
 ];
 
 /// Record counts of [`Dataset::small`], in [`Kind::ALL`] order.
-pub const SMALL_COUNTS: [(Kind, u64); 11] = [
+pub const SMALL_COUNTS: [(Kind, u64); 13] = [
     (Kind::Theme, 5),
     (Kind::Group, 3),
     (Kind::Sdg, 4),
@@ -97,6 +107,8 @@ pub const SMALL_COUNTS: [(Kind, u64); 11] = [
     (Kind::Recommendation, 4),
     (Kind::Measure, 3),
     (Kind::GoodPractice, 1),
+    (Kind::Concern, 2),
+    (Kind::Action, 1),
     (Kind::Link, 3),
 ];
 
@@ -118,6 +130,8 @@ impl Dataset {
             ("recommendations.jsonl", lines(RECOMMENDATIONS)),
             ("measures.jsonl", lines(MEASURES)),
             ("good_practices.jsonl", lines(GOOD_PRACTICES)),
+            ("concerns.jsonl", lines(CONCERNS)),
+            ("actions.jsonl", lines(ACTIONS)),
             ("links.jsonl", lines(LINKS)),
         ]);
         assert_eq!(files.len(), FILES.len());
@@ -160,7 +174,7 @@ impl Dataset {
         self
     }
 
-    /// Writes the 11 files into `dir` (created if missing), one record a line.
+    /// Writes the 13 files into `dir` (created if missing), one record a line.
     pub fn write(&self, dir: &Path) {
         for (file, lines) in &self.files {
             let path = dir.join(file);
@@ -203,7 +217,7 @@ pub fn read_files(dir: &Path) -> BTreeMap<&'static str, Vec<u8>> {
         .collect()
 }
 
-/// The store exported, as the bytes of each of the 11 files.
+/// The store exported, as the bytes of each of the 13 files.
 pub fn export_bytes(store: &Store) -> BTreeMap<&'static str, Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
     export(store, dir.path()).unwrap();
@@ -322,6 +336,26 @@ pub fn stored_records(store: &Store) -> BTreeMap<String, (u32, Record)> {
             s.record.id
         );
         put(s.version, Record::GoodPractice(s.record));
+    }
+    for x in store.concerns() {
+        let (id, s) = x.unwrap();
+        assert_eq!(
+            id_of(RefKind::Concern, &s.record.id),
+            id,
+            "id of {}",
+            s.record.id
+        );
+        put(s.version, Record::Concern(s.record));
+    }
+    for x in store.actions() {
+        let (id, s) = x.unwrap();
+        assert_eq!(
+            id_of(RefKind::Action, &s.record.id),
+            id,
+            "id of {}",
+            s.record.id
+        );
+        put(s.version, Record::Action(s.record));
     }
     for x in store.links() {
         let ((r, m), s) = x.unwrap();

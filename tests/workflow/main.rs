@@ -13,3 +13,4 @@ mod mutations;
 mod snapshot;
 mod subscriptions;
 mod suggestions;
+mod tracker;

@@ -13,15 +13,15 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::harness::*;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn send(ws: &mut Ws, v: Value) {
+pub(crate) async fn send(ws: &mut Ws, v: Value) {
     ws.send(Message::Text(v.to_string().into())).await.unwrap();
 }
 
 /// The next protocol message (pings answered), or None when the connection ends or nothing
 /// comes within `wait`.
-async fn receive(ws: &mut Ws, wait: Duration) -> Option<Value> {
+pub(crate) async fn receive(ws: &mut Ws, wait: Duration) -> Option<Value> {
     loop {
         let m = tokio::time::timeout(wait, ws.next()).await.ok()??.ok()?;
         match m {
@@ -39,7 +39,7 @@ async fn receive(ws: &mut Ws, wait: Duration) -> Option<Value> {
     }
 }
 
-async fn connect(s: &Server, token: Option<&str>) -> (Ws, Option<Value>) {
+pub(crate) async fn connect(s: &Server, token: Option<&str>) -> (Ws, Option<Value>) {
     let mut req = s.ws().into_client_request().unwrap();
     req.headers_mut().insert(
         "Sec-WebSocket-Protocol",
@@ -59,7 +59,7 @@ async fn connect(s: &Server, token: Option<&str>) -> (Ws, Option<Value>) {
     (ws, ack)
 }
 
-async fn subscribe(ws: &mut Ws, id: &str, query: &str) {
+pub(crate) async fn subscribe(ws: &mut Ws, id: &str, query: &str) {
     send(
         ws,
         json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),

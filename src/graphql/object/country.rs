@@ -117,6 +117,38 @@ impl Country {
     async fn regressions(&self, ctx: &Context<'_>) -> Result<Vec<super::suggestion::Regression>> {
         super::suggestion::regressions_of(ctx, self.0.record.code).await
     }
+    /// Issues of concern about this State, in key order.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
+    async fn concerns(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::filter::ConcernFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::ConcernConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&crate::store::Index::ConcernsByCountry(self.0.record.code));
+        super::concern::concerns(&c, within, filter, first, after, last, before)
+    }
+    /// Actions of UN Human Rights for this State, in key order.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
+    async fn actions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::filter::ActionFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::ActionConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&crate::store::Index::ActionsByCountry(self.0.record.code));
+        super::action::actions(&c, within, filter, first, after, last, before)
+    }
     /// The sessions in which this State was reviewed, in session order.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {

@@ -110,6 +110,24 @@ impl Measure {
             status,
         ))
     }
+    /// Issues of concern that this measure mitigates, in key order.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
+    async fn concerns(&self, ctx: &Context<'_>) -> Result<Vec<super::Concern>> {
+        let c = catalog(ctx)?;
+        Ok(super::concern::concerns_in(
+            &c,
+            c.list(&Index::ConcernsByMeasure(self.0.id)),
+        ))
+    }
+    /// Actions of UN Human Rights that supported this measure, in key order.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
+    async fn actions(&self, ctx: &Context<'_>) -> Result<Vec<super::Action>> {
+        let c = catalog(ctx)?;
+        Ok(super::action::actions_in(
+            &c,
+            c.list(&Index::ActionsByMeasure(self.0.id)),
+        ))
+    }
     /// Good practices that draw on this measure.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {

@@ -2,6 +2,8 @@
 //! (an `Arc`, so building a page copies no record) and resolves relations from the catalog's
 //! in-memory indexes: no nested field reads the store.
 
+pub(crate) mod action;
+pub(crate) mod concern;
 pub(crate) mod country;
 pub(crate) mod good_practice;
 pub(crate) mod link;
@@ -15,6 +17,8 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Result};
 
+pub use action::{Action, ActionConnection};
+pub use concern::{Concern, ConcernConnection};
 pub use country::{Country, CountryConnection};
 pub use good_practice::{GoodPractice, GoodPracticeConnection};
 pub use link::{Link, LinkConnection};

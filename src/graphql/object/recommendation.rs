@@ -119,6 +119,24 @@ impl Recommendation {
             status,
         ))
     }
+    /// Issues of concern that this recommendation speaks to, in key order.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
+    async fn concerns(&self, ctx: &Context<'_>) -> Result<Vec<super::Concern>> {
+        let c = catalog(ctx)?;
+        Ok(super::concern::concerns_in(
+            &c,
+            c.list(&Index::ConcernsByRecommendation(self.0.id)),
+        ))
+    }
+    /// Actions of UN Human Rights that followed this recommendation up, in key order.
+    #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
+    async fn actions(&self, ctx: &Context<'_>) -> Result<Vec<super::Action>> {
+        let c = catalog(ctx)?;
+        Ok(super::action::actions_in(
+            &c,
+            c.list(&Index::ActionsByRecommendation(self.0.id)),
+        ))
+    }
     /// Good practices that draw on this recommendation.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn good_practices(&self, ctx: &Context<'_>) -> Result<Vec<GoodPractice>> {

@@ -33,6 +33,38 @@ impl Theme {
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
     }
+    /// Issues of concern about this theme, in key order.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
+    async fn concerns(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::filter::ConcernFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::ConcernConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&crate::store::Index::ConcernsByTheme(self.0.slug.clone()));
+        super::concern::concerns(&c, within, filter, first, after, last, before)
+    }
+    /// Actions of UN Human Rights for this theme, in key order.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
+    async fn actions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::filter::ActionFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::ActionConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&crate::store::Index::ActionsByTheme(self.0.slug.clone()));
+        super::action::actions(&c, within, filter, first, after, last, before)
+    }
 }
 
 /// An affected-person group of OHCHR's Universal Human Rights Index.
@@ -57,6 +89,38 @@ impl Group {
     /// Where the entry comes from.
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
+    }
+    /// Issues of concern about this group, in key order.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
+    async fn concerns(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::filter::ConcernFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::ConcernConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&crate::store::Index::ConcernsByGroup(self.0.slug.clone()));
+        super::concern::concerns(&c, within, filter, first, after, last, before)
+    }
+    /// Actions of UN Human Rights for this group, in key order.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]
+    async fn actions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::filter::ActionFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::ActionConnection> {
+        let c = catalog(ctx)?;
+        let within = c.list(&crate::store::Index::ActionsByGroup(self.0.slug.clone()));
+        super::action::actions(&c, within, filter, first, after, last, before)
     }
 }
 
