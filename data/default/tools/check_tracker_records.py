@@ -96,6 +96,9 @@ class Checker:
         path = self.root / name
         records = []
         seen = set()
+        if not path.is_file():
+            self.error(name, 0, "file not found")
+            return records
         for n, r, err in read_jsonl(path):
             if err:
                 self.error(name, n, err)
@@ -110,6 +113,9 @@ class Checker:
             if extra:
                 self.error(name, n, f"unknown field(s): {', '.join(extra)}")
             if missing:
+                continue
+            if not isinstance(r["id"], str):
+                self.error(name, n, f"id: {r['id']!r} must be a string")
                 continue
             if r["id"] in seen:
                 self.error(name, n, f"id: {r['id']} appears twice")
@@ -137,7 +143,7 @@ class Checker:
                 self.error(name, n, f"countries: {c!r} is not in countries.jsonl")
         if len(set(cs)) != len(cs):
             self.error(name, n, "countries: a country is listed twice")
-        m = re.fullmatch(prefix + r"-([A-Z]{3})-(\d{3})", str(r["id"]))
+        m = re.fullmatch(prefix + r"-([A-Z]{3})-(\d{3})", r["id"])
         if not m:
             self.error(name, n, f"id: {r['id']!r} is not {prefix}-<ISO3>-NNN")
         elif cs and m.group(1) != cs[0]:
@@ -238,7 +244,7 @@ class Checker:
             m = SOURCE_RE.match(r["source"]) if isinstance(r["source"], str) else None
             quotes = QUOTE_RE.findall(m.group(1)) if m else []
             pos = self.report.find(normalise(quotes[0])) if quotes else -1
-            if pos >= 0:
+            if pos >= 0 and re.fullmatch(r"[CA]-[A-Z]{3}-\d{3}", r["id"]):
                 placed.append((pos, n, r["id"]))
         last = -1
         for pos, n, rid in placed:
@@ -265,7 +271,11 @@ def main():
     report = next((p for p in candidates if p.is_file()), None)
     if report is None:
         print(f"note: {candidates[0]} not found; quotes and report order not checked")
-    c = Checker(args.dataset, report)
+    try:
+        c = Checker(args.dataset, report)
+    except FileNotFoundError as e:
+        print(f"{args.dataset}: not a dataset folder: {e.filename} is missing")
+        return 2
     concerns = c.check_file("concerns.jsonl", CONCERN_FIELDS, c.check_concern)
     concern_countries = {r["id"]: set(r["countries"]) for _, r in concerns}
 
