@@ -12,11 +12,9 @@ Usage: check_tracker_records.py [DATASET_DIR] [--report PATH]
 
 DATASET_DIR defaults to the folder above this script. The report defaults to
 `shared/sources/ohchr-report-2020-covid.md` beside the repository (or beside its parent, for a
-worktree); when it is absent the quote
-and report-order checks are skipped (and the script says so), since the project must work without
-it. Errors are printed as `file:line: reason`; the exit status is 1 if there is any, 2 if
-DATASET_DIR is not a dataset folder.
-Python standard library only.
+worktree); when it is absent the quote and report-order checks are skipped, and the script says
+so, since the project must work without it. Errors are printed as `file:line: reason`; the exit
+status is 1 if there is any, 2 if DATASET_DIR is not a dataset folder. Python standard library only.
 """
 
 import argparse
