@@ -10,20 +10,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The files of a dataset, in the order an import reads them.
-const DATASET_FILES: &[&str] = &[
-    "taxonomy/themes.jsonl",
-    "taxonomy/groups.jsonl",
-    "taxonomy/sdgs.jsonl",
-    "taxonomy/measure_categories.jsonl",
-    "countries.jsonl",
-    "cycles.jsonl",
-    "sessions.jsonl",
-    "recommendations.jsonl",
-    "measures.jsonl",
-    "good_practices.jsonl",
-    "links.jsonl",
-];
+// The files of a dataset, in the order an import reads them: the library's own list.
+include!("src/dataset/files.rs");
 
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -34,7 +22,7 @@ fn main() {
 fn embed_default_dataset(src: &Path, dst: &Path) {
     println!("cargo:rerun-if-changed={}", src.display());
     let mut table = String::from("&[\n");
-    for name in DATASET_FILES {
+    for name in FILES {
         let from = src.join(name);
         println!("cargo:rerun-if-changed={}", from.display());
         let raw =

@@ -23,21 +23,7 @@ use crate::model::{ChangeKind, Entity, HistoryEntry, Timestamp};
 /// before the files that refer to it (themes map to SDGs, so SDGs come first). Every file is
 /// optional to an import (a dataset need not record concerns or actions); an export writes
 /// them all.
-pub const FILES: &[&str] = &[
-    "taxonomy/sdgs.jsonl",
-    "taxonomy/themes.jsonl",
-    "taxonomy/groups.jsonl",
-    "taxonomy/measure_categories.jsonl",
-    "countries.jsonl",
-    "cycles.jsonl",
-    "sessions.jsonl",
-    "recommendations.jsonl",
-    "measures.jsonl",
-    "good_practices.jsonl",
-    "concerns.jsonl",
-    "actions.jsonl",
-    "links.jsonl",
-];
+include!("files.rs");
 
 /// The files of [`FILES`] a dataset may lack (DOMAIN.md: the COVID-19 Tracker's own records
 /// are optional); an import summary lists them only when they hold records.

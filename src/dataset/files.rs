@@ -1,0 +1,17 @@
+// The one list of a dataset's files, in import order. `build.rs` includes it too (a build
+// script cannot use the crate), so the embedded default dataset holds exactly these files.
+pub const FILES: &[&str] = &[
+    "taxonomy/sdgs.jsonl",
+    "taxonomy/themes.jsonl",
+    "taxonomy/groups.jsonl",
+    "taxonomy/measure_categories.jsonl",
+    "countries.jsonl",
+    "cycles.jsonl",
+    "sessions.jsonl",
+    "recommendations.jsonl",
+    "measures.jsonl",
+    "good_practices.jsonl",
+    "concerns.jsonl",
+    "actions.jsonl",
+    "links.jsonl",
+];
