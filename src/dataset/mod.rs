@@ -19,10 +19,8 @@ use std::path::{Path, PathBuf};
 
 use crate::model::{ChangeKind, Entity, HistoryEntry, Timestamp};
 
-/// The files of a dataset, in the order an import reads them: taxonomy first, each file
-/// before the files that refer to it (themes map to SDGs, so SDGs come first). Every file is
-/// optional to an import (a dataset need not record concerns or actions); an export writes
-/// them all.
+// FILES: the files of a dataset, in the order an import reads them (in `files.rs`, which
+// `build.rs` includes too).
 include!("files.rs");
 
 /// The files of [`FILES`] a dataset may lack (DOMAIN.md: the COVID-19 Tracker's own records

@@ -67,11 +67,15 @@ macro_rules! unchanged_since_format_1 {
 }
 
 use crate::model::{
-    Country, Cycle, GoodPractice, Group, HistoryEntry, Link, Measure, MeasureCategoryInfo,
-    Recommendation, Sdg, Session, Theme,
+    Action, Concern, Country, Cycle, GoodPractice, Group, HistoryEntry, Link, Measure,
+    MeasureCategoryInfo, Recommendation, Sdg, Session, Theme,
 };
 
+// Concerns and actions came with format 2, and no release wrote them in format 1; their
+// layout has not changed since.
 unchanged_since_format_1!(
+    Concern,
+    Action,
     Country,
     Cycle,
     Session,
