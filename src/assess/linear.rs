@@ -150,26 +150,46 @@ impl Model {
 
     /// Every label's score, with its positive contributions.
     pub fn score(&self, features: &[Feature]) -> Vec<Scored> {
-        let mut scored: Vec<Scored> = (0..self.labels.len())
-            .map(|label| Scored {
-                label,
-                score: 0.0,
-                because: Vec::new(),
-            })
+        let rows: Vec<(&Feature, &[(u16, f32)])> = features
+            .iter()
+            .filter_map(|f| Some((f, self.weights.get(f)?.as_slice())))
             .collect();
-        for f in features {
-            for &(l, w) in self.weights.get(f).map(Vec::as_slice).unwrap_or(&[]) {
-                let s = &mut scored[l as usize];
-                s.score += w;
-                if w > 0.0 && f != "bias" {
-                    s.because.push((f.clone(), w));
-                }
+        let mut scores = vec![0.0f32; self.labels.len()];
+        for (_, ws) in &rows {
+            for &(l, w) in *ws {
+                scores[l as usize] += w;
             }
         }
-        for s in &mut scored {
-            s.because.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        }
-        scored
+        scores
+            .into_iter()
+            .enumerate()
+            .map(|(label, score)| Scored {
+                label,
+                score,
+                because: Vec::new(),
+            })
+            .map(|mut s| {
+                // Only a label that may be shown needs its reasons: explaining all 55 themes
+                // of every text would cost more than scoring them.
+                if s.score > 0.0 {
+                    s.because = Self::contributions(&rows, s.label);
+                }
+                s
+            })
+            .collect()
+    }
+
+    fn contributions(rows: &[(&Feature, &[(u16, f32)])], label: usize) -> Vec<(Feature, f32)> {
+        let mut because: Vec<(&Feature, f32)> = rows
+            .iter()
+            .filter(|(f, _)| f.as_str() != "bias")
+            .filter_map(|(f, ws)| {
+                let w = ws.iter().find(|(l, _)| *l as usize == label)?.1;
+                (w > 0.0).then_some((*f, w))
+            })
+            .collect();
+        because.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        because.into_iter().map(|(f, w)| (f.clone(), w)).collect()
     }
 }
 

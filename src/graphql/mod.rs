@@ -5,6 +5,7 @@
 //!   `DateTime` and the enums; [`ids`]: global ids and cursors; [`errors`]: what clients see;
 //!   [`cost`]: what a query costs, measured before it runs, and its deadline.
 
+pub mod assess;
 pub mod auth;
 pub mod connection;
 pub mod cost;
@@ -31,7 +32,7 @@ use crate::live::Live;
 /// The entry points of the API for reading: open to everyone unless the server requires a
 /// token.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct QueryRoot(query::CoreQuery);
+pub struct QueryRoot(query::CoreQuery, assess::AssessQuery);
 
 /// The write side of the API: authenticated, validated, audited, durable.
 #[derive(async_graphql::MergedObject, Default)]
