@@ -13,7 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let jsonl = std::fs::read_to_string("data/default/recommendations.jsonl")?;
     let fitted = fit::fit(&fit::read(&jsonl)?);
     for (file, what, model) in [
-        ("action_category.tsv", "UPR Info action category (1-5)", &fitted.action_category),
+        (
+            "action_category.tsv",
+            "UPR Info action category (1-5)",
+            &fitted.action_category,
+        ),
         ("themes.tsv", "UPR Info issues (themes)", &fitted.themes),
         ("groups.tsv", "Affected groups", &fitted.groups),
     ] {

@@ -219,7 +219,10 @@ impl fmt::Display for Evaluation {
             self.total(),
             100.0 * self.agreement()
         )?;
-        writeln!(f, "| UPR Info \\ assessed | 1 | 2 | 3 | 4 | 5 | recall | precision |")?;
+        writeln!(
+            f,
+            "| UPR Info \\ assessed | 1 | 2 | 3 | 4 | 5 | recall | precision |"
+        )?;
         writeln!(f, "|---|---|---|---|---|---|---|---|")?;
         for v in 1..=5 {
             let row = &self.confusion[v - 1];

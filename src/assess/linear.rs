@@ -101,7 +101,10 @@ impl Model {
             let cols: Vec<&str> = line.split('\t').collect();
             if cols[0] == "labels" {
                 model.labels = cols[1..].iter().map(|s| (*s).to_owned()).collect();
-                index = (0..).zip(&model.labels).map(|(i, l)| (l.clone(), i)).collect();
+                index = (0..)
+                    .zip(&model.labels)
+                    .map(|(i, l)| (l.clone(), i))
+                    .collect();
                 continue;
             }
             let [feature, label, weight] = cols[..] else {
@@ -251,7 +254,9 @@ impl Averaged {
     }
 
     fn score(&self, fs: &[u32], l: usize) -> f64 {
-        fs.iter().map(|&f| self.w[f as usize * self.labels + l]).sum()
+        fs.iter()
+            .map(|&f| self.w[f as usize * self.labels + l])
+            .sum()
     }
 
     fn update(&mut self, fs: &[u32], l: usize, by: f64, step: f64) {
@@ -290,7 +295,8 @@ pub fn fit_multiclass(
     epochs: usize,
     keep: f32,
 ) -> Model {
-    let (vocabulary, xs) = Vocabulary::number(&examples.iter().map(|e| e.0.clone()).collect::<Vec<_>>());
+    let (vocabulary, xs) =
+        Vocabulary::number(&examples.iter().map(|e| e.0.clone()).collect::<Vec<_>>());
     let mut acc = Averaged::new(vocabulary.names.len(), labels.len());
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -324,7 +330,8 @@ pub fn fit_one_vs_rest(
     epochs: usize,
     keep: f32,
 ) -> Model {
-    let (vocabulary, xs) = Vocabulary::number(&examples.iter().map(|e| e.0.clone()).collect::<Vec<_>>());
+    let (vocabulary, xs) =
+        Vocabulary::number(&examples.iter().map(|e| e.0.clone()).collect::<Vec<_>>());
     let mut acc = Averaged::new(vocabulary.names.len(), labels.len());
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(1);

@@ -32,6 +32,11 @@ pub const ACTION_CATEGORIES: [&str; 5] = [
     "specific action",
 ];
 
+/// Scores are counted in perceptron updates, a decisive opening word weighing 20-40 of them:
+/// dividing by this before the softmax keeps `confidence` from being 1 for nearly every text.
+/// A scale chosen by eye, not calibrated.
+const TEMPERATURE: f32 = 10.0;
+
 /// The most reasons given for one suggestion: the strongest, as a reader wants them.
 const REASONS: usize = 3;
 
@@ -49,7 +54,8 @@ pub struct Assessment {
 pub struct ActionCategory {
     /// 1-5, as UPR Info codes it.
     pub value: u8,
-    /// The model's share of belief in `value`, in (0, 1]: a softmax of the five scores.
+    /// The model's share of belief in `value`, in (0, 1]: a softmax of the five scores
+    /// divided by [`TEMPERATURE`]; relative, not a calibrated probability.
     pub confidence: f32,
     pub reasons: Vec<String>,
 }
@@ -136,7 +142,10 @@ fn action_category(text: &str) -> ActionCategory {
             reasons: vec!["no model".to_owned()],
         };
     };
-    let sum: f32 = scored.iter().map(|s| (s.score - best.score).exp()).sum();
+    let sum: f32 = scored
+        .iter()
+        .map(|s| ((s.score - best.score) / TEMPERATURE).exp())
+        .sum();
     let value: u8 = model.labels[best.label].parse().unwrap_or(4);
     let name = ACTION_CATEGORIES[usize::from(value.clamp(1, 5)) - 1];
     let mut reasons = vec![format!("{value}, {name}: the highest score of the five")];
@@ -197,12 +206,9 @@ pub fn assess(text: &str) -> Assessment {
     let achievable = smart::score(rules, Criterion::Achievable, text, Vec::new());
     let relevant = smart::score(rules, Criterion::Relevant, text, relevant_extra);
     let time_bound = smart::score(rules, Criterion::TimeBound, text, Vec::new());
-    let total = (specific.score
-        + measurable.score
-        + achievable.score
-        + relevant.score
-        + time_bound.score)
-        / 5.0;
+    let total =
+        (specific.score + measurable.score + achievable.score + relevant.score + time_bound.score)
+            / 5.0;
     Assessment {
         action_category,
         themes,

@@ -34,7 +34,7 @@ pub struct AssessedActionCategory {
     /// categories' scores; relative, not a calibrated probability).
     pub confidence: f64,
     /// The category's name, then the words that weighed most for it, e.g. "starts with
-    /// 'ratify' (weight +3.10)".
+    /// 'ratify' (weight +23.93)".
     pub reasons: Vec<String>,
 }
 
@@ -43,7 +43,7 @@ pub struct AssessedActionCategory {
 pub struct AssessedTag {
     /// The theme's or group's slug.
     pub slug: String,
-    /// The words that triggered it, strongest first, e.g. "'torture' (weight +4.20)".
+    /// The words that triggered it, strongest first, e.g. "'torture' (weight +40.57)".
     pub reasons: Vec<String>,
 }
 
@@ -132,7 +132,10 @@ impl AssessQuery {
     /// blank and is at most 20,000 characters (as a stored recommendation's text).
     async fn assess_text(&self, text: String) -> Result<Assessment> {
         if text.trim().is_empty() {
-            return Err(bad_input("text", "text is blank: give the recommendation to assess"));
+            return Err(bad_input(
+                "text",
+                "text is blank: give the recommendation to assess",
+            ));
         }
         let mut refusals = Vec::new();
         limits::text(&mut refusals, "text", &text, limits::LONG_TEXT);

@@ -76,7 +76,11 @@ impl Recommendation {
     async fn action_category(&self) -> Option<i32> {
         Some(match self.0.record.action_category {
             Some(a) => a.get() as i32,
-            None => i32::from(crate::assess::assess(&self.0.record.text).action_category.value),
+            None => i32::from(
+                crate::assess::assess(&self.0.record.text)
+                    .action_category
+                    .value,
+            ),
         })
     }
     /// Where `actionCategory` comes from: UPR_INFO, or ASSESSED for a record imported
@@ -90,8 +94,11 @@ impl Recommendation {
     /// The automatic assessment of the text (action category, themes, groups, SMART, each
     /// with reasons), always computed, even where UPR Info coded the recommendation, so the
     /// two can be compared.
-    async fn assessment(&self) -> Assessment {
-        Assessment::from(&crate::assess::assess(&self.0.record.text))
+    async fn assessment(&self, ctx: &Context<'_>) -> Result<Assessment> {
+        let assessed = catalog(ctx)?
+            .assessments
+            .get(self.0.id, &self.0.record.text);
+        Ok(Assessment::from(assessed.as_ref()))
     }
     /// UPR Info issues the recommendation is classified under; for a record imported without
     /// any, the themes the assessment suggests (see `themesSource`).
