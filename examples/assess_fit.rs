@@ -5,7 +5,8 @@
 //! cargo run --release --example assess_fit
 //! ```
 //!
-//! Deterministic: running it again writes the same bytes (`tests/assess.rs` checks it).
+//! Deterministic (a seeded shuffle, sorted output): running it again writes the same bytes,
+//! so `git status` after a run shows whether the committed tables are what the code fits.
 
 use recover_better::assess::fit;
 
