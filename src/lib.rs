@@ -5,6 +5,8 @@
 //! Dependencies run one way: `model` ← `store` ← `catalog` ← `live` ← `graphql` ← `server`;
 //! `dataset` uses `model` and `store`.
 //! - [`model`]: domain types and validated identifiers; no storage, no GraphQL.
+//! - [`assess`]: the automatic, explained assessment of a recommendation (action category,
+//!   themes, groups, SMART), from tables and rules kept as data.
 //! - [`store`]: the sled store, its key layouts, record codec, index maintenance and integrity
 //!   check.
 //! - [`catalog`]: the in-memory read model the API queries: records, posting lists as
@@ -14,6 +16,7 @@
 //! - [`dataset`]: the JSON Lines interchange format: import, export, the embedded default
 //!   dataset and the synthetic generator.
 
+pub mod assess;
 pub mod catalog;
 pub mod dataset;
 pub mod graphql;

@@ -12,6 +12,7 @@
 //! shares everything the write did not touch, and readers holding the previous snapshot
 //! are never disturbed (copy-on-write with [`Arc::make_mut`]).
 
+pub mod assessments;
 pub mod page;
 pub mod regressions;
 pub mod snapshot;
@@ -261,6 +262,8 @@ pub struct Catalog {
     pub concern_text: Arc<TextIndex>,
     pub action_text: Arc<TextIndex>,
     empty: Arc<RoaringBitmap>,
+    /// The assessment of each recommendation, computed on first use (see [`assessments`]).
+    pub assessments: Arc<assessments::Assessments>,
     /// Results computed from this snapshot for a set of ids (facet counts), kept for the
     /// snapshot's lifetime: a write makes a new snapshot with an empty memo.
     pub memo: Arc<Memo>,
@@ -357,6 +360,7 @@ impl Catalog {
     /// Reads the whole store into a snapshot.
     pub fn load(store: &Store) -> Result<Catalog> {
         let recommendations = Table::build(store.recommendations().collect::<Result<Vec<_>>>()?);
+        let size = recommendations.all.max().map_or(0, |m| m as usize + 1);
         let measures = Table::build(store.measures().collect::<Result<Vec<_>>>()?);
         let good_practices = Table::build(store.good_practices().collect::<Result<Vec<_>>>()?);
         let concerns = Table::build(store.concerns().collect::<Result<Vec<_>>>()?);
@@ -445,6 +449,7 @@ impl Catalog {
             concern_text: Arc::new(concern_text),
             action_text: Arc::new(action_text),
             empty: Arc::default(),
+            assessments: Arc::new(assessments::Assessments::with_size(size)),
             memo: Arc::default(),
         };
         catalog.reload_small_tables(store)?;
@@ -640,6 +645,8 @@ impl Catalog {
             self.regroup_cycles();
         }
         if !touched_recommendations.is_empty() {
+            let size = self.recommendations.all.max().map_or(0, |m| m as usize + 1);
+            Arc::make_mut(&mut self.assessments).forget(&touched_recommendations, size);
             let mut linked = (*self.linked_recommendations).clone();
             for r in &touched_recommendations {
                 let confirmed = self
@@ -679,6 +686,12 @@ impl Catalog {
             .get(index)
             .map(Arc::as_ref)
             .unwrap_or(&self.empty)
+    }
+
+    /// The assessment of recommendation `id`, if there is one.
+    pub fn assessment(&self, id: u32) -> Option<Arc<crate::assess::Assessment>> {
+        let row = self.recommendations.get(id)?;
+        Some(self.assessments.get(id, &row.record.text))
     }
 
     pub fn recommendations_in_cycle(&self, c: CycleNumber) -> &RoaringBitmap {

@@ -49,6 +49,49 @@ pub struct RecommendationFilter {
     /// With `true`, only recommendations with at least one CONFIRMED link; with `false`,
     /// only those without.
     pub linked: Option<bool>,
+    /// Action categories as the automatic assessment gives them (`assessment.actionCategory`),
+    /// 1 to 5, whatever UPR Info coded.
+    pub assessed_action_category: Option<Vec<i32>>,
+    /// The assessment's SMART total (`assessment.smart.total`) within this range.
+    pub smart_score: Option<ScoreRange>,
+}
+
+/// A range of scores in [0, 1], both ends included; an end left out is open.
+#[derive(InputObject, Debug, Clone, Copy, Default)]
+pub struct ScoreRange {
+    /// At least this.
+    pub min: Option<f64>,
+    /// At most this.
+    pub max: Option<f64>,
+}
+
+impl ScoreRange {
+    /// Refuses an end outside [0, 1] or a `min` above the `max`.
+    fn check(&self, field: &str) -> Result<()> {
+        for (end, v) in [("min", self.min), ("max", self.max)] {
+            if let Some(v) = v {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(bad_input(
+                        &format!("{field}.{end}"),
+                        format!("{v} is outside [0, 1]"),
+                    ));
+                }
+            }
+        }
+        if let (Some(min), Some(max)) = (self.min, self.max) {
+            if min > max {
+                return Err(bad_input(
+                    &format!("{field}.max"),
+                    format!("{max} is below min {min}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn contains(&self, v: f64) -> bool {
+        self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m)
+    }
 }
 
 /// Filters COVID-19 measures.
@@ -459,7 +502,40 @@ impl RecommendationFilter {
         n.sdgs("filter.sdg", &self.sdg, I::RecommendationsBySdg)?;
         n.text("filter.text", &self.text, &c.recommendation_text)?;
         n.linked(self.linked, &c.linked_recommendations);
-        Ok(n.set)
+        let mut acc = n.set;
+        self.retain_assessed(c, &mut acc)?;
+        Ok(acc)
+    }
+
+    /// The assessment filters, last: they assess each recommendation still in the set (once
+    /// per snapshot, see `catalog::assessments`), so every filter that narrows by index
+    /// goes first.
+    fn retain_assessed(&self, c: &Catalog, acc: &mut RoaringBitmap) -> Result<()> {
+        let categories = non_empty(&self.assessed_action_category);
+        if let Some(v) = categories {
+            if let Some(bad) = v.iter().find(|a| !(1..=5).contains(*a)) {
+                return Err(bad_input(
+                    "filter.assessedActionCategory",
+                    format!("{bad} is not an action category (1 to 5)"),
+                ));
+            }
+        }
+        if let Some(r) = &self.smart_score {
+            r.check("filter.smartScore")?;
+        }
+        if categories.is_none() && self.smart_score.is_none() {
+            return Ok(());
+        }
+        retain(acc, |id| {
+            let Some(a) = c.assessment(id) else {
+                return false;
+            };
+            categories.is_none_or(|v| v.contains(&i32::from(a.action_category.value)))
+                && self
+                    .smart_score
+                    .is_none_or(|r| r.contains(f64::from(a.smart.total)))
+        });
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 //!   `DateTime` and the enums; [`ids`]: global ids and cursors; [`errors`]: what clients see;
 //!   [`cost`]: what a query costs, measured before it runs, and its deadline.
 
+pub mod assess;
 pub mod auth;
 pub mod connection;
 pub mod cost;
@@ -37,6 +38,7 @@ pub struct QueryRoot(
     query::CoreQuery,
     tracker::TrackerQuery,
     snapshot::SnapshotQuery,
+    assess::AssessQuery,
 );
 
 /// The write side of the API: authenticated, validated, audited, durable.

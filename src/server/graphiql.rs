@@ -91,6 +91,24 @@ query CountryRecommendations {
     }
   }
 }
+
+# Example: how SMART is a draft recommendation?
+# Each score comes with the reasons for it.
+query AssessDraft {
+  assessText(text: "Adopt a national action plan on violence against women by 2025, with indicators, in cooperation with civil society.") {
+    actionCategory { value confidence reasons }
+    themes { slug reasons }
+    groups { slug reasons }
+    smart {
+      specific { score reasons }
+      measurable { score reasons }
+      achievable { score reasons }
+      relevant { score reasons }
+      timeBound { score reasons }
+      total
+    }
+  }
+}
 "#;
 
 /// Cache-Control of the assets: their URLs carry a content hash (`?v=`), see the module doc.

@@ -3,6 +3,7 @@
 //! absence of N+1 reads, and the HTTP routes. Two shared servers (the default dataset and a
 //! tiny generated one) serve most tests; a few tests start their own.
 
+mod assess;
 mod brute;
 mod downloads;
 mod errors;

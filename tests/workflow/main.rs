@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod assess;
 mod auth;
 mod concurrency;
 mod harness;

@@ -6,6 +6,7 @@ use roaring::RoaringBitmap;
 
 use super::{catalog, Country, Cycle, GoodPractice, Group, Link, Sdg, Session, Theme};
 use crate::catalog::{Catalog, Row};
+use crate::graphql::assess::{Assessment, AssessmentSource};
 use crate::graphql::connection::{connection, edges, page_request};
 use crate::graphql::filter::RecommendationFilter;
 use crate::graphql::ids::global_id;
@@ -69,18 +70,58 @@ impl Recommendation {
     async fn response(&self) -> scalars::Response {
         self.0.record.response.into()
     }
-    /// UPR Info's action category: 1 minimal, 2 continuing, 3 considering, 4 general, 5
-    /// specific action.
+    /// The action category: 1 minimal, 2 continuing, 3 considering, 4 general, 5 specific
+    /// action. UPR Info's where it coded the recommendation, else the assessment's (see
+    /// `actionCategorySource`).
     async fn action_category(&self) -> Option<i32> {
-        self.0.record.action_category.map(|a| a.get() as i32)
+        Some(match self.0.record.action_category {
+            Some(a) => a.get() as i32,
+            None => i32::from(
+                crate::assess::assess(&self.0.record.text)
+                    .action_category
+                    .value,
+            ),
+        })
     }
-    /// UPR Info issues the recommendation is classified under.
+    /// Where `actionCategory` comes from: UPR_INFO, or ASSESSED for a record imported
+    /// without one.
+    async fn action_category_source(&self) -> AssessmentSource {
+        match self.0.record.action_category {
+            Some(_) => AssessmentSource::UprInfo,
+            None => AssessmentSource::Assessed,
+        }
+    }
+    /// The automatic assessment of the text (action category, themes, groups, SMART, each
+    /// with reasons), always computed, even where UPR Info coded the recommendation, so the
+    /// two can be compared.
+    async fn assessment(&self, ctx: &Context<'_>) -> Result<Assessment> {
+        let assessed = catalog(ctx)?
+            .assessments
+            .get(self.0.id, &self.0.record.text);
+        Ok(Assessment::from(assessed.as_ref()))
+    }
+    /// UPR Info issues the recommendation is classified under; for a record imported without
+    /// any, the themes the assessment suggests (see `themesSource`).
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.themes,
-        ))
+        let c = catalog(ctx)?;
+        if self.0.record.themes.is_empty() {
+            let assessed = crate::assess::assess(&self.0.record.text);
+            return Ok(assessed
+                .themes
+                .iter()
+                .filter_map(|t| c.theme(&t.slug).cloned().map(Theme))
+                .collect());
+        }
+        Ok(super::themes_of(c.as_ref(), &self.0.record.themes))
+    }
+    /// Where `themes` comes from: UPR_INFO, or ASSESSED for a record imported without any.
+    async fn themes_source(&self) -> AssessmentSource {
+        if self.0.record.themes.is_empty() {
+            AssessmentSource::Assessed
+        } else {
+            AssessmentSource::UprInfo
+        }
     }
     /// Affected-person groups the recommendation concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]

@@ -1,0 +1,51 @@
+//! The assessment of every recommendation, held beside the record in the snapshot.
+//!
+//! Each slot is filled the first time something asks (a `Recommendation.assessment`, an
+//! `assessedActionCategory` or `smartScore` filter) rather than at load: assessing the whole
+//! default dataset would add its cost to every start, including every test's, while most
+//! queries look at a few hundred records. A write forgets the slots of the recommendations
+//! it touched ([`Assessments::forget`]), so a changed text is assessed again and never shows
+//! a stale assessment; the other slots carry over to the new snapshot.
+
+use std::sync::{Arc, OnceLock};
+
+use roaring::RoaringBitmap;
+
+use crate::assess::{assess, Assessment};
+
+/// Assessments by recommendation id, filled on first use.
+#[derive(Clone, Default)]
+pub struct Assessments {
+    slots: Vec<OnceLock<Arc<Assessment>>>,
+}
+
+impl Assessments {
+    /// Room for ids below `size`.
+    pub fn with_size(size: usize) -> Assessments {
+        Assessments {
+            slots: (0..size).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The assessment of `text`, the text of recommendation `id`.
+    pub fn get(&self, id: u32, text: &str) -> Arc<Assessment> {
+        match self.slots.get(id as usize) {
+            Some(slot) => slot.get_or_init(|| Arc::new(assess(text))).clone(),
+            // An id beyond the slots cannot be: `Catalog::absorb` makes room for every id it
+            // adds. Assessing without keeping it is still right.
+            None => Arc::new(assess(text)),
+        }
+    }
+
+    /// Forgets the assessments of `ids` and makes room for ids below `size`.
+    pub fn forget(&mut self, ids: &RoaringBitmap, size: usize) {
+        if self.slots.len() < size {
+            self.slots.resize_with(size, OnceLock::new);
+        }
+        for id in ids {
+            if let Some(slot) = self.slots.get_mut(id as usize) {
+                *slot = OnceLock::new();
+            }
+        }
+    }
+}

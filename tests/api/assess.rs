@@ -1,0 +1,170 @@
+//! The assessment over HTTP: `assessText` for a draft, with no token, and
+//! `Recommendation.assessment` beside UPR Info's coding.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+const ASSESS: &str = r#"query($t: String!) {
+  assessText(text: $t) {
+    actionCategory { value confidence reasons }
+    themes { slug reasons }
+    groups { slug reasons }
+    smart {
+      specific { score reasons }
+      measurable { score reasons }
+      achievable { score reasons }
+      relevant { score reasons }
+      timeBound { score reasons }
+      total
+    }
+  }
+}"#;
+
+#[tokio::test]
+async fn assess_text_answers_a_client_without_a_token() {
+    let app = tiny_app();
+    let text = "Adopt a national action plan on violence against women by 2025.";
+    let data = app.data(ASSESS, json!({ "t": text })).await;
+    let a = &data["assessText"];
+    let expected = recover_better::assess::assess(text);
+    assert_eq!(
+        a["actionCategory"]["value"],
+        i64::from(expected.action_category.value)
+    );
+    assert_eq!(a["smart"]["timeBound"]["score"], 1.0);
+    assert!(
+        a["smart"]["timeBound"]["reasons"]
+            .as_array()
+            .is_some_and(|r| r.contains(&json!("time-bound: names a deadline, 'by 2025'"))),
+        "{}",
+        pretty(a)
+    );
+    let slugs: Vec<_> = a["themes"]
+        .as_array()
+        .map(|t| t.iter().map(|x| x["slug"].clone()).collect())
+        .unwrap_or_default();
+    assert!(slugs.contains(&json!("womens-rights")), "{}", pretty(a));
+}
+
+#[tokio::test]
+async fn assess_text_refuses_a_blank_or_overlong_text_naming_the_argument() {
+    let app = tiny_app();
+    let errors = app.errors(ASSESS, json!({ "t": "   " })).await;
+    assert_bad_input(&errors, "text");
+    let long = "a".repeat(20_001);
+    let errors = app.errors(ASSESS, json!({ "t": long })).await;
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["extensions"]["code"] == "BAD_USER_INPUT"
+                && e["message"].as_str().is_some_and(|m| m.contains("text"))),
+        "{}",
+        pretty(&json!(errors))
+    );
+}
+
+#[tokio::test]
+async fn a_coded_recommendation_shows_upr_info_s_category_and_its_own_assessment() {
+    let app = default_app();
+    let r = &app.files.recommendations[0];
+    let q = r#"query($r: String!) {
+      recommendation(ref: $r) {
+        actionCategory actionCategorySource themesSource
+        assessment { actionCategory { value } smart { total } }
+      }
+    }"#;
+    let data = app.data(q, json!({ "r": r.id })).await;
+    let rec = &data["recommendation"];
+    assert_eq!(rec["actionCategorySource"], "UPR_INFO");
+    assert_eq!(rec["themesSource"], "UPR_INFO");
+    let coded = r.action_category;
+    assert_eq!(rec["actionCategory"].as_i64(), coded);
+    let assessed = recover_better::assess::assess(&r.text);
+    assert_eq!(
+        rec["assessment"]["actionCategory"]["value"],
+        i64::from(assessed.action_category.value)
+    );
+    let total = rec["assessment"]["smart"]["total"].as_f64().unwrap_or(-1.0);
+    assert!((total - f64::from(assessed.smart.total)).abs() < 1e-6);
+}
+
+#[tokio::test]
+async fn the_graphiql_example_of_assess_text_runs() {
+    let app = tiny_app();
+    let response: serde_json::Value = client()
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({
+            "query": recover_better::server::graphiql::DEFAULT_QUERY,
+            "operationName": "AssessDraft",
+        }))
+        .send()
+        .await
+        .expect("the request is sent")
+        .json()
+        .await
+        .expect("a JSON body");
+    assert!(response.get("errors").is_none(), "{}", pretty(&response));
+    let smart = &response["data"]["assessText"]["smart"];
+    assert_eq!(smart["timeBound"]["score"], 1.0, "{}", pretty(&response));
+    assert!(smart["measurable"]["score"].as_f64().unwrap_or(0.0) > 0.0);
+}
+
+#[tokio::test]
+async fn the_assessment_filters_equal_a_brute_force_count() {
+    let app = default_app();
+    let country = "ARG";
+    let (min, max) = (0.3, 0.6);
+    let expected_smart = app
+        .files
+        .recommendations
+        .iter()
+        .filter(|r| r.state_under_review == country)
+        .filter(|r| {
+            let t = f64::from(recover_better::assess::assess(&r.text).smart.total);
+            (min..=max).contains(&t)
+        })
+        .count();
+    let expected_category = app
+        .files
+        .recommendations
+        .iter()
+        .filter(|r| r.state_under_review == country)
+        .filter(|r| {
+            recover_better::assess::assess(&r.text)
+                .action_category
+                .value
+                == 5
+        })
+        .count();
+    let q = r#"query($f: RecommendationFilter, $g: RecommendationFilter) {
+      smart: recommendations(filter: $f) { totalCount }
+      category: recommendations(filter: $g) { totalCount }
+    }"#;
+    let data = app
+        .data(
+            q,
+            json!({
+                "f": { "stateUnderReview": [country], "smartScore": { "min": min, "max": max } },
+                "g": { "stateUnderReview": [country], "assessedActionCategory": [5] },
+            }),
+        )
+        .await;
+    assert!(expected_smart > 0 && expected_category > 0);
+    assert_eq!(data["smart"]["totalCount"], expected_smart as i64);
+    assert_eq!(data["category"]["totalCount"], expected_category as i64);
+}
+
+#[tokio::test]
+async fn a_smart_score_range_outside_zero_to_one_is_refused_naming_its_end() {
+    let app = tiny_app();
+    let q = r#"query($f: RecommendationFilter) { recommendations(filter: $f) { totalCount } }"#;
+    let errors = app
+        .errors(q, json!({ "f": { "smartScore": { "min": 1.5 } } }))
+        .await;
+    assert_bad_input(&errors, "filter.smartScore.min");
+    let errors = app
+        .errors(q, json!({ "f": { "assessedActionCategory": [6] } }))
+        .await;
+    assert_bad_input(&errors, "filter.assessedActionCategory");
+}
