@@ -17,7 +17,10 @@ THREADS=2
 
 command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 cargo build --release --quiet --bin recover-better --example bare
-BIN=target/release/recover-better
+# Built where cargo builds (CARGO_TARGET_DIR when set, as on a machine shared by several
+# worktrees), so the binary measured is the one just built.
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET/release/recover-better
 WORK=$(mktemp -d)
 SERVER_PID=
 BARE_PID=
@@ -106,7 +109,7 @@ fi
 
 # The baseline: a bare async-graphql-axum handler (examples/bare.rs), `{ __typename }`, same
 # wrk settings, same run.
-target/release/examples/bare >"$WORK/bare.out" 2>&1 &
+"$TARGET/release/examples/bare" >"$WORK/bare.out" 2>&1 &
 BARE_PID=$!
 for _ in $(seq 1 100); do grep -q 'http://' "$WORK/bare.out" 2>/dev/null && break; sleep 0.1; done
 BARE_URL=$(grep -o 'http://[0-9.:]*/graphql' "$WORK/bare.out" | head -1)

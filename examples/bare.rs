@@ -1,5 +1,6 @@
 //! The baseline of `benches/load.sh`: a bare async-graphql-axum handler, with no layers, no
-//! auth, no limits and a one-field schema, on its own multi-threaded runtime. The product's
+//! auth, no limits and a one-field schema, on its own multi-threaded runtime, with the
+//! product's allocator. The product's
 //! `{ __typename }` (Q0) is compared with this server's `{ __typename }` in the same run: the
 //! difference is what the product's edge (parsing, auth, limits, caching, metrics, logs) costs.
 //!
@@ -9,6 +10,10 @@ use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 use async_graphql_axum::GraphQL;
 use axum::routing::post_service;
 use axum::Router;
+
+// The product's allocator, so that the two differ only by the product's edge.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Query;
 

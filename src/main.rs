@@ -15,6 +15,11 @@ use recover_better::model::{self, Role};
 use recover_better::server::{self, App, HttpOptions};
 use recover_better::store::{check, Store};
 
+// A request allocates a few hundred small objects (the GraphQL value tree, futures, strings);
+// glibc's malloc and free took a fifth of the CPU of a nested read (benches/README).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Recover Better: UPR recommendations linked to COVID-19 measures and good practices.
 ///
 /// Without a command it serves: `recover-better` is `recover-better serve`, with serve's
@@ -323,13 +328,22 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_with_default();
-    // Logs are written by a background thread, so a request never waits on stderr; the guard
-    // flushes what is queued when main returns.
-    let (writer, _flush_logs_on_exit) = tracing_appender::non_blocking(std::io::stderr());
+    // Logs are written in batches by a background thread, so a request never waits on stderr
+    // (server::logs); the guard flushes what is queued when main returns.
+    let (writer, _flush_logs_on_exit) =
+        match recover_better::server::logs::batched(std::io::stderr(), "log-writer") {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("error: cannot start the log writer thread: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,tower_http=info".into());
+    // Colours only for a terminal: escape codes in a log file are noise, and cost time.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(writer);
     match cli.log_format {
         LogFormat::Text => logs.init(),

@@ -5,7 +5,7 @@
 #
 # Installs what is missing (Debian postgresql and wrk, node and npm; PostGraphile and its
 # plugins with `npm ci` from the package-lock.json beside this script, into
-# benches/postgraphile/node_modules), builds target/release/recover-better if it is missing,
+# benches/postgraphile/node_modules), builds the release binary (in CARGO_TARGET_DIR when set),
 # generates the world dataset with it, and then:
 #   - starts a private PostgreSQL cluster in a temporary directory (unix socket only, on a
 #     free port number; no system cluster is touched), loads the dataset into the normalized
@@ -54,8 +54,9 @@ if [ ! -x "$HERE/node_modules/.bin/postgraphile" ] || [ "$HERE/package-lock.json
   log "npm ci (PostGraphile and plugins, pinned in benches/postgraphile/package-lock.json)"
   (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
-BIN=target/release/recover-better
-[ -x "$BIN" ] || { log "building $BIN"; cargo build --release --quiet; }
+# Where cargo builds (CARGO_TARGET_DIR when set), so the binary measured is the current one.
+BIN=${CARGO_TARGET_DIR:-target}/release/recover-better
+log "building $BIN"; cargo build --release --quiet --bin recover-better
 
 WORK=$(mktemp -d)
 chmod 755 "$WORK"

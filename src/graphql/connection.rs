@@ -77,18 +77,41 @@ pub fn page_request(
     Ok(req)
 }
 
+/// An edge's cursor: encoded when the edge was made, or encoded from the item's natural key
+/// only if a query asks for it (most pages are read through `nodes`, and encoding every
+/// cursor cost two allocations per item).
+pub enum Cursor {
+    Encoded(String),
+    Key(String),
+}
+
+impl From<String> for Cursor {
+    fn from(encoded: String) -> Cursor {
+        Cursor::Encoded(encoded)
+    }
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        match self {
+            Cursor::Encoded(c) => c.clone(),
+            Cursor::Key(k) => encode_cursor(k),
+        }
+    }
+}
+
 /// The edges of a page as (cursor, node) and its page info.
-pub fn edges<T, N>(page: Page<T>, node: impl Fn(T) -> Option<N>) -> (Vec<(String, N)>, PageInfo) {
-    let edges: Vec<(String, N)> = page
+pub fn edges<T, N>(page: Page<T>, node: impl Fn(T) -> Option<N>) -> (Vec<(Cursor, N)>, PageInfo) {
+    let edges: Vec<(Cursor, N)> = page
         .items
         .into_iter()
-        .filter_map(|(key, item)| node(item).map(|n| (encode_cursor(&key), n)))
+        .filter_map(|(key, item)| node(item).map(|n| (Cursor::Key(key), n)))
         .collect();
     let info = PageInfo {
         has_next_page: page.has_next,
         has_previous_page: page.has_previous,
-        start_cursor: edges.first().map(|(c, _)| c.clone()),
-        end_cursor: edges.last().map(|(c, _)| c.clone()),
+        start_cursor: edges.first().map(|(c, _)| c.encode()),
+        end_cursor: edges.last().map(|(c, _)| c.encode()),
     };
     (edges, info)
 }
@@ -99,7 +122,7 @@ macro_rules! connection {
     ($conn:ident, $edge:ident, $node:ty, $what:literal $(, $($extra:tt)*)?) => {
         #[doc = concat!("An edge to one ", $what, ".")]
         pub struct $edge {
-            pub cursor: String,
+            pub cursor: $crate::graphql::connection::Cursor,
             pub node: $node,
         }
 
@@ -107,8 +130,8 @@ macro_rules! connection {
         #[async_graphql::Object]
         impl $edge {
             /// An opaque cursor for `after` or `before`.
-            async fn cursor(&self) -> &str {
-                &self.cursor
+            async fn cursor(&self) -> String {
+                self.cursor.encode()
             }
             #[doc = concat!("The ", $what, ".")]
             async fn node(&self) -> &$node {
@@ -126,14 +149,17 @@ macro_rules! connection {
         }
 
         impl $conn {
-            pub fn new(
-                edges: Vec<(String, $node)>,
+            pub fn new<C: Into<$crate::graphql::connection::Cursor>>(
+                edges: Vec<(C, $node)>,
                 page_info: $crate::graphql::connection::PageInfo,
                 total_count: u64,
                 set: std::sync::Arc<roaring::RoaringBitmap>,
             ) -> Self {
                 $conn {
-                    edges: edges.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect(),
+                    edges: edges
+                        .into_iter()
+                        .map(|(cursor, node)| $edge { cursor: cursor.into(), node })
+                        .collect(),
                     page_info,
                     total_count,
                     set,

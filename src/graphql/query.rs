@@ -295,7 +295,7 @@ impl CoreQuery {
         after: Option<String>,
     ) -> Result<SearchConnection> {
         // Scoring and snippets are CPU work: off the request threads (see `cost::heavy`).
-        let c = catalog(ctx)?;
+        let c = catalog(ctx)?.clone();
         crate::graphql::cost::heavy(ctx, move |_| Ok(search(&c, &text, first, after))).await?
     }
 

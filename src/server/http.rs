@@ -231,7 +231,7 @@ async fn single(
             extensions: &response.extensions,
         })
     } else {
-        serde_json::to_vec(&response)
+        to_json(&response)
     };
     let mut http = json_response(status, media, body);
     if !response.http_headers.is_empty() {
@@ -316,7 +316,7 @@ async fn batch(
             }
         })
         .collect();
-    let mut http = json_response(StatusCode::OK, media, serde_json::to_vec(&bodies));
+    let mut http = json_response(StatusCode::OK, media, to_json(&bodies));
     http.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     http.extensions_mut().insert(GraphqlOutcome {
@@ -1139,6 +1139,14 @@ fn vary() -> HeaderValue {
 
 // ---------------------------------------------------------------------------------------
 // Responses
+
+/// A response body as JSON, written into a buffer sized for a typical page, so a large answer
+/// is not copied over and over as it grows from nothing.
+fn to_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut body = Vec::with_capacity(8 << 10);
+    serde_json::to_writer(&mut body, value)?;
+    Ok(body)
+}
 
 fn json_response(status: StatusCode, media: Media, body: serde_json::Result<Vec<u8>>) -> Response {
     let body = match body {

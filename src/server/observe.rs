@@ -5,8 +5,8 @@
 //! the GraphQL handler left in the response's [`GraphqlOutcome`]. It is one event, written
 //! once the response is ready, and no span: a span per request would add its creation, the
 //! formatting of its fields and an enter and exit at every poll of the request's future, and
-//! per-request logging is already the largest cost of a `{ __typename }` (benches/README). Logs are written by a
-//! background thread (see main), so this never waits on stderr.
+//! per-request logging is already the largest cost of a `{ __typename }` (benches/README). Lines are written in
+//! batches by a background thread ([`super::logs`]), so this never waits on stderr.
 
 use std::convert::Infallible;
 use std::future::Future;

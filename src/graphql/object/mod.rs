@@ -91,25 +91,54 @@ pub fn good_practices_in(c: &Catalog, ids: &RoaringBitmap) -> Vec<GoodPractice> 
 }
 
 /// The catalog the request runs against.
-pub fn catalog(ctx: &Context<'_>) -> Result<Arc<Catalog>> {
+pub fn catalog<'a>(ctx: &Context<'a>) -> Result<CatalogRef<'a>> {
     if let Some(s) = ctx.data_opt::<Snapshot>() {
         return Ok(s.get());
     }
-    Ok(ctx.data::<Arc<Live>>()?.snapshot())
+    Ok(CatalogRef::Owned(ctx.data::<Arc<Live>>()?.snapshot()))
+}
+
+/// The catalog a field reads: borrowed from the request's [`Snapshot`] while no write moved
+/// it, so a field costs no reference count. Every request shares the one `Arc<Catalog>`:
+/// counting it up and down in every field made the two cores fight over its cache line
+/// (benches/README). Derefs to the `Arc`, so `.clone()` still gives one to keep.
+pub enum CatalogRef<'a> {
+    Borrowed(&'a Arc<Catalog>),
+    Owned(Arc<Catalog>),
+}
+
+impl std::ops::Deref for CatalogRef<'_> {
+    type Target = Arc<Catalog>;
+
+    fn deref(&self) -> &Arc<Catalog> {
+        match self {
+            CatalogRef::Borrowed(c) => c,
+            CatalogRef::Owned(c) => c,
+        }
+    }
 }
 
 /// The catalog one request reads, so that every field of a response agrees. A mutation moves
 /// it on to the catalog that includes its write, so its payload shows the new state.
-pub struct Snapshot(std::sync::RwLock<Arc<Catalog>>);
+pub struct Snapshot {
+    at_arrival: Arc<Catalog>,
+    after_write: std::sync::RwLock<Option<Arc<Catalog>>>,
+}
 
 impl Snapshot {
     pub fn new(c: Arc<Catalog>) -> Snapshot {
-        Snapshot(std::sync::RwLock::new(c))
+        Snapshot {
+            at_arrival: c,
+            after_write: std::sync::RwLock::new(None),
+        }
     }
-    pub fn get(&self) -> Arc<Catalog> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    pub fn get(&self) -> CatalogRef<'_> {
+        match &*self.after_write.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(c) => CatalogRef::Owned(c.clone()),
+            None => CatalogRef::Borrowed(&self.at_arrival),
+        }
     }
     pub fn set(&self, c: Arc<Catalog>) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = c;
+        *self.after_write.write().unwrap_or_else(|p| p.into_inner()) = Some(c);
     }
 }

@@ -81,7 +81,7 @@ pub async fn suggested_measures(
     first: Option<i32>,
 ) -> Result<Vec<MeasureSuggestion>> {
     let n = suggestion_count(first)?;
-    let c = catalog(ctx)?;
+    let c = catalog(ctx)?.clone(); // owned: the work runs on another thread
     let found = heavy(ctx, move |deadline| {
         suggest::measures_for(&c, recommendation, n, deadline)
     })
@@ -97,7 +97,7 @@ pub async fn suggested_recommendations(
     first: Option<i32>,
 ) -> Result<Vec<RecommendationSuggestion>> {
     let n = suggestion_count(first)?;
-    let c = catalog(ctx)?;
+    let c = catalog(ctx)?.clone(); // owned: the work runs on another thread
     let found = heavy(ctx, move |deadline| {
         suggest::recommendations_for(&c, measure, n, deadline)
     })
@@ -108,7 +108,7 @@ pub async fn suggested_recommendations(
 /// `Country.regressions`: found on a blocking thread, once a core is free and if the
 /// request's deadline has not passed (see [`heavy`]).
 pub async fn regressions_of(ctx: &Context<'_>, country: CountryCode) -> Result<Vec<Regression>> {
-    let c = catalog(ctx)?;
+    let c = catalog(ctx)?.clone(); // owned: the work runs on another thread
     let found = heavy(ctx, move |_| Ok(regressions::regressions(&c, country))).await?;
     Ok(found.into_iter().map(Regression).collect())
 }
