@@ -107,6 +107,15 @@ pub struct Figures {
     pub regressions: Vec<Regression>,
     /// Internal ids of the good practices of the States (and of the period, by year).
     pub good_practices: Vec<u32>,
+    /// Internal ids of the issues of concern reported in the period.
+    pub concerns: RoaringBitmap,
+    /// Internal ids of UN Human Rights' actions started in the period.
+    pub actions: RoaringBitmap,
+    /// The period's concerns by theme, most first, without the themes every one of them
+    /// carries (`covid-19` on Tracker records), which would say nothing.
+    pub concerns_by_theme: Vec<LabelCount<Slug>>,
+    /// The period's concerns, most severe first, then most recent, then by ref.
+    pub top_concerns: Vec<u32>,
 }
 
 /// The States of a scope, in code order.
@@ -130,8 +139,12 @@ pub fn countries_of(cat: &Catalog, scope: Scope) -> Vec<CountryCode> {
 pub fn figures(cat: &Catalog, scope: Scope, period: Period) -> Figures {
     let countries = countries_of(cat, scope);
     let measures = measures_of(cat, &countries, period);
-    let recommendations = union(cat, countries.iter().map(|c| Index::RecommendationsReceived(*c)));
-    let supported = &recommendations & cat.list(&Index::RecommendationsByResponse(Response::Supported));
+    let recommendations = union(
+        cat,
+        countries.iter().map(|c| Index::RecommendationsReceived(*c)),
+    );
+    let supported =
+        &recommendations & cat.list(&Index::RecommendationsByResponse(Response::Supported));
     let partially = partially_supported(cat, &recommendations);
 
     let links_by_relation = links_by_relation(cat, &measures);
@@ -144,6 +157,20 @@ pub fn figures(cat: &Catalog, scope: Scope, period: Period) -> Figures {
         .collect::<Vec<_>>();
     let regressions = by_start_date(cat, regressions);
     let good_practices = good_practices_of(cat, &countries, period);
+    let concerns = dated(
+        cat,
+        countries.iter().map(|c| Index::ConcernsByCountry(*c)),
+        |id| cat.concerns.get(id).map(|c| c.record.reported_on),
+        period,
+    );
+    let actions = dated(
+        cat,
+        countries.iter().map(|c| Index::ActionsByCountry(*c)),
+        |id| cat.actions.get(id).map(|a| a.record.start_date),
+        period,
+    );
+    let concerns_by_theme = concerns_by_theme(cat, &concerns);
+    let top_concerns = top_concerns(cat, &concerns);
 
     Figures {
         scope,
@@ -159,7 +186,46 @@ pub fn figures(cat: &Catalog, scope: Scope, period: Period) -> Figures {
         theme_coverage,
         regressions,
         good_practices,
+        concerns,
+        actions,
+        concerns_by_theme,
+        top_concerns,
     }
+}
+
+/// The records of the lists whose day falls in the period.
+fn dated(
+    cat: &Catalog,
+    lists: impl Iterator<Item = Index>,
+    day: impl Fn(u32) -> Option<Date>,
+    period: Period,
+) -> RoaringBitmap {
+    union(cat, lists)
+        .iter()
+        .filter(|&id| day(id).is_some_and(|d| period.contains(d)))
+        .collect()
+}
+
+fn concerns_by_theme(cat: &Catalog, concerns: &RoaringBitmap) -> Vec<LabelCount<Slug>> {
+    let rows = concerns.iter().filter_map(|id| cat.concerns.get(id));
+    let counts = count_themes(rows.flat_map(|c| c.record.themes.iter()));
+    counts
+        .into_iter()
+        .filter(|t| u64::from(t.count) < concerns.len() || concerns.len() == 1)
+        .collect()
+}
+
+fn top_concerns(cat: &Catalog, concerns: &RoaringBitmap) -> Vec<u32> {
+    let mut rows: Vec<_> = concerns
+        .iter()
+        .filter_map(|id| cat.concerns.get(id))
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.record.severity, b.record.reported_on)
+            .cmp(&(a.record.severity, a.record.reported_on))
+            .then_with(|| a.record.id.as_str().cmp(b.record.id.as_str()))
+    });
+    rows.into_iter().map(|r| r.id).collect()
 }
 
 fn union(cat: &Catalog, lists: impl Iterator<Item = Index>) -> RoaringBitmap {
@@ -268,7 +334,8 @@ fn theme_coverage(
         .iter()
         .map(|t| {
             let on_theme = cat.list(&Index::RecommendationsByTheme(t.slug.clone())) & supported;
-            let measures_on_theme = cat.list(&Index::MeasuresByTheme(t.slug.clone())) & &implementing;
+            let measures_on_theme =
+                cat.list(&Index::MeasuresByTheme(t.slug.clone())) & &implementing;
             ThemeCoverage {
                 theme: t.slug.clone(),
                 supported_recommendations: on_theme.len() as u32,
@@ -297,7 +364,10 @@ fn by_start_date(cat: &Catalog, mut found: Vec<Regression>) -> Vec<Regression> {
 }
 
 fn good_practices_of(cat: &Catalog, countries: &[CountryCode], period: Period) -> Vec<u32> {
-    let ids = union(cat, countries.iter().map(|c| Index::GoodPracticesByCountry(*c)));
+    let ids = union(
+        cat,
+        countries.iter().map(|c| Index::GoodPracticesByCountry(*c)),
+    );
     let mut found: Vec<(&str, u32)> = ids
         .iter()
         .filter_map(|id| cat.good_practices.get(id))
@@ -321,7 +391,11 @@ pub fn count_themes<'a>(themes: impl Iterator<Item = &'a Slug>) -> Vec<LabelCoun
             count,
         })
         .collect();
-    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.as_str().cmp(b.label.as_str())));
+    rows.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.label.as_str().cmp(b.label.as_str()))
+    });
     rows
 }
 

@@ -8,7 +8,7 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use super::cost::heavy;
 use super::errors::bad_input;
 use super::object::suggestion::Regression;
-use super::object::{catalog, countries_of, Country, GoodPractice, Theme};
+use super::object::{catalog, countries_of, Action, Concern, Country, GoodPractice, Theme};
 use super::scalars::{Date, LinkRelation, MeasureCategory, UnRegionalGroup};
 use crate::catalog::snapshot::{figures, Figures, Period, Scope};
 use crate::catalog::Catalog;
@@ -24,8 +24,9 @@ impl SnapshotQuery {
     /// States of a UN regional group or for one State (give exactly one of `region` and
     /// `country`), over an optional period (both bounds inclusive). The printable page is at
     /// `/snapshots/regions/{region}` or `/snapshots/countries/{code}`. Measures count by their
-    /// start date; recommendations are standing commitments and count whatever the period;
-    /// links and regressions follow their measure; good practices count by year.
+    /// start date, issues of concern by the day they were reported, actions by their start
+    /// date; recommendations are standing commitments and count whatever the period; links
+    /// and regressions follow their measure; good practices count by year.
     async fn snapshot(
         &self,
         ctx: &Context<'_>,
@@ -34,7 +35,7 @@ impl SnapshotQuery {
         from: Option<Date>,
         to: Option<Date>,
     ) -> Result<TrackerSnapshot> {
-        let cat = catalog(ctx)?;
+        let cat: Arc<Catalog> = Arc::clone(&*catalog(ctx)?);
         let scope = match (region, country) {
             (Some(r), None) => Scope::Region(r.into()),
             (None, Some(c)) => {
@@ -66,7 +67,10 @@ impl SnapshotQuery {
         };
         if let (Some(f), Some(t)) = (period.from, period.to) {
             if f > t {
-                return Err(bad_input("from", format!("`from` ({f}) is after `to` ({t})")));
+                return Err(bad_input(
+                    "from",
+                    format!("`from` ({f}) is after `to` ({t})"),
+                ));
             }
         }
         let shared = cat.clone();
@@ -97,6 +101,13 @@ pub struct MonthCategoryCount {
 #[derive(SimpleObject)]
 pub struct MeasureCategoryCount {
     category: MeasureCategory,
+    count: u32,
+}
+
+/// How many issues of concern bear on one theme.
+#[derive(SimpleObject)]
+pub struct ThemeCount {
+    theme: Theme,
     count: u32,
 }
 
@@ -148,6 +159,47 @@ impl TrackerSnapshot {
     /// The States covered, by code.
     async fn countries(&self) -> Vec<Country> {
         countries_of(&self.cat, &self.figures.countries)
+    }
+    /// Issues of concern reported in the period about the States.
+    async fn concern_count(&self) -> u64 {
+        self.figures.concerns.len()
+    }
+    /// Actions of UN Human Rights in the States started in the period.
+    async fn action_count(&self) -> u64 {
+        self.figures.actions.len()
+    }
+    /// The period's issues of concern, most severe first, then most recently reported.
+    async fn concerns(&self) -> Vec<Concern> {
+        self.figures
+            .top_concerns
+            .iter()
+            .filter_map(|id| self.cat.concerns.get(*id).cloned().map(Concern))
+            .collect()
+    }
+    /// The period's actions of UN Human Rights, by ref.
+    async fn actions(&self) -> Vec<Action> {
+        let mut rows: Vec<_> = self
+            .figures
+            .actions
+            .iter()
+            .filter_map(|id| self.cat.actions.get(id).cloned())
+            .collect();
+        rows.sort_by(|a, b| a.record.id.as_str().cmp(b.record.id.as_str()));
+        rows.into_iter().map(Action).collect()
+    }
+    /// The period's issues of concern by theme, most first, leaving out a theme that every
+    /// one of them carries (`covid-19` on the Tracker's records), which would say nothing.
+    async fn concerns_by_theme(&self) -> Vec<ThemeCount> {
+        self.figures
+            .concerns_by_theme
+            .iter()
+            .filter_map(|t| {
+                Some(ThemeCount {
+                    theme: self.cat.theme(t.label.as_str()).cloned().map(Theme)?,
+                    count: t.count,
+                })
+            })
+            .collect()
     }
     /// Measures the States started in the period.
     async fn measure_count(&self) -> u64 {

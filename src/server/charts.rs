@@ -138,10 +138,7 @@ pub fn stacked_bars(
                 if let Some((_, v)) = stack.segments.iter().find(|(k, _)| *k == s) {
                     let x = i as f64;
                     rects.push(Rectangle::new(
-                        [
-                            (x - 0.4, f64::from(below)),
-                            (x + 0.4, f64::from(below + v)),
-                        ],
+                        [(x - 0.4, f64::from(below)), (x + 0.4, f64::from(below + v))],
                         series_colour(s, Layout::Stacked).filled(),
                     ));
                 }
@@ -217,7 +214,10 @@ fn index_label(labels: &[&str], v: f64) -> String {
     if (v - i).abs() > 1e-6 || i < 0.0 {
         return String::new();
     }
-    labels.get(i as usize).map(|s| s.to_string()).unwrap_or_default()
+    labels
+        .get(i as usize)
+        .map(|s| s.to_string())
+        .unwrap_or_default()
 }
 
 /// Counts are whole: an axis never shows "2.5 measures".
@@ -244,7 +244,8 @@ fn draw(
     };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (frame.width, frame.height)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (frame.width, frame.height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
         paint(&root).map_err(fail)?;
         root.present().map_err(|e| fail(e.to_string()))?;
@@ -260,11 +261,7 @@ fn accessible(frame: &Frame, svg: &str) -> String {
     };
     let (open, rest) = svg.split_at(open_end);
     let open = open
-        .replacen(
-            &format!("width=\"{}\"", frame.width),
-            "width=\"100%\"",
-            1,
-        )
+        .replacen(&format!("width=\"{}\"", frame.width), "width=\"100%\"", 1)
         .replacen(&format!("height=\"{}\"", frame.height), "", 1);
     let mut out = String::with_capacity(svg.len() + 256);
     let _ = write!(
@@ -326,17 +323,29 @@ mod tests {
         assert!(svg.contains("<desc id=\"c1-desc\">3 measures in 2 months</desc>"));
         assert!(svg.contains("viewBox=\"0 0 600 240\""));
         assert!(svg.contains("2020-03") && svg.contains("2020-04"));
-        let legend = legend(&["HEALTH".into(), "MOVEMENT & <more>".into()], Layout::Stacked);
-        assert!(legend.contains("MOVEMENT &amp; &lt;more&gt;"), "legend text is escaped");
+        let legend = legend(
+            &["HEALTH".into(), "MOVEMENT & <more>".into()],
+            Layout::Stacked,
+        );
+        assert!(
+            legend.contains("MOVEMENT &amp; &lt;more&gt;"),
+            "legend text is escaped"
+        );
         assert!(legend.contains("background:#332288") && legend.contains("background:#88ccee"));
-        assert!(!svg.contains("href") && !svg.contains("url("), "no outside reference");
+        assert!(
+            !svg.contains("href") && !svg.contains("url("),
+            "no outside reference"
+        );
     }
 
     #[test]
     fn horizontal_bars_label_every_row_and_draw_a_bar_per_value() {
         let svg = horizontal_bars(
             &frame(),
-            &[("right-to-health".into(), vec![5, 2]), ("education".into(), vec![3, 0])],
+            &[
+                ("right-to-health".into(), vec![5, 2]),
+                ("education".into(), vec![3, 0]),
+            ],
             &["supported".into(), "implemented".into()],
             "recommendations",
             150,

@@ -490,7 +490,7 @@ mod tests {
         for url in srcs.iter().chain(&hrefs) {
             // `data:,` is the empty favicon, which spares the browser a request.
             assert!(
-                url.starts_with("/assets/") || ["/licenses", "data:,"].contains(url),
+                url.starts_with("/assets/") || ["/licenses", "/snapshots", "data:,"].contains(url),
                 "page references {url}"
             );
         }
@@ -510,6 +510,7 @@ mod tests {
             ]
         );
         assert!(hrefs.contains(&"/licenses"), "footer links the licences");
+        assert!(hrefs.contains(&"/snapshots"), "footer links the snapshots");
         let lower = html.to_ascii_lowercase();
         for external in [
             "http://",

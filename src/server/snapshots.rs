@@ -309,14 +309,15 @@ pub fn render(cat: &Catalog, f: &Figures) -> Result<String, charts::ChartError> 
     );
     key_figures(&mut html, f);
     measures_per_month(&mut html, cat, f)?;
-    measures_by_category(&mut html, f)?;
+    concerns_by_theme(&mut html, cat, f)?;
+    top_concerns(&mut html, cat, f);
     footer(&mut html, cat, 1);
     html.push_str("</section>\n");
 
     // Page 2: commitments against action; what ran against them; what is worth copying.
     html.push_str("<section class=\"page\" aria-label=\"Page 2\">\n");
     coverage(&mut html, cat, f)?;
-    regressions(&mut html, cat, f);
+    regressions(&mut html, cat, f)?;
     good_practices(&mut html, cat, f);
     footer(&mut html, cat, 2);
     html.push_str("</section>\n</body></html>\n");
@@ -329,10 +330,27 @@ fn key_figures(html: &mut String, f: &Figures) {
         .links_by_relation
         .iter()
         .filter(|l| l.count > 0)
-        .map(|l| format!("{} {}", l.count, l.label.as_str().to_lowercase().replace('_', " ")))
+        .map(|l| {
+            format!(
+                "{} {}",
+                l.count,
+                l.label.as_str().to_lowercase().replace('_', " ")
+            )
+        })
         .collect();
     let tiles = [
-        (f.measures.len().to_string(), "COVID-19 measures taken".to_owned()),
+        (
+            f.concerns.len().to_string(),
+            "issues of concern reported".to_owned(),
+        ),
+        (
+            f.measures.len().to_string(),
+            "COVID-19 measures taken".to_owned(),
+        ),
+        (
+            f.actions.len().to_string(),
+            "UN Human Rights actions".to_owned(),
+        ),
         (
             f.recommendations.len().to_string(),
             "UPR recommendations received".to_owned(),
@@ -364,10 +382,6 @@ fn key_figures(html: &mut String, f: &Figures) {
             f.good_practices.len().to_string(),
             "good practices".to_owned(),
         ),
-        (
-            f.countries.len().to_string(),
-            if f.countries.len() == 1 { "State" } else { "States" }.to_owned(),
-        ),
     ];
     html.push_str("<section class=\"figures\" aria-label=\"Key figures\">\n");
     for (n, words) in tiles {
@@ -380,18 +394,23 @@ fn key_figures(html: &mut String, f: &Figures) {
     html.push_str("</section>\n");
 }
 
-fn measures_per_month(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(), charts::ChartError> {
-    let months: BTreeSet<String> = f.measures_by_month.iter().map(|m| m.month.clone()).collect();
+fn measures_per_month(
+    html: &mut String,
+    cat: &Catalog,
+    f: &Figures,
+) -> Result<(), charts::ChartError> {
+    let months: BTreeSet<String> = f
+        .measures_by_month
+        .iter()
+        .map(|m| m.month.clone())
+        .collect();
     let axis = month_axis(&months);
     let categories: Vec<MeasureCategory> = MeasureCategory::ALL
         .iter()
         .copied()
         .filter(|c| f.measures_by_month.iter().any(|m| m.category == *c))
         .collect();
-    let series: Vec<String> = categories
-        .iter()
-        .map(|c| category_name(cat, *c))
-        .collect();
+    let series: Vec<String> = categories.iter().map(|c| category_name(cat, *c)).collect();
     let stacks: Vec<Stack> = axis
         .iter()
         .map(|month| Stack {
@@ -447,44 +466,103 @@ fn measures_per_month(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(
     Ok(())
 }
 
-fn measures_by_category(html: &mut String, f: &Figures) -> Result<(), charts::ChartError> {
-    let rows: Vec<(String, Vec<u32>)> = f
-        .measures_by_category
+/// How many themes the concerns chart shows, and concerns the list beside it.
+const CONCERN_THEMES: usize = 8;
+const TOP_CONCERNS: usize = 4;
+
+fn concerns_by_theme(
+    html: &mut String,
+    cat: &Catalog,
+    f: &Figures,
+) -> Result<(), charts::ChartError> {
+    html.push_str("<section aria-label=\"Issues of concern\">");
+    if f.concerns.is_empty() {
+        html.push_str("<h2>Issues of concern by theme</h2><p>No issue of concern was reported for these States in the period.</p></section>\n");
+        return Ok(());
+    }
+    let shown = &f.concerns_by_theme[..f.concerns_by_theme.len().min(CONCERN_THEMES)];
+    let rows: Vec<(String, Vec<u32>)> = shown
         .iter()
-        .map(|c| (c.label.as_str().to_lowercase().replace('_', " "), vec![c.count]))
+        .map(|t| (theme_name(cat, t.label.as_str()), vec![t.count]))
         .collect();
-    let description = match f.measures_by_category.first() {
+    let description = match shown.first() {
         Some(top) => format!(
-            "Measures of the period in {} categories; the most in {} ({}).",
-            rows.len(),
-            top.label.as_str().to_lowercase().replace('_', " "),
+            "{} issues of concern reported; the theme most concerned is {} ({} of them).",
+            f.concerns.len(),
+            theme_name(cat, top.label.as_str()),
             top.count
         ),
-        None => "No measure in the period.".to_owned(),
+        None => format!(
+            "{} issues of concern reported, on no theme of their own.",
+            f.concerns.len()
+        ),
     };
     let svg = charts::horizontal_bars(
         &Frame {
-            id: "measures-by-category",
-            title: "Measures by category",
+            id: "concerns-by-theme",
+            title: "Issues of concern by theme",
             description: &description,
             width: 720,
-            height: 60 + 17 * rows.len().max(3) as u32,
+            height: 50 + 18 * rows.len().max(2) as u32,
         },
         &rows,
-        &["measures".to_owned()],
-        "measures",
-        150,
+        &["issues of concern".to_owned()],
+        "issues of concern",
+        190,
     )?;
     let _ = write!(
         html,
-        "<figure><h2>Measures by category</h2>{svg}<figcaption>{}</figcaption></figure>\n",
+        "<figure><h2>Issues of concern by theme</h2>{svg}<figcaption>{}</figcaption></figure></section>\n",
         escape(&description)
     );
     Ok(())
 }
 
+fn top_concerns(html: &mut String, cat: &Catalog, f: &Figures) {
+    if f.top_concerns.is_empty() {
+        return;
+    }
+    html.push_str(
+        "<section aria-label=\"Main concerns\"><h2>Main concerns and the measures that mitigate them</h2>\
+         <table><thead><tr><th>concern</th><th>severity</th><th>States</th><th>mitigating measures</th></tr></thead><tbody>",
+    );
+    for id in f.top_concerns.iter().take(TOP_CONCERNS) {
+        let Some(c) = cat.concerns.get(*id) else {
+            continue;
+        };
+        let states: Vec<&str> = c.record.countries.iter().map(|s| s.as_str()).collect();
+        let measures: Vec<String> = c
+            .record
+            .measures
+            .iter()
+            .filter_map(|m| cat.measures.by_ref(m.as_str()))
+            .map(|m| format!("{} ({})", m.record.title, m.record.country.as_str()))
+            .collect();
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&c.record.title),
+            c.record.severity.as_str().to_lowercase(),
+            states.join(", "),
+            if measures.is_empty() {
+                "none recorded".to_owned()
+            } else {
+                escape(&measures.join("; "))
+            },
+        );
+    }
+    html.push_str("</tbody></table>");
+    more(
+        html,
+        f.top_concerns.len(),
+        TOP_CONCERNS,
+        "issues of concern",
+    );
+    html.push_str("</section>\n");
+}
+
 /// How many rows of the coverage chart fit on page 2 beside the lists.
-const COVERAGE_ROWS: usize = 10;
+const COVERAGE_ROWS: usize = 8;
 
 fn coverage(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(), charts::ChartError> {
     let shown = &f.theme_coverage[..f.theme_coverage.len().min(COVERAGE_ROWS)];
@@ -554,14 +632,50 @@ fn coverage(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(), charts:
 }
 
 /// How many regressions and good practices page 2 lists.
-const LISTED: usize = 6;
+const LISTED: usize = 4;
 
-fn regressions(html: &mut String, cat: &Catalog, f: &Figures) {
+fn regressions(html: &mut String, cat: &Catalog, f: &Figures) -> Result<(), charts::ChartError> {
     html.push_str("<section aria-label=\"Possible regressions\"><h2>Possible regressions</h2>");
     if f.regressions.is_empty() {
-        html.push_str("<p>No measure of the period runs against a supported recommendation.</p></section>\n");
-        return;
+        html.push_str(
+            "<p>No measure of the period runs against a supported recommendation.</p></section>\n",
+        );
+        return Ok(());
     }
+    let mut by_category: std::collections::BTreeMap<MeasureCategory, u32> = Default::default();
+    for r in &f.regressions {
+        if let Some(m) = cat.measures.get(r.measure) {
+            *by_category.entry(m.record.category).or_default() += 1;
+        }
+    }
+    let mut rows: Vec<(String, Vec<u32>)> = by_category
+        .into_iter()
+        .map(|(c, n)| (category_name(cat, c), vec![n]))
+        .collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let description = format!(
+        "{} measures of the period may have set back rights the States had committed to, in {} categories.",
+        f.regressions.len(),
+        rows.len()
+    );
+    let svg = charts::horizontal_bars(
+        &Frame {
+            id: "regressions",
+            title: "Possible regressions by category of measure",
+            description: &description,
+            width: 720,
+            height: 44 + 18 * rows.len().max(2) as u32,
+        },
+        &rows,
+        &["possible regressions".to_owned()],
+        "possible regressions",
+        230,
+    )?;
+    let _ = write!(
+        html,
+        "<figure>{svg}<figcaption>{}</figcaption></figure>",
+        escape(&description)
+    );
     html.push_str(
         "<table><thead><tr><th>measure</th><th>State</th><th>from</th><th>why</th><th>against</th></tr></thead><tbody>",
     );
@@ -569,7 +683,11 @@ fn regressions(html: &mut String, cat: &Catalog, f: &Figures) {
         let Some(m) = cat.measures.get(r.measure) else {
             continue;
         };
-        let themes: Vec<String> = r.themes.iter().map(|t| theme_name(cat, t.as_str())).collect();
+        let themes: Vec<String> = r
+            .themes
+            .iter()
+            .map(|t| theme_name(cat, t.as_str()))
+            .collect();
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} supported recommendations on {}</td></tr>",
@@ -584,15 +702,20 @@ fn regressions(html: &mut String, cat: &Catalog, f: &Figures) {
     html.push_str("</tbody></table>");
     more(html, f.regressions.len(), LISTED, "possible regressions");
     html.push_str("</section>\n");
+    Ok(())
 }
 
 fn good_practices(html: &mut String, cat: &Catalog, f: &Figures) {
     html.push_str("<section aria-label=\"Good practices\"><h2>Good practices</h2>");
     if f.good_practices.is_empty() {
-        html.push_str("<p>No good practice recorded for these States in the period.</p></section>\n");
+        html.push_str(
+            "<p>No good practice recorded for these States in the period.</p></section>\n",
+        );
         return;
     }
-    html.push_str("<table><thead><tr><th>practice</th><th>States</th><th>year</th></tr></thead><tbody>");
+    html.push_str(
+        "<table><thead><tr><th>practice</th><th>States</th><th>year</th></tr></thead><tbody>",
+    );
     for id in f.good_practices.iter().take(LISTED) {
         let Some(p) = cat.good_practices.get(*id) else {
             continue;

@@ -676,6 +676,16 @@ pub struct TrackerRow {
     pub description: String,
     #[serde(default)]
     pub outcome: Option<String>,
+    #[serde(default)]
+    pub countries: Vec<String>,
+    #[serde(default)]
+    pub themes: Vec<String>,
+    /// A concern's day.
+    #[serde(default)]
+    pub reported_on: Option<String>,
+    /// An action's first day.
+    #[serde(default)]
+    pub start_date: Option<String>,
 }
 
 impl TrackerRow {

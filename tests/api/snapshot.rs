@@ -30,6 +30,8 @@ const FIGURES: &str = "
       themeCoverage { theme { slug } supportedRecommendations implementedRecommendations implementingMeasures }
       regressionCount regressions { measure { ref } }
       goodPractices { ref }
+      concernCount actionCount concerns { ref } actions { ref }
+      concernsByTheme { theme { slug } count }
     }
   }";
 
@@ -45,13 +47,22 @@ struct Expected {
     by_month: BTreeMap<(String, String), u64>,
     coverage: BTreeMap<String, (u64, u64, u64)>,
     good_practices: Vec<String>,
+    concerns: BTreeSet<String>,
+    actions: Vec<String>,
+    concerns_by_theme: BTreeMap<String, u64>,
 }
 
 fn in_period(day: &str, from: Option<&str>, to: Option<&str>) -> bool {
     from.is_none_or(|f| f <= day) && to.is_none_or(|t| day <= t)
 }
 
-fn brute_force(f: &Files, region: Option<&str>, country: Option<&str>, from: Option<&str>, to: Option<&str>) -> Expected {
+fn brute_force(
+    f: &Files,
+    region: Option<&str>,
+    country: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Expected {
     let mut countries: Vec<String> = match (region, country) {
         (Some(g), _) => f
             .countries
@@ -82,10 +93,15 @@ fn brute_force(f: &Files, region: Option<&str>, country: Option<&str>, from: Opt
         .collect();
     let supported_ids: BTreeSet<&str> = supported.iter().map(|r| r.id.as_str()).collect();
 
-    let mut links: BTreeMap<String, u64> = ["IMPLEMENTS", "PARTIALLY_IMPLEMENTS", "RELATED", "CONTRADICTS"]
-        .iter()
-        .map(|r| (r.to_string(), 0))
-        .collect();
+    let mut links: BTreeMap<String, u64> = [
+        "IMPLEMENTS",
+        "PARTIALLY_IMPLEMENTS",
+        "RELATED",
+        "CONTRADICTS",
+    ]
+    .iter()
+    .map(|r| (r.to_string(), 0))
+    .collect();
     let mut implemented: BTreeSet<&str> = BTreeSet::new();
     let mut implementing: BTreeSet<&str> = BTreeSet::new();
     for l in &f.links {
@@ -108,8 +124,14 @@ fn brute_force(f: &Files, region: Option<&str>, country: Option<&str>, from: Opt
     }
     let mut coverage = BTreeMap::new();
     for t in &f.themes {
-        let on: Vec<&&RecommendationRow> = supported.iter().filter(|r| r.themes.contains(&t.slug)).collect();
-        let done = on.iter().filter(|r| implemented.contains(r.id.as_str())).count() as u64;
+        let on: Vec<&&RecommendationRow> = supported
+            .iter()
+            .filter(|r| r.themes.contains(&t.slug))
+            .collect();
+        let done = on
+            .iter()
+            .filter(|r| implemented.contains(r.id.as_str()))
+            .count() as u64;
         let measures_on = measures
             .iter()
             .filter(|m| m.themes.contains(&t.slug) && implementing.contains(m.id.as_str()))
@@ -131,6 +153,34 @@ fn brute_force(f: &Files, region: Option<&str>, country: Option<&str>, from: Opt
         .map(|g| g.id.clone())
         .collect();
     good_practices.sort();
+    let concerns: Vec<&TrackerRow> = f
+        .concerns
+        .iter()
+        .filter(|c| {
+            c.countries.iter().any(|s| states.contains(s.as_str()))
+                && in_period(c.reported_on.as_deref().unwrap(), from, to)
+        })
+        .collect();
+    let mut actions: Vec<String> = f
+        .actions
+        .iter()
+        .filter(|a| {
+            a.countries.iter().any(|s| states.contains(s.as_str()))
+                && in_period(a.start_date.as_deref().unwrap(), from, to)
+        })
+        .map(|a| a.id.clone())
+        .collect();
+    actions.sort();
+    let mut concerns_by_theme: BTreeMap<String, u64> = BTreeMap::new();
+    for c in &concerns {
+        for t in &c.themes {
+            *concerns_by_theme.entry(t.clone()).or_default() += 1;
+        }
+    }
+    // A theme every concern carries is left out (unless there is only one concern).
+    if concerns.len() > 1 {
+        concerns_by_theme.retain(|_, n| *n < concerns.len() as u64);
+    }
     Expected {
         countries,
         measures: measures.len(),
@@ -144,6 +194,9 @@ fn brute_force(f: &Files, region: Option<&str>, country: Option<&str>, from: Opt
         by_month,
         coverage,
         good_practices,
+        concerns: concerns.iter().map(|c| c.id.clone()).collect(),
+        actions,
+        concerns_by_theme,
     }
 }
 
@@ -198,12 +251,34 @@ fn served(s: &Value) -> Expected {
             })
             .collect(),
         good_practices: strs(&s["goodPractices"], "ref"),
+        concerns: strs(&s["concerns"], "ref").into_iter().collect(),
+        actions: strs(&s["actions"], "ref"),
+        concerns_by_theme: s["concernsByTheme"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["theme"]["slug"].as_str().unwrap().to_owned(),
+                    n(&t["count"]),
+                )
+            })
+            .collect(),
     }
 }
 
-async fn check(app: &TestApp, region: Option<&str>, country: Option<&str>, from: Option<&str>, to: Option<&str>) -> Value {
+async fn check(
+    app: &TestApp,
+    region: Option<&str>,
+    country: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Value {
     let data = app
-        .data(FIGURES, json!({ "region": region, "country": country, "from": from, "to": to }))
+        .data(
+            FIGURES,
+            json!({ "region": region, "country": country, "from": from, "to": to }),
+        )
         .await;
     let s = data["snapshot"].clone();
     let expected = brute_force(&app.files, region, country, from, to);
@@ -231,6 +306,14 @@ async fn check(app: &TestApp, region: Option<&str>, country: Option<&str>, from:
         s["regressionCount"].as_u64().unwrap() as usize,
         s["regressions"].as_array().unwrap().len()
     );
+    assert_eq!(
+        s["concernCount"].as_u64().unwrap() as usize,
+        s["concerns"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        s["actionCount"].as_u64().unwrap() as usize,
+        s["actions"].as_array().unwrap().len()
+    );
     s
 }
 
@@ -239,7 +322,14 @@ async fn every_regions_figures_equal_brute_force_over_the_files_with_and_without
     for app in [default_app(), tiny_app()] {
         for region in REGIONS {
             check(app, Some(region), None, None, None).await;
-            check(app, Some(region), None, Some("2020-03-01"), Some("2020-06-30")).await;
+            check(
+                app,
+                Some(region),
+                None,
+                Some("2020-03-01"),
+                Some("2020-06-30"),
+            )
+            .await;
             check(app, Some(region), None, Some("2020-07-01"), None).await;
         }
     }
@@ -255,8 +345,19 @@ async fn a_countrys_figures_equal_brute_force_and_its_regressions_are_its_own_in
     }
     let mut busiest: Vec<(&usize, &&str)> = by_measures.iter().map(|(c, n)| (n, c)).collect();
     busiest.sort();
-    let mut codes: Vec<String> = busiest.iter().rev().take(3).map(|(_, c)| c.to_string()).collect();
-    codes.extend(app.files.links.iter().take(3).map(|l| app.files.measure(&l.measure).country.clone()));
+    let mut codes: Vec<String> = busiest
+        .iter()
+        .rev()
+        .take(3)
+        .map(|(_, c)| c.to_string())
+        .collect();
+    codes.extend(
+        app.files
+            .links
+            .iter()
+            .take(3)
+            .map(|l| app.files.measure(&l.measure).country.clone()),
+    );
     for code in &codes {
         let s = check(app, None, Some(code), None, None).await;
         assert_eq!(s["country"]["code"], json!(code));
@@ -277,7 +378,14 @@ async fn a_countrys_figures_equal_brute_force_and_its_regressions_are_its_own_in
             .map(|r| r["measure"]["ref"].clone())
             .collect();
         assert_eq!(snapshot, in_period, "{code}");
-        let s = check(app, None, Some(code), Some("2020-04-01"), Some("2020-04-30")).await;
+        let s = check(
+            app,
+            None,
+            Some(code),
+            Some("2020-04-01"),
+            Some("2020-04-30"),
+        )
+        .await;
         assert_eq!(s["from"], json!("2020-04-01"));
     }
 }
@@ -290,7 +398,10 @@ async fn a_snapshot_needs_exactly_one_of_region_and_country_and_a_period_in_orde
         (json!({ "region": "AFRICAN", "country": "KEN" }), "country"),
         (json!({ "country": "XXX" }), "country"),
         (json!({ "country": "not a code" }), "country"),
-        (json!({ "region": "AFRICAN", "from": "2021-01-01", "to": "2020-01-01" }), "from"),
+        (
+            json!({ "region": "AFRICAN", "from": "2021-01-01", "to": "2020-01-01" }),
+            "from",
+        ),
     ];
     for (vars, argument) in cases {
         let errors = app.errors(FIGURES, vars.clone()).await;
@@ -332,7 +443,10 @@ async fn a_region_page_is_two_self_contained_pages_with_the_figures_and_accessib
     for region in REGIONS {
         let (status, html, headers) = page(app, &format!("/snapshots/regions/{region}")).await;
         assert_eq!(status, 200, "{html}");
-        assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         let csp = headers["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("default-src 'none'"), "{csp}");
         assert_eq!(html.matches("<section class=\"page\"").count(), 2);
@@ -351,11 +465,15 @@ async fn a_region_page_is_two_self_contained_pages_with_the_figures_and_accessib
         let e = brute_force(&app.files, Some(region), None, None, None);
         let words = text_of(&html);
         for (n, label) in [
+            (e.concerns.len(), "issues of concern reported"),
             (e.measures, "COVID-19 measures taken"),
+            (e.actions.len(), "UN Human Rights actions"),
             (e.recommendations, "UPR recommendations received"),
-            (e.countries.len(), "States"),
         ] {
-            assert!(words.contains(&format!("{n} {label}")), "{region}: `{n} {label}` missing in {words:.600}");
+            assert!(
+                words.contains(&format!("{n} {label}")),
+                "{region}: `{n} {label}` missing in {words:.600}"
+            );
         }
     }
 }
@@ -363,20 +481,42 @@ async fn a_region_page_is_two_self_contained_pages_with_the_figures_and_accessib
 #[tokio::test]
 async fn a_country_page_takes_a_period_and_the_index_lists_every_region_and_country() {
     let app = default_app();
-    let (status, html, _) = page(app, "/snapshots/countries/UKR?from=2020-03-01&to=2020-12-31").await;
+    let (status, html, _) = page(
+        app,
+        "/snapshots/countries/UKR?from=2020-03-01&to=2020-12-31",
+    )
+    .await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Ukraine"));
     assert!(html.contains("2020-03-01 to 2020-12-31"));
-    let e = brute_force(&app.files, None, Some("UKR"), Some("2020-03-01"), Some("2020-12-31"));
+    let e = brute_force(
+        &app.files,
+        None,
+        Some("UKR"),
+        Some("2020-03-01"),
+        Some("2020-12-31"),
+    );
     assert!(text_of(&html).contains(&format!("{} COVID-19 measures taken", e.measures)));
 
     let (status, index, _) = page(app, "/snapshots").await;
     assert_eq!(status, 200);
     for region in REGIONS {
-        assert!(index.contains(&format!("href=\"/snapshots/regions/{region}\"")), "{region}");
+        assert!(
+            index.contains(&format!("href=\"/snapshots/regions/{region}\"")),
+            "{region}"
+        );
     }
-    for c in app.files.countries.iter().filter(|c| c.un_regional_group.is_some()) {
-        assert!(index.contains(&format!("href=\"/snapshots/countries/{}\"", c.code)), "{}", c.code);
+    for c in app
+        .files
+        .countries
+        .iter()
+        .filter(|c| c.un_regional_group.is_some())
+    {
+        assert!(
+            index.contains(&format!("href=\"/snapshots/countries/{}\"", c.code)),
+            "{}",
+            c.code
+        );
     }
     // GraphiQL's page links to the index.
     let (_, graphiql, _) = page(app, "/").await;
@@ -391,7 +531,11 @@ async fn the_page_refuses_an_unknown_region_or_country_and_a_bad_period_saying_w
         ("/snapshots/countries/XXX", 404, "no country"),
         ("/snapshots/countries/ukraine", 404, "no country"),
         ("/snapshots/regions/AFRICAN?from=2020-13-01", 400, "`from`"),
-        ("/snapshots/regions/AFRICAN?from=2021-01-01&to=2020-01-01", 400, "after"),
+        (
+            "/snapshots/regions/AFRICAN?from=2021-01-01&to=2020-01-01",
+            400,
+            "after",
+        ),
     ] {
         let (got, body, _) = page(app, path).await;
         assert_eq!(got, status, "{path}: {body}");
