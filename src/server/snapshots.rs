@@ -296,16 +296,15 @@ pub fn render(cat: &Catalog, f: &Figures) -> Result<String, charts::ChartError> 
 
     // Page 1: who, when, how much; what was done over time.
     html.push_str("<section class=\"page\" aria-label=\"Page 1\">\n");
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<header><h1>COVID-19 and human rights: {}</h1><p>{} · {} · {}</p></header>\n",
+        "<header><h1>COVID-19 and human rights: {}</h1><p>{} · {} · generated from live data by the Recover Better API</p></header>",
         escape(&name),
         match f.scope {
             Scope::Region(_) => format!("{} States", f.countries.len()),
             Scope::Country(c) => c.as_str().to_owned(),
         },
         escape(&period),
-        "generated from live data by the Recover Better API",
     );
     key_figures(&mut html, f);
     measures_per_month(&mut html, cat, f)?;
@@ -457,9 +456,9 @@ fn measures_per_month(
         &series,
         "measures started",
     )?;
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<figure><h2>Measures started per month, by category</h2>{svg}{}<figcaption>{}</figcaption></figure>\n",
+        "<figure><h2>Measures started per month, by category</h2>{svg}{}<figcaption>{}</figcaption></figure>",
         charts::legend(&series, Layout::Stacked),
         escape(&description)
     );
@@ -510,9 +509,9 @@ fn concerns_by_theme(
         "issues of concern",
         190,
     )?;
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<figure><h2>Issues of concern by theme</h2>{svg}<figcaption>{}</figcaption></figure></section>\n",
+        "<figure><h2>Issues of concern by theme</h2>{svg}<figcaption>{}</figcaption></figure></section>",
         escape(&description)
     );
     Ok(())
@@ -745,10 +744,10 @@ fn more(html: &mut String, total: usize, shown: usize, what: &str) {
 }
 
 fn footer(html: &mut String, cat: &Catalog, page: u8) {
-    let _ = write!(
+    let _ = writeln!(
         html,
         "<footer>Page {page} of 2 · Recover Better API, data generation {} · figures also in GraphQL \
-         (<code>snapshot</code>) · sources are named on each record</footer>\n",
+         (<code>snapshot</code>) · sources are named on each record</footer>",
         cat.generation
     );
 }
