@@ -450,7 +450,7 @@ fn measures_per_month(
             title: "Measures started per month, by category",
             description: &description,
             width: 720,
-            height: 300,
+            height: 270,
         },
         &stacks,
         &series,
@@ -466,8 +466,10 @@ fn measures_per_month(
 }
 
 /// How many themes the concerns chart shows, and concerns the list beside it.
-const CONCERN_THEMES: usize = 8;
-const TOP_CONCERNS: usize = 4;
+const CONCERN_THEMES: usize = 6;
+const TOP_CONCERNS: usize = 3;
+/// How many of a concern's mitigating measures the list names.
+const MITIGATING_SHOWN: usize = 2;
 
 fn concerns_by_theme(
     html: &mut String,
@@ -530,13 +532,20 @@ fn top_concerns(html: &mut String, cat: &Catalog, f: &Figures) {
             continue;
         };
         let states: Vec<&str> = c.record.countries.iter().map(|s| s.as_str()).collect();
-        let measures: Vec<String> = c
+        let mut measures: Vec<String> = c
             .record
             .measures
             .iter()
             .filter_map(|m| cat.measures.by_ref(m.as_str()))
+            .take(MITIGATING_SHOWN)
             .map(|m| format!("{} ({})", m.record.title, m.record.country.as_str()))
             .collect();
+        if c.record.measures.len() > MITIGATING_SHOWN {
+            measures.push(format!(
+                "and {} more",
+                c.record.measures.len() - MITIGATING_SHOWN
+            ));
+        }
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
