@@ -8,7 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use recover_better::catalog::snapshot::{figures, Period, Scope};
+use recover_better::catalog::regressions::regressions;
+use recover_better::catalog::snapshot::{countries_of, figures, Period, Scope};
 use recover_better::catalog::Catalog;
 use recover_better::dataset::generate::{generate, GenerateOptions, Preset};
 use recover_better::dataset::import::{import, ImportOptions};
@@ -47,8 +48,8 @@ fn main() {
         cat.actions.len(),
         cat.links.len()
     );
-    println!("| region | States | figures mean | page mean (figures + HTML + SVG) | page worst | HTML bytes |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| region | States | regressions alone | figures mean | page mean (figures + HTML + SVG) | page worst | HTML bytes |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for group in UnRegionalGroup::ALL {
         let scope = Scope::Region(*group);
         let period = Period::default();
@@ -57,6 +58,12 @@ fn main() {
         let mut worst = Duration::ZERO;
         let mut bytes = 0;
         let mut states = 0;
+        let t = Instant::now();
+        let countries = countries_of(&cat, scope);
+        for c in &countries {
+            std::hint::black_box(regressions(&cat, *c));
+        }
+        let regressions_time = t.elapsed();
         for _ in 0..RUNS {
             let t = Instant::now();
             let f = figures(&cat, scope, period);
@@ -69,8 +76,9 @@ fn main() {
             states = f.countries.len();
         }
         println!(
-            "| {} | {states} | {:.1} ms | {:.1} ms | {:.1} ms | {bytes} |",
+            "| {} | {states} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {bytes} |",
             group.as_str(),
+            ms(regressions_time),
             ms(figures_time / RUNS),
             ms(page_time / RUNS),
             ms(worst),

@@ -16,7 +16,7 @@
 //! Where a session's date is not known, its cycle's first day stands in for it; where
 //! neither is known, the recommendation only counts against a measure without an end date.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use roaring::RoaringBitmap;
 
@@ -49,14 +49,27 @@ pub struct Regression {
 pub fn regressions(cat: &Catalog, country: CountryCode) -> Vec<Regression> {
     let supported: RoaringBitmap = cat.list(&Index::RecommendationsReceived(country))
         & cat.list(&Index::RecommendationsByResponse(Response::Supported));
+    // Worked out once per country rather than once per measure and theme: when each supported
+    // recommendation was made, and which of them are on each theme.
+    let made: HashMap<u32, Option<Date>> = supported
+        .iter()
+        .filter_map(|r| {
+            let row = cat.recommendations.get(r)?;
+            Some((r, review(cat, row.record.session).map(|rv| rv.date)))
+        })
+        .collect();
+    let mut on_theme: HashMap<&Slug, RoaringBitmap> = HashMap::new();
     let mut found: Vec<(Date, &str, Regression)> = vec![];
     for id in cat.list(&Index::MeasuresByCountry(country)) {
         let Some(row) = cat.measures.get(id) else {
             continue;
         };
         let m = &row.record;
-        let contradicts: Vec<_> = cat
-            .links_of_measure(id)
+        // A measure without links needs no search of its links by refs.
+        let linked = !cat.list(&Index::LinksByMeasure(id)).is_empty();
+        let contradicts: Vec<_> = linked
+            .then(|| cat.links_of_measure(id))
+            .unwrap_or_default()
             .into_iter()
             .filter(|l| {
                 l.record.relation == LinkRelation::Contradicts
@@ -80,18 +93,21 @@ pub fn regressions(cat: &Catalog, country: CountryCode) -> Vec<Regression> {
             Some(end) => review(cat, r.session).is_some_and(|rv| rv.date <= end),
         };
 
+        let made_in_time = |r: u32| match (m.end_date, made.get(&r)) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(end), Some(date)) => date.is_some_and(|d| d <= end),
+        };
+
         let mut themes: BTreeSet<&Slug> = BTreeSet::new();
         let mut recommendations = RoaringBitmap::new();
         for &t in &affected {
-            for r in cat.list(&Index::RecommendationsByTheme(t.clone())) & &supported {
-                if cat
-                    .recommendations
-                    .get(r)
-                    .is_some_and(|r| in_time(&r.record))
-                {
-                    themes.insert(t);
-                    recommendations.insert(r);
-                }
+            let on = on_theme.entry(t).or_insert_with(|| {
+                cat.list(&Index::RecommendationsByTheme(t.clone())) & &supported
+            });
+            for r in on.iter().filter(|&r| made_in_time(r)) {
+                themes.insert(t);
+                recommendations.insert(r);
             }
         }
         let mut reasons = vec![];

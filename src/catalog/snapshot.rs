@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use roaring::RoaringBitmap;
 
 use super::regressions::{regressions, Regression};
-use super::Catalog;
+use super::{Catalog, LinkRow};
 use crate::model::*;
 use crate::store::Index;
 
@@ -145,11 +145,23 @@ pub fn figures(cat: &Catalog, scope: Scope, period: Period) -> Figures {
     );
     let supported =
         &recommendations & cat.list(&Index::RecommendationsByResponse(Response::Supported));
-    let partially = partially_supported(cat, &recommendations);
+    let partially = (&recommendations
+        & cat.list(&Index::RecommendationsByResponse(
+            Response::PartiallySupported,
+        )))
+    .len();
 
-    let links_by_relation = links_by_relation(cat, &measures);
+    // One pass over the links, keeping those of the period's measures: cheaper than looking up
+    // each measure's links (a search by refs per link) once for each figure that needs them.
+    let links: Vec<&LinkRow> = cat
+        .links
+        .iter()
+        .filter(|l| measures.contains(l.measure))
+        .map(|l| l.as_ref())
+        .collect();
+    let links_by_relation = links_by_relation(&links);
     let (measures_by_month, measures_by_category) = measures_by_time(cat, &measures);
-    let theme_coverage = theme_coverage(cat, &supported, &measures);
+    let theme_coverage = theme_coverage(cat, &supported, &links);
     let regressions = countries
         .iter()
         .flat_map(|c| regressions(cat, *c))
@@ -236,16 +248,6 @@ fn union(cat: &Catalog, lists: impl Iterator<Item = Index>) -> RoaringBitmap {
     set
 }
 
-/// Recommendations "supported in part": counted from the records, since not every release
-/// of the response vocabulary has an index for it.
-fn partially_supported(cat: &Catalog, recommendations: &RoaringBitmap) -> u64 {
-    recommendations
-        .iter()
-        .filter_map(|id| cat.recommendations.get(id))
-        .filter(|r| r.record.response.as_str() == "PARTIALLY_SUPPORTED")
-        .count() as u64
-}
-
 fn measures_of(cat: &Catalog, countries: &[CountryCode], period: Period) -> RoaringBitmap {
     let all = union(cat, countries.iter().map(|c| Index::MeasuresByCountry(*c)));
     if period == Period::default() {
@@ -260,14 +262,12 @@ fn measures_of(cat: &Catalog, countries: &[CountryCode], period: Period) -> Roar
         .collect()
 }
 
-fn links_by_relation(cat: &Catalog, measures: &RoaringBitmap) -> Vec<LabelCount<LinkRelation>> {
+fn links_by_relation(links: &[&LinkRow]) -> Vec<LabelCount<LinkRelation>> {
     let mut counts: BTreeMap<LinkRelation, u32> =
         LinkRelation::ALL.iter().map(|r| (*r, 0)).collect();
-    for m in measures {
-        for l in cat.links_of_measure(m) {
-            if l.record.status == LinkStatus::Confirmed {
-                *counts.entry(l.record.relation).or_default() += 1;
-            }
+    for l in links {
+        if l.record.status == LinkStatus::Confirmed {
+            *counts.entry(l.record.relation).or_default() += 1;
         }
     }
     counts
@@ -314,18 +314,16 @@ fn implements(l: &Link) -> bool {
 fn theme_coverage(
     cat: &Catalog,
     supported: &RoaringBitmap,
-    measures: &RoaringBitmap,
+    links: &[&LinkRow],
 ) -> Vec<ThemeCoverage> {
     // Recommendations and measures joined by an implementing link, within the scope.
     let mut implemented = RoaringBitmap::new();
     let mut implementing = RoaringBitmap::new();
-    for m in measures {
-        for l in cat.links_of_measure(m) {
-            if implements(&l.record) {
-                implementing.insert(m);
-                if supported.contains(l.recommendation) {
-                    implemented.insert(l.recommendation);
-                }
+    for l in links {
+        if implements(&l.record) {
+            implementing.insert(l.measure);
+            if supported.contains(l.recommendation) {
+                implemented.insert(l.recommendation);
             }
         }
     }
