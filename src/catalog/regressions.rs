@@ -66,10 +66,12 @@ pub fn regressions(cat: &Catalog, country: CountryCode) -> Vec<Regression> {
         };
         let m = &row.record;
         // A measure without links needs no search of its links by refs.
-        let linked = !cat.list(&Index::LinksByMeasure(id)).is_empty();
-        let contradicts: Vec<_> = linked
-            .then(|| cat.links_of_measure(id))
-            .unwrap_or_default()
+        let links = if cat.list(&Index::LinksByMeasure(id)).is_empty() {
+            vec![]
+        } else {
+            cat.links_of_measure(id)
+        };
+        let contradicts: Vec<_> = links
             .into_iter()
             .filter(|l| {
                 l.record.relation == LinkRelation::Contradicts
