@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::catalog::{Catalog, LinkRow, Row};
-use crate::model::{Concern, CountryCode, Entity, HistoryEntry, Measure, Ref, Timestamp};
+use crate::model::{Concern, CountryCode, Entity, HistoryEntry, LinkKey, Measure, Ref, Timestamp};
 use crate::store::history::{history_key_from, HistoryKey};
 use crate::store::{ApplyOptions, ApplyReport, Change, Result, Store, TreeId};
 
@@ -73,9 +73,7 @@ impl ChangeEvent {
                 .by_ref(&entry.key)
                 .cloned()
                 .map(Changed::Measure),
-            Entity::Link => entry
-                .key
-                .split_once('\t')
+            Entity::Link => LinkKey::split(&entry.key)
                 .and_then(|(r, m)| next.link(r, m))
                 .cloned()
                 .map(Changed::Link),
@@ -116,7 +114,7 @@ impl ChangeEvent {
 
     /// The link's recommendation and measure refs (empty for other entities).
     pub fn link_refs(&self) -> (&str, &str) {
-        self.entry.key.split_once('\t').unwrap_or_default()
+        LinkKey::split(&self.entry.key).unwrap_or_default()
     }
 }
 
@@ -694,7 +692,7 @@ impl Live {
 fn country_of(entry: &HistoryEntry, catalog: &Catalog) -> Option<CountryCode> {
     let measure = match entry.entity {
         Entity::Measure => entry.key.as_str(),
-        Entity::Link => entry.key.split_once('\t')?.1,
+        Entity::Link => LinkKey::split(&entry.key)?.1,
         _ => return None,
     };
     catalog.measures.by_ref(measure).map(|m| m.record.country)

@@ -15,37 +15,37 @@ use rand::Rng;
 
 use common::{assert_clean, bin, counts, import_dir, Dataset, SMALL_COUNTS};
 use recover_better::model::*;
-use recover_better::store::{ApplyOptions, Change, Kind, Record, Store};
+use recover_better::store::{ApplyOptions, Change, Entity, Record, Store, DEPENDENCY_ORDER};
 
 /// The kind of record each dataset file holds.
-fn kind_of_file(file: &str) -> Kind {
+fn kind_of_file(file: &str) -> Entity {
     match file {
-        "taxonomy/sdgs.jsonl" => Kind::Sdg,
-        "taxonomy/themes.jsonl" => Kind::Theme,
-        "taxonomy/groups.jsonl" => Kind::Group,
-        "taxonomy/measure_categories.jsonl" => Kind::MeasureCategory,
-        "countries.jsonl" => Kind::Country,
-        "cycles.jsonl" => Kind::Cycle,
-        "sessions.jsonl" => Kind::Session,
-        "recommendations.jsonl" => Kind::Recommendation,
-        "measures.jsonl" => Kind::Measure,
-        "good_practices.jsonl" => Kind::GoodPractice,
-        "concerns.jsonl" => Kind::Concern,
-        "actions.jsonl" => Kind::Action,
-        "links.jsonl" => Kind::Link,
+        "taxonomy/sdgs.jsonl" => Entity::Sdg,
+        "taxonomy/themes.jsonl" => Entity::Theme,
+        "taxonomy/groups.jsonl" => Entity::Group,
+        "taxonomy/measure_categories.jsonl" => Entity::MeasureCategory,
+        "countries.jsonl" => Entity::Country,
+        "cycles.jsonl" => Entity::Cycle,
+        "sessions.jsonl" => Entity::Session,
+        "recommendations.jsonl" => Entity::Recommendation,
+        "measures.jsonl" => Entity::Measure,
+        "good_practices.jsonl" => Entity::GoodPractice,
+        "concerns.jsonl" => Entity::Concern,
+        "actions.jsonl" => Entity::Action,
+        "links.jsonl" => Entity::Link,
         other => panic!("unknown dataset file {other}"),
     }
 }
 
 /// Records per kind of a dataset folder, by counting its non-empty lines.
-fn dataset_counts(dir: &Path) -> Vec<(Kind, u64)> {
-    let mut by_kind: BTreeMap<Kind, u64> = BTreeMap::new();
+fn dataset_counts(dir: &Path) -> Vec<(Entity, u64)> {
+    let mut by_kind: BTreeMap<Entity, u64> = BTreeMap::new();
     for file in recover_better::dataset::FILES {
         let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
         *by_kind.entry(kind_of_file(file)).or_default() +=
             text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
     }
-    Kind::ALL.iter().map(|k| (*k, by_kind[k])).collect()
+    DEPENDENCY_ORDER.iter().map(|k| (*k, by_kind[k])).collect()
 }
 
 fn lines(dir: &Path, file: &str) -> Vec<String> {
@@ -305,7 +305,7 @@ fn a_killed_import_leaves_none_or_all_of_it() {
     let prefill = work.path().join("prefill");
     let changed = write_prefill(&world, &prefill);
     let prefill_counts = dataset_counts(&prefill);
-    let empty: Vec<(Kind, u64)> = Kind::ALL.iter().map(|k| (*k, 0)).collect();
+    let empty: Vec<(Entity, u64)> = DEPENDENCY_ORDER.iter().map(|k| (*k, 0)).collect();
 
     // One uninterrupted import, to know how long one takes and how long its writing takes.
     let full = work.path().join("full");
@@ -545,16 +545,16 @@ fn acknowledged_durable_writes_survive_a_kill() {
             acked + 2
         );
         let in_flight = is_stored(&store, acked + 1);
-        let base = |kind: Kind| SMALL_COUNTS.iter().find(|(k, _)| *k == kind).unwrap().1;
+        let base = |kind: Entity| SMALL_COUNTS.iter().find(|(k, _)| *k == kind).unwrap().1;
         let written = acked + 1 + u64::from(in_flight);
         assert_eq!(
-            store.count(Kind::Measure).unwrap(),
-            base(Kind::Measure) + written.div_ceil(2),
+            store.count(Entity::Measure).unwrap(),
+            base(Entity::Measure) + written.div_ceil(2),
             "round {round}: measures"
         );
         assert_eq!(
-            store.count(Kind::Link).unwrap(),
-            base(Kind::Link) + written / 2,
+            store.count(Entity::Link).unwrap(),
+            base(Entity::Link) + written / 2,
             "round {round}: links"
         );
         println!(

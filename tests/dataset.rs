@@ -13,23 +13,23 @@ use recover_better::dataset::generate::{generate, GenerateOptions, Preset};
 use recover_better::dataset::import::{import, FileSummary, ImportOptions, ImportSummary};
 use recover_better::dataset::{Source, FILES, OPTIONAL_FILES};
 use recover_better::model::Ref;
-use recover_better::store::{Kind, Store};
+use recover_better::store::{Entity, Store};
 
 /// The counts of `data/default/PROVENANCE.md`.
-const DEFAULT_COUNTS: [(Kind, u64); 13] = [
-    (Kind::Theme, 55),
-    (Kind::Group, 36),
-    (Kind::Sdg, 17),
-    (Kind::MeasureCategory, 14),
-    (Kind::Country, 195),
-    (Kind::Cycle, 4),
-    (Kind::Session, 23),
-    (Kind::Recommendation, 40461),
-    (Kind::Measure, 5410),
-    (Kind::GoodPractice, 16),
-    (Kind::Concern, 19),
-    (Kind::Action, 38),
-    (Kind::Link, 31),
+const DEFAULT_COUNTS: [(Entity, u64); 13] = [
+    (Entity::Theme, 55),
+    (Entity::Group, 36),
+    (Entity::Sdg, 17),
+    (Entity::MeasureCategory, 14),
+    (Entity::Country, 195),
+    (Entity::Cycle, 4),
+    (Entity::Session, 23),
+    (Entity::Recommendation, 40461),
+    (Entity::Measure, 5410),
+    (Entity::GoodPractice, 16),
+    (Entity::Concern, 19),
+    (Entity::Action, 38),
+    (Entity::Link, 31),
 ];
 
 fn tiny_dataset() -> (tempfile::TempDir, Vec<(&'static str, usize)>) {
@@ -115,11 +115,11 @@ fn a_generated_tiny_dataset_imports_and_passes_the_check() {
     let total = summary.total();
     assert_eq!(total.created, total.records);
     assert_eq!(
-        store.count(Kind::Recommendation).unwrap() as usize,
+        store.count(Entity::Recommendation).unwrap() as usize,
         written["recommendations.jsonl"]
     );
     assert_eq!(
-        store.count(Kind::Link).unwrap() as usize,
+        store.count(Entity::Link).unwrap() as usize,
         written["links.jsonl"]
     );
 }

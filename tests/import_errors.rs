@@ -11,7 +11,7 @@ use common::{
 };
 use recover_better::dataset::DatasetError;
 use recover_better::model::Ref;
-use recover_better::store::{Kind, Store};
+use recover_better::store::{Entity, Store};
 
 const RECS: &str = "recommendations.jsonl";
 const MEASURES: &str = "measures.jsonl";
@@ -40,7 +40,7 @@ fn dataset_with_real_changes() -> Dataset {
 struct Refusal {
     store: Store,
     export_before: BTreeMap<&'static str, Vec<u8>>,
-    counts_before: Vec<(Kind, u64)>,
+    counts_before: Vec<(Entity, u64)>,
     message: String,
 }
 

@@ -12,7 +12,7 @@ use recover_better::dataset::recommendations::{
 };
 use recover_better::dataset::Source;
 use recover_better::model::{CountryCode, CycleNumber, Ref, Response, SessionNumber};
-use recover_better::store::{Kind, Store};
+use recover_better::store::{Entity, Store};
 
 const SLOVENIA: &str = "UPR34_Slovenia_Thematic_list_of_Recommendations.docx";
 
@@ -176,7 +176,7 @@ fn the_slovenia_thematic_list_imports_its_215_recommendations_with_positions_sta
         (215, 215, 0, 0)
     );
     assert!(summary.refused.is_empty());
-    assert_eq!(store.count(Kind::Recommendation).unwrap(), 215);
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 215);
     let s34 = store
         .session(SessionNumber::new(34).unwrap())
         .unwrap()
@@ -263,7 +263,7 @@ fn importing_the_same_list_twice_changes_nothing() {
     );
     assert!(again.sessions_written.is_empty());
     assert_eq!(recommendation(&store, "R-34-SVN-122.1"), before);
-    assert_eq!(store.count(Kind::Recommendation).unwrap(), 215);
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 215);
 }
 
 #[test]
@@ -285,7 +285,7 @@ fn a_list_whose_session_does_not_exist_is_refused_once_and_nothing_is_written() 
         p[0].starts_with("s35.docx:3: session 35 does not exist; give --session 35 --cycle N"),
         "{p:?}"
     );
-    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
     assert!(store
         .session(SessionNumber::new(35).unwrap())
         .unwrap()
@@ -349,7 +349,7 @@ fn a_table_without_a_position_column_is_refused_naming_the_file_and_header_row()
 
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].starts_with("bad.docx:1: the table has no \"Position\" column (its headers: \"Recommendation\", \"Response\""), "{p:?}");
-    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
 }
 
 #[test]
@@ -372,7 +372,7 @@ fn an_unknown_state_name_is_refused_with_its_row_and_nothing_is_written() {
     ));
 
     assert_eq!(p, ["bad.docx:4: unknown State name \"Atlantis\" (not in data/import/country_aliases.tsv nor countries.jsonl)"]);
-    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
     assert!(
         store
             .session(SessionNumber::new(35).unwrap())
@@ -408,7 +408,7 @@ fn an_unknown_position_and_an_unknown_uhri_theme_are_refused_with_their_row() {
             "bad.docx:4: UHRI theme \"Rights of mermaids\" is not in the crosswalk (data/import/uhri_themes.tsv)",
         ]
     );
-    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
 }
 
 #[test]
@@ -544,7 +544,7 @@ fn bad_upr_info_rows_are_refused_with_their_line_and_nothing_is_written() {
         p[3].starts_with("bad.csv:10: not a readable CSV row"),
         "{p:?}"
     );
-    assert_eq!(store.count(Kind::Recommendation).unwrap(), 0);
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
 }
 
 #[test]

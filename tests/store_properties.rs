@@ -13,7 +13,8 @@ use roaring::RoaringBitmap;
 
 use recover_better::model::*;
 use recover_better::store::{
-    check, ApplyOptions, Change, Index, Key, Kind, Outcome, Record, RefKind, Store, StoreError,
+    check, ApplyOptions, Change, Entity, Index, Key, Outcome, Record, RefKind, Store, StoreError,
+    DEPENDENCY_ORDER,
 };
 
 // --- the universe ------------------------------------------------------------------------------
@@ -174,8 +175,8 @@ struct Model {
     records: BTreeMap<String, (u32, Record)>,
 }
 
-fn kind_of(r: &Record) -> Kind {
-    r.kind()
+fn kind_of(r: &Record) -> Entity {
+    r.entity()
 }
 
 impl Model {
@@ -188,7 +189,7 @@ impl Model {
     fn has(&self, key: Key) -> bool {
         self.get(&key).is_some()
     }
-    fn count(&self, kind: Kind) -> u64 {
+    fn count(&self, kind: Entity) -> u64 {
         self.all().filter(|r| kind_of(r) == kind).count() as u64
     }
     fn sessions(&self) -> Vec<&Session> {
@@ -435,7 +436,7 @@ impl Model {
                     || self.themes().iter().any(|t| t.sdgs.contains(g))
             }
             Key::MeasureCategory(c) => measures.iter().any(|m| m.category == *c),
-            Key::GoodPractice(_) | Key::Action(_) | Key::Link { .. } => false,
+            Key::GoodPractice(_) | Key::Action(_) | Key::Link(_) => false,
         }
     }
 
@@ -483,13 +484,7 @@ impl Model {
                 Key::Measure(m) => l.measure == *m,
                 _ => false,
             })
-            .map(|l| {
-                Key::Link {
-                    recommendation: l.recommendation.clone(),
-                    measure: l.measure.clone(),
-                }
-                .to_string()
-            })
+            .map(|l| Key::Link(l.key()).to_string())
             .collect();
         for k in &doomed {
             self.records.remove(k);
@@ -644,7 +639,7 @@ fn assert_store_matches(store: &Store, model: &Model) {
             differ(&model.records, &stored)
         );
     }
-    for kind in Kind::ALL {
+    for kind in DEPENDENCY_ORDER {
         assert_eq!(
             store.count(kind).unwrap(),
             model.count(kind),
@@ -652,14 +647,14 @@ fn assert_store_matches(store: &Store, model: &Model) {
         );
     }
     for (kind, k) in [
-        (RefKind::Recommendation, Kind::Recommendation),
-        (RefKind::Measure, Kind::Measure),
-        (RefKind::GoodPractice, Kind::GoodPractice),
+        (RefKind::Recommendation, Entity::Recommendation),
+        (RefKind::Measure, Entity::Measure),
+        (RefKind::GoodPractice, Entity::GoodPractice),
     ] {
         let refs: Vec<String> = store.refs(kind).map(|r| r.unwrap().0.to_string()).collect();
         let mut expected: Vec<String> = model
             .all()
-            .filter(|r| r.kind() == k)
+            .filter(|r| r.entity() == k)
             .map(|r| match r.key() {
                 Key::Recommendation(r) | Key::Measure(r) | Key::GoodPractice(r) => r.to_string(),
                 _ => unreachable!(),
@@ -916,11 +911,11 @@ fn materialize(model: &Model, op: &Op, ev: Ev) -> Change {
             pick(&existing, i)
         }
     };
-    let existing_refs = |kind: Kind, pool: Vec<Ref>| -> Vec<Ref> {
+    let existing_refs = |kind: Entity, pool: Vec<Ref>| -> Vec<Ref> {
         pool.into_iter()
             .filter(|r| {
                 model.has(match kind {
-                    Kind::Recommendation => Key::Recommendation(r.clone()),
+                    Entity::Recommendation => Key::Recommendation(r.clone()),
                     _ => Key::Measure(r.clone()),
                 })
             })
@@ -1120,8 +1115,8 @@ fn materialize(model: &Model, op: &Op, ev: Ev) -> Change {
             let mut measures = subset(&measures, s.cites);
             let mut recs = subset(&recs, s.cites >> 3);
             if !s.dangling {
-                measures = existing_refs(Kind::Measure, measures);
-                recs = existing_refs(Kind::Recommendation, recs);
+                measures = existing_refs(Entity::Measure, measures);
+                recs = existing_refs(Entity::Recommendation, recs);
             }
             put(Record::GoodPractice(GoodPractice {
                 id: gp_id(s.id),
@@ -1144,7 +1139,7 @@ fn materialize(model: &Model, op: &Op, ev: Ev) -> Change {
                 .collect(),
         )),
         Op::PutLink(s) => {
-            let existing = |kind: Kind, all: Vec<Ref>, i: u8| -> Ref {
+            let existing = |kind: Entity, all: Vec<Ref>, i: u8| -> Ref {
                 let e = existing_refs(kind, all.clone());
                 if s.dangling || e.is_empty() {
                     pick(&all, i)
@@ -1153,12 +1148,12 @@ fn materialize(model: &Model, op: &Op, ev: Ev) -> Change {
                 }
             };
             let recommendation = existing(
-                Kind::Recommendation,
+                Entity::Recommendation,
                 (0..REC_IDS as u8).map(rec_id).collect(),
                 s.a,
             );
             let measure = existing(
-                Kind::Measure,
+                Entity::Measure,
                 (0..MEASURE_IDS as u8).map(measure_id).collect(),
                 s.b,
             );
@@ -1177,10 +1172,8 @@ fn materialize(model: &Model, op: &Op, ev: Ev) -> Change {
         Op::DelLink(p) => {
             let links: Vec<Key> = (0..REC_IDS as u8)
                 .flat_map(|r| {
-                    (0..MEASURE_IDS as u8).map(move |m| Key::Link {
-                        recommendation: rec_id(r),
-                        measure: measure_id(m),
-                    })
+                    (0..MEASURE_IDS as u8)
+                        .map(move |m| Key::Link(LinkKey::new(rec_id(r), measure_id(m))))
                 })
                 .collect();
             delete(choose(p, links))
@@ -1394,7 +1387,7 @@ fn deleting_a_measure_deletes_its_links_in_the_same_apply() {
         })
         .collect();
     assert_eq!(left, vec![("R-1".to_string(), "M-2".to_string())]);
-    assert_eq!(store.count(Kind::Link).unwrap(), 1);
+    assert_eq!(store.count(Entity::Link).unwrap(), 1);
     assert!(store
         .postings(&Index::LinksByMeasure(m1))
         .unwrap()
@@ -1420,7 +1413,7 @@ fn deleting_a_recommendation_deletes_its_links_in_the_same_apply() {
     .unwrap();
 
     assert_eq!(outcomes, vec![Outcome::Deleted { cascaded_links: 2 }]);
-    assert_eq!(store.count(Kind::Link).unwrap(), 1);
+    assert_eq!(store.count(Entity::Link).unwrap(), 1);
     assert_eq!(
         store.postings(&Index::LinksByMeasure(m1)).unwrap(),
         RoaringBitmap::from_iter([r2])

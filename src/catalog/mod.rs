@@ -223,9 +223,9 @@ pub struct LinkRow {
 }
 
 impl LinkRow {
-    /// The natural key, as a cursor: recommendation ref, a tab, measure ref.
+    /// The natural key's text form (a cursor, a global id).
     pub fn key(&self) -> String {
-        format!("{}\t{}", self.record.recommendation, self.record.measure)
+        self.record.key().to_string()
     }
 }
 
@@ -783,7 +783,7 @@ impl Catalog {
     pub fn links_page(&self, set: &RoaringBitmap, req: &PageRequest) -> Page<u32> {
         let order: Vec<u32> = (0..self.links.len() as u32).collect();
         let position = |cursor: &str| -> std::result::Result<u32, u32> {
-            let (r, m) = cursor.split_once('\t').unwrap_or((cursor, ""));
+            let (r, m) = LinkKey::split(cursor).unwrap_or((cursor, ""));
             self.links
                 .binary_search_by(|l| {
                     (l.record.recommendation.as_str(), l.record.measure.as_str()).cmp(&(r, m))

@@ -887,10 +887,9 @@ impl CoreMutation {
         let r = reference("recommendation", &input.recommendation)?;
         let m = reference("measure", &input.measure)?;
         let expected = version("expectedVersion", input.expected_version)?;
-        let key = Key::Link {
-            recommendation: r.clone(),
-            measure: m.clone(),
-        };
+        let link = LinkKey::new(r.clone(), m.clone());
+        let key_text = link.to_string();
+        let key = Key::Link(link);
         let committed = commit(
             ctx,
             vec![Change::Delete {
@@ -902,7 +901,7 @@ impl CoreMutation {
         .await?;
         let c = &committed.catalog;
         Ok(UnlinkPayload {
-            deleted_link_id: global_id("Link", &format!("{r}\t{m}")),
+            deleted_link_id: global_id("Link", &key_text),
             recommendation: recommendation_in(c, &r)?,
             measure: measure_in(c, &m)?,
             client_mutation_id: input.client_mutation_id,

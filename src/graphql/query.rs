@@ -383,7 +383,7 @@ fn node_of_type(c: &Catalog, t: &str, key: &str) -> Option<Node> {
         "Concern" => Node::Concern(Concern(c.concerns.by_ref(&key)?.clone())),
         "Action" => Node::Action(Action(c.actions.by_ref(&key)?.clone())),
         "Link" => {
-            let (r, m) = key.split_once('\t')?;
+            let (r, m) = crate::model::LinkKey::split(&key)?;
             Node::Link(Link(c.link(r, m)?.clone()))
         }
         "Theme" => Node::Theme(Theme(c.theme(&key)?.clone())),

@@ -402,6 +402,13 @@ pub struct Link {
     pub updated_at: Option<Timestamp>,
 }
 
+impl Link {
+    /// The link's natural key.
+    pub fn key(&self) -> LinkKey {
+        LinkKey::new(self.recommendation.clone(), self.measure.clone())
+    }
+}
+
 impl Validate for Link {
     fn problems(&self) -> Vec<Refusal> {
         let mut p = vec![];

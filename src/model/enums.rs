@@ -166,6 +166,27 @@ domain_enum! {
     }
 }
 
+impl Entity {
+    /// The entity's name in messages ("good practice", "SDG").
+    pub fn noun(self) -> &'static str {
+        match self {
+            Entity::Country => "country",
+            Entity::Cycle => "cycle",
+            Entity::Session => "session",
+            Entity::Recommendation => "recommendation",
+            Entity::Measure => "measure",
+            Entity::GoodPractice => "good practice",
+            Entity::Link => "link",
+            Entity::Theme => "theme",
+            Entity::Group => "group",
+            Entity::Sdg => "SDG",
+            Entity::MeasureCategory => "measure category",
+            Entity::Concern => "concern",
+            Entity::Action => "action",
+        }
+    }
+}
+
 domain_enum! {
     /// What an API token may do, each role including the ones before it: a reader reads (when
     /// the server requires a token to read), an editor changes links, measures and good

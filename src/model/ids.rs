@@ -125,6 +125,40 @@ impl Ref {
     }
 }
 
+/// The natural key of a link: the refs of its recommendation and its measure. Its text form
+/// (history keys, global ids, cursors) is the two refs joined by a tab, which no ref holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkKey {
+    pub recommendation: Ref,
+    pub measure: Ref,
+}
+
+impl LinkKey {
+    pub fn new(recommendation: Ref, measure: Ref) -> LinkKey {
+        LinkKey {
+            recommendation,
+            measure,
+        }
+    }
+
+    /// Reads the text form; `None` unless it is two valid refs.
+    pub fn parse(s: &str) -> Option<LinkKey> {
+        let (r, m) = Self::split(s)?;
+        Some(LinkKey::new(Ref::parse(r).ok()?, Ref::parse(m).ok()?))
+    }
+
+    /// The two halves of the text form, unchecked (for lookups by ref).
+    pub fn split(s: &str) -> Option<(&str, &str)> {
+        s.split_once('\t')
+    }
+}
+
+impl std::fmt::Display for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\t{}", self.recommendation, self.measure)
+    }
+}
+
 /// A Sustainable Development Goal, 1 to 17.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]

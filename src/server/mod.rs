@@ -228,7 +228,7 @@ async fn ready(State(live): State<Arc<Live>>) -> Response {
     // One read of a kept counter: cheap, and it fails if the store cannot be read.
     let store = live
         .store()
-        .count(crate::store::Kind::Recommendation)
+        .count(crate::store::Entity::Recommendation)
         .is_ok();
     let (status, word) = match (shutting_down, store) {
         (true, _) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down"),

@@ -12,7 +12,8 @@ use roaring::RoaringBitmap;
 
 use super::keys::*;
 use super::write::{Key, Plan, Record};
-use super::{Kind, Result, Store, TreeId};
+use super::{tree_of, Entity, Result, Store, TreeId, DEPENDENCY_ORDER};
+use crate::model::LinkKey;
 
 /// What the check found: every violation, and how many records of each kind it read.
 #[derive(Debug, Default)]
@@ -40,8 +41,8 @@ pub fn check(store: &Store) -> Result<CheckReport> {
     // (ref kind, id) -> ref, of every record read, to check the refs tree against.
     let mut ids: HashMap<(u8, u32), String> = HashMap::new();
 
-    for kind in Kind::ALL {
-        let tree = kind.tree();
+    for kind in DEPENDENCY_ORDER {
+        let tree = tree_of(kind);
         let mut n = 0u64;
         for kv in store.tree(tree).iter() {
             let (at, v) = kv?;
@@ -74,10 +75,10 @@ pub fn check(store: &Store) -> Result<CheckReport> {
                     .map(|i| id_key(i).to_vec()),
                 Key::Concern(r) => view.id(RefKind::Concern, r)?.map(|i| id_key(i).to_vec()),
                 Key::Action(r) => view.id(RefKind::Action, r)?.map(|i| id_key(i).to_vec()),
-                Key::Link {
+                Key::Link(LinkKey {
                     recommendation,
                     measure,
-                } => match (
+                }) => match (
                     view.id(RefKind::Recommendation, recommendation)?,
                     view.id(RefKind::Measure, measure)?,
                 ) {
@@ -94,11 +95,11 @@ pub fn check(store: &Store) -> Result<CheckReport> {
                 ));
             }
             let ref_kind = match kind {
-                Kind::Recommendation => Some(RefKind::Recommendation),
-                Kind::Measure => Some(RefKind::Measure),
-                Kind::GoodPractice => Some(RefKind::GoodPractice),
-                Kind::Concern => Some(RefKind::Concern),
-                Kind::Action => Some(RefKind::Action),
+                Entity::Recommendation => Some(RefKind::Recommendation),
+                Entity::Measure => Some(RefKind::Measure),
+                Entity::GoodPractice => Some(RefKind::GoodPractice),
+                Entity::Concern => Some(RefKind::Concern),
+                Entity::Action => Some(RefKind::Action),
                 _ => None,
             };
             if let (Some(rk), Some(id)) = (ref_kind, decode_id(&at)) {
@@ -121,7 +122,7 @@ pub fn check(store: &Store) -> Result<CheckReport> {
         if counted != n {
             report.violations.push(format!(
                 "the {} counter says {counted}, but the store holds {n}",
-                kind.name()
+                kind.noun()
             ));
         }
         report.counts.insert(tree.name(), n);

@@ -15,7 +15,7 @@
 use sled::IVec;
 
 use super::codec::{self, Stored};
-use super::{Kind, Result, Store, StoreError, TreeId};
+use super::{Result, Store, StoreError, TreeId};
 use crate::model::*;
 
 /// The key of an entry in the `history` tree: sorts by time, then sequence.
@@ -49,32 +49,6 @@ pub(super) fn index_key(entity: Entity, key: &str, at: &HistoryKey) -> Vec<u8> {
     let mut k = record_prefix(entity, key);
     k.extend_from_slice(at);
     k
-}
-
-impl Kind {
-    /// The name of this kind in history entries.
-    pub fn entity(self) -> Entity {
-        match self {
-            Kind::Country => Entity::Country,
-            Kind::Cycle => Entity::Cycle,
-            Kind::Session => Entity::Session,
-            Kind::Recommendation => Entity::Recommendation,
-            Kind::Measure => Entity::Measure,
-            Kind::GoodPractice => Entity::GoodPractice,
-            Kind::Link => Entity::Link,
-            Kind::Theme => Entity::Theme,
-            Kind::Group => Entity::Group,
-            Kind::Sdg => Entity::Sdg,
-            Kind::MeasureCategory => Entity::MeasureCategory,
-            Kind::Concern => Entity::Concern,
-            Kind::Action => Entity::Action,
-        }
-    }
-}
-
-/// The natural key of a link as history names it.
-pub fn link_history_key(recommendation: &str, measure: &str) -> String {
-    format!("{recommendation}\t{measure}")
 }
 
 fn decode_key(k: &[u8]) -> Option<HistoryKey> {

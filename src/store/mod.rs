@@ -112,80 +112,49 @@ impl TreeId {
     }
 }
 
-/// The kinds of entity the store counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    Country,
-    Cycle,
-    Session,
-    Recommendation,
-    Measure,
-    GoodPractice,
-    Link,
-    Theme,
-    Group,
-    Sdg,
-    MeasureCategory,
-    Concern,
-    Action,
+/// The store's entities are the model's: one vocabulary ([`Entity`]). What the store adds
+/// to it is private: the tree each entity lives in, and the order imports write them in.
+pub use crate::model::Entity;
+
+/// Every entity in dependency order: what an entity refers to comes before it (taxonomy,
+/// countries and sessions before recommendations; links last). Imports and counts follow it.
+pub const DEPENDENCY_ORDER: [Entity; 13] = [
+    Entity::Theme,
+    Entity::Group,
+    Entity::Sdg,
+    Entity::MeasureCategory,
+    Entity::Country,
+    Entity::Cycle,
+    Entity::Session,
+    Entity::Recommendation,
+    Entity::Measure,
+    Entity::GoodPractice,
+    Entity::Concern,
+    Entity::Action,
+    Entity::Link,
+];
+
+/// The tree where the records of an entity live.
+pub(crate) fn tree_of(entity: Entity) -> TreeId {
+    match entity {
+        Entity::Country => TreeId::Countries,
+        Entity::Cycle => TreeId::Cycles,
+        Entity::Session => TreeId::Sessions,
+        Entity::Recommendation => TreeId::Recommendations,
+        Entity::Measure => TreeId::Measures,
+        Entity::GoodPractice => TreeId::GoodPractices,
+        Entity::Link => TreeId::Links,
+        Entity::Theme => TreeId::Themes,
+        Entity::Group => TreeId::Groups,
+        Entity::Sdg => TreeId::Sdgs,
+        Entity::MeasureCategory => TreeId::MeasureCategories,
+        Entity::Concern => TreeId::Concerns,
+        Entity::Action => TreeId::Actions,
+    }
 }
 
-impl Kind {
-    pub const ALL: [Kind; 13] = [
-        Kind::Theme,
-        Kind::Group,
-        Kind::Sdg,
-        Kind::MeasureCategory,
-        Kind::Country,
-        Kind::Cycle,
-        Kind::Session,
-        Kind::Recommendation,
-        Kind::Measure,
-        Kind::GoodPractice,
-        Kind::Concern,
-        Kind::Action,
-        Kind::Link,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Country => "country",
-            Kind::Cycle => "cycle",
-            Kind::Session => "session",
-            Kind::Recommendation => "recommendation",
-            Kind::Measure => "measure",
-            Kind::GoodPractice => "good practice",
-            Kind::Link => "link",
-            Kind::Theme => "theme",
-            Kind::Group => "group",
-            Kind::Sdg => "SDG",
-            Kind::MeasureCategory => "measure category",
-            Kind::Concern => "concern",
-            Kind::Action => "action",
-        }
-    }
-
-    pub fn tree(self) -> TreeId {
-        match self {
-            Kind::Country => TreeId::Countries,
-            Kind::Cycle => TreeId::Cycles,
-            Kind::Session => TreeId::Sessions,
-            Kind::Recommendation => TreeId::Recommendations,
-            Kind::Measure => TreeId::Measures,
-            Kind::GoodPractice => TreeId::GoodPractices,
-            Kind::Link => TreeId::Links,
-            Kind::Theme => TreeId::Themes,
-            Kind::Group => TreeId::Groups,
-            Kind::Sdg => TreeId::Sdgs,
-            Kind::MeasureCategory => TreeId::MeasureCategories,
-            Kind::Concern => TreeId::Concerns,
-            Kind::Action => TreeId::Actions,
-        }
-    }
-
-    fn counter_key(self) -> Vec<u8> {
-        format!("count/{}", self.tree().name()).into_bytes()
-    }
+pub(crate) fn counter_key(entity: Entity) -> Vec<u8> {
+    format!("count/{}", tree_of(entity).name()).into_bytes()
 }
 
 /// One change that could not be made, and why. `change` is the position of the change in
@@ -330,17 +299,17 @@ impl Store {
     }
 
     /// How many records of a kind the store holds (a kept counter: O(1)).
-    pub fn count(&self, kind: Kind) -> Result<u64> {
+    pub fn count(&self, entity: Entity) -> Result<u64> {
         Ok(self
             .tree(TreeId::Meta)
-            .get(kind.counter_key())?
+            .get(counter_key(entity))?
             .and_then(|v| v.as_ref().try_into().ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0))
     }
 
     pub fn is_empty(&self) -> Result<bool> {
-        Ok(Kind::ALL
+        Ok(DEPENDENCY_ORDER
             .iter()
             .map(|&k| self.count(k))
             .collect::<Result<Vec<_>>>()?

@@ -13,7 +13,7 @@ use sled::Transactional;
 use super::codec::{self, Stored};
 use super::history;
 use super::keys::*;
-use super::{Kind, Rejection, Result, Store, StoreError, TreeId};
+use super::{Rejection, Result, Store, StoreError, TreeId};
 use crate::model::*;
 
 /// A whole record of any entity.
@@ -45,7 +45,7 @@ pub enum Key {
     GoodPractice(Ref),
     Concern(Ref),
     Action(Ref),
-    Link { recommendation: Ref, measure: Ref },
+    Link(LinkKey),
     Theme(Slug),
     Group(Slug),
     Sdg(SdgGoal),
@@ -84,21 +84,21 @@ impl Change {
 }
 
 impl Record {
-    pub fn kind(&self) -> Kind {
+    pub fn entity(&self) -> Entity {
         match self {
-            Record::Country(_) => Kind::Country,
-            Record::Cycle(_) => Kind::Cycle,
-            Record::Session(_) => Kind::Session,
-            Record::Recommendation(_) => Kind::Recommendation,
-            Record::Measure(_) => Kind::Measure,
-            Record::GoodPractice(_) => Kind::GoodPractice,
-            Record::Concern(_) => Kind::Concern,
-            Record::Action(_) => Kind::Action,
-            Record::Link(_) => Kind::Link,
-            Record::Theme(_) => Kind::Theme,
-            Record::Group(_) => Kind::Group,
-            Record::Sdg(_) => Kind::Sdg,
-            Record::MeasureCategory(_) => Kind::MeasureCategory,
+            Record::Country(_) => Entity::Country,
+            Record::Cycle(_) => Entity::Cycle,
+            Record::Session(_) => Entity::Session,
+            Record::Recommendation(_) => Entity::Recommendation,
+            Record::Measure(_) => Entity::Measure,
+            Record::GoodPractice(_) => Entity::GoodPractice,
+            Record::Concern(_) => Entity::Concern,
+            Record::Action(_) => Entity::Action,
+            Record::Link(_) => Entity::Link,
+            Record::Theme(_) => Entity::Theme,
+            Record::Group(_) => Entity::Group,
+            Record::Sdg(_) => Entity::Sdg,
+            Record::MeasureCategory(_) => Entity::MeasureCategory,
         }
     }
 
@@ -112,10 +112,7 @@ impl Record {
             Record::GoodPractice(r) => Key::GoodPractice(r.id.clone()),
             Record::Concern(r) => Key::Concern(r.id.clone()),
             Record::Action(r) => Key::Action(r.id.clone()),
-            Record::Link(r) => Key::Link {
-                recommendation: r.recommendation.clone(),
-                measure: r.measure.clone(),
-            },
+            Record::Link(r) => Key::Link(r.key()),
             Record::Theme(r) => Key::Theme(r.slug.clone()),
             Record::Group(r) => Key::Group(r.slug.clone()),
             Record::Sdg(r) => Key::Sdg(r.goal),
@@ -185,14 +182,14 @@ impl Record {
     }
 
     /// Decodes a stored value of the given kind.
-    pub(super) fn decode(kind: Kind, bytes: &[u8]) -> Result<Stored<Record>> {
+    pub(super) fn decode(kind: Entity, bytes: &[u8]) -> Result<Stored<Record>> {
         fn d<T: codec::Versioned>(
-            kind: Kind,
+            kind: Entity,
             bytes: &[u8],
             wrap: fn(T) -> Record,
         ) -> Result<Stored<Record>> {
             let s: Stored<T> = codec::decode(bytes).map_err(|e| StoreError::Corrupt {
-                tree: kind.tree().name(),
+                tree: super::tree_of(kind).name(),
                 reason: e.to_string(),
             })?;
             Ok(Stored {
@@ -201,39 +198,39 @@ impl Record {
             })
         }
         match kind {
-            Kind::Country => d(kind, bytes, Record::Country),
-            Kind::Cycle => d(kind, bytes, Record::Cycle),
-            Kind::Session => d(kind, bytes, Record::Session),
-            Kind::Recommendation => d(kind, bytes, Record::Recommendation),
-            Kind::Measure => d(kind, bytes, Record::Measure),
-            Kind::GoodPractice => d(kind, bytes, Record::GoodPractice),
-            Kind::Concern => d(kind, bytes, Record::Concern),
-            Kind::Action => d(kind, bytes, Record::Action),
-            Kind::Link => d(kind, bytes, Record::Link),
-            Kind::Theme => d(kind, bytes, Record::Theme),
-            Kind::Group => d(kind, bytes, Record::Group),
-            Kind::Sdg => d(kind, bytes, Record::Sdg),
-            Kind::MeasureCategory => d(kind, bytes, Record::MeasureCategory),
+            Entity::Country => d(kind, bytes, Record::Country),
+            Entity::Cycle => d(kind, bytes, Record::Cycle),
+            Entity::Session => d(kind, bytes, Record::Session),
+            Entity::Recommendation => d(kind, bytes, Record::Recommendation),
+            Entity::Measure => d(kind, bytes, Record::Measure),
+            Entity::GoodPractice => d(kind, bytes, Record::GoodPractice),
+            Entity::Concern => d(kind, bytes, Record::Concern),
+            Entity::Action => d(kind, bytes, Record::Action),
+            Entity::Link => d(kind, bytes, Record::Link),
+            Entity::Theme => d(kind, bytes, Record::Theme),
+            Entity::Group => d(kind, bytes, Record::Group),
+            Entity::Sdg => d(kind, bytes, Record::Sdg),
+            Entity::MeasureCategory => d(kind, bytes, Record::MeasureCategory),
         }
     }
 }
 
 impl Key {
-    pub fn kind(&self) -> Kind {
+    pub fn entity(&self) -> Entity {
         match self {
-            Key::Country(_) => Kind::Country,
-            Key::Cycle(_) => Kind::Cycle,
-            Key::Session(_) => Kind::Session,
-            Key::Recommendation(_) => Kind::Recommendation,
-            Key::Measure(_) => Kind::Measure,
-            Key::GoodPractice(_) => Kind::GoodPractice,
-            Key::Concern(_) => Kind::Concern,
-            Key::Action(_) => Kind::Action,
-            Key::Link { .. } => Kind::Link,
-            Key::Theme(_) => Kind::Theme,
-            Key::Group(_) => Kind::Group,
-            Key::Sdg(_) => Kind::Sdg,
-            Key::MeasureCategory(_) => Kind::MeasureCategory,
+            Key::Country(_) => Entity::Country,
+            Key::Cycle(_) => Entity::Cycle,
+            Key::Session(_) => Entity::Session,
+            Key::Recommendation(_) => Entity::Recommendation,
+            Key::Measure(_) => Entity::Measure,
+            Key::GoodPractice(_) => Entity::GoodPractice,
+            Key::Concern(_) => Entity::Concern,
+            Key::Action(_) => Entity::Action,
+            Key::Link(_) => Entity::Link,
+            Key::Theme(_) => Entity::Theme,
+            Key::Group(_) => Entity::Group,
+            Key::Sdg(_) => Entity::Sdg,
+            Key::MeasureCategory(_) => Entity::MeasureCategory,
         }
     }
 }
@@ -250,10 +247,7 @@ impl Key {
             | Key::GoodPractice(r)
             | Key::Concern(r)
             | Key::Action(r) => r.to_string(),
-            Key::Link {
-                recommendation,
-                measure,
-            } => history::link_history_key(recommendation.as_str(), measure.as_str()),
+            Key::Link(k) => k.to_string(),
             Key::Theme(s) | Key::Group(s) => s.to_string(),
             Key::Sdg(g) => g.to_string(),
             Key::MeasureCategory(c) => c.to_string(),
@@ -272,10 +266,10 @@ impl std::fmt::Display for Key {
             Key::GoodPractice(r) => write!(f, "good practice {r}"),
             Key::Concern(r) => write!(f, "concern {r}"),
             Key::Action(r) => write!(f, "action {r}"),
-            Key::Link {
+            Key::Link(LinkKey {
                 recommendation,
                 measure,
-            } => write!(f, "link {recommendation} -> {measure}"),
+            }) => write!(f, "link {recommendation} -> {measure}"),
             Key::Theme(s) => write!(f, "theme {s}"),
             Key::Group(s) => write!(f, "group {s}"),
             Key::Sdg(g) => write!(f, "SDG {g}"),
@@ -431,7 +425,7 @@ pub(super) struct Plan<'s> {
     overlay: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
     /// Posting lists read or changed so far, by `index` key, and whether they changed.
     lists: BTreeMap<Vec<u8>, (RoaringBitmap, bool)>,
-    counts: HashMap<Kind, i64>,
+    counts: HashMap<Entity, i64>,
     next_ids: HashMap<RefKind, u32>,
     /// Set when changes are audited.
     author: Option<String>,
@@ -555,7 +549,7 @@ impl<'s> Plan<'s> {
 
     fn session(&self, n: SessionNumber) -> Result<Option<Session>> {
         Ok(match self.get(TreeId::Sessions, &session_key(n))? {
-            Some(v) => match Record::decode(Kind::Session, &v)?.record {
+            Some(v) => match Record::decode(Entity::Session, &v)?.record {
                 Record::Session(s) => Some(s),
                 _ => None,
             },
@@ -566,7 +560,7 @@ impl<'s> Plan<'s> {
     /// Where a record of this key lives: its tree and key bytes. Ids of refs that are not
     /// stored yet are allocated when `allocate` is set, else the location is `None`.
     fn locate(&mut self, key: &Key, allocate: bool) -> Result<Option<(TreeId, Vec<u8>)>> {
-        let tree = key.kind().tree();
+        let tree = super::tree_of(key.entity());
         let by_ref = |plan: &mut Self, kind, r| -> Result<Option<Vec<u8>>> {
             Ok(match plan.id(kind, r)? {
                 Some(id) => Some(id_key(id).to_vec()),
@@ -590,10 +584,10 @@ impl<'s> Plan<'s> {
             Key::GoodPractice(r) => by_ref(self, RefKind::GoodPractice, r)?,
             Key::Concern(r) => by_ref(self, RefKind::Concern, r)?,
             Key::Action(r) => by_ref(self, RefKind::Action, r)?,
-            Key::Link {
+            Key::Link(LinkKey {
                 recommendation,
                 measure,
-            } => match (
+            }) => match (
                 self.id(RefKind::Recommendation, recommendation)?,
                 self.id(RefKind::Measure, measure)?,
             ) {
@@ -952,7 +946,7 @@ impl<'s> Plan<'s> {
         if !problems.is_empty() {
             return Ok(Err(problems));
         }
-        let kind = record.kind();
+        let kind = record.entity();
         let key = record.key();
         if let Record::Session(s) = &record {
             problems.extend(self.orphaned_reviews(s)?);
@@ -1040,7 +1034,7 @@ impl<'s> Plan<'s> {
     }
 
     fn delete(&mut self, key: &Key, expected: Option<u32>) -> Result<Result<Outcome, Problems>> {
-        let kind = key.kind();
+        let kind = key.entity();
         let Some((tree, at)) = self.locate(key, false)? else {
             return Ok(Err(vec![Refusal::not_found(format!("no {key} to delete"))]));
         };
@@ -1073,8 +1067,8 @@ impl<'s> Plan<'s> {
         };
         for link_at in doomed_links {
             if let Some(v) = self.get(TreeId::Links, &link_at)? {
-                let link = Record::decode(Kind::Link, &v)?;
-                self.remove(Kind::Link, TreeId::Links, link_at, &link.record)?;
+                let link = Record::decode(Entity::Link, &v)?;
+                self.remove(Entity::Link, TreeId::Links, link_at, &link.record)?;
                 self.audit(
                     &link.record.key(),
                     link.version,
@@ -1098,7 +1092,7 @@ impl<'s> Plan<'s> {
         Ok(Ok(Outcome::Deleted { cascaded_links }))
     }
 
-    fn remove(&mut self, kind: Kind, tree: TreeId, at: Vec<u8>, record: &Record) -> Result<()> {
+    fn remove(&mut self, kind: Entity, tree: TreeId, at: Vec<u8>, record: &Record) -> Result<()> {
         let entries = self.derived_entries(record, &at)?;
         self.unindex(entries)?;
         self.del(tree, at);
@@ -1171,7 +1165,7 @@ impl<'s> Plan<'s> {
                 (I::ActionsBySdg(*g), "action(s)"),
             ],
             Key::MeasureCategory(c) => vec![(I::MeasuresByCategory(*c), "measure(s)")],
-            Key::GoodPractice(_) | Key::Action(_) | Key::Link { .. } => vec![],
+            Key::GoodPractice(_) | Key::Action(_) | Key::Link(_) => vec![],
         };
         let mut p = vec![];
         for (index, what) in checks {
@@ -1194,7 +1188,7 @@ impl<'s> Plan<'s> {
                 for k in self.keys_with_prefix(TreeId::MeasureCategories, &[])? {
                     if let Some(v) = self.get(TreeId::MeasureCategories, &k)? {
                         if let Record::MeasureCategory(c) =
-                            Record::decode(Kind::MeasureCategory, &v)?.record
+                            Record::decode(Entity::MeasureCategory, &v)?.record
                         {
                             if c.themes.contains(s) {
                                 let by = format!("measure category {}", c.code);
@@ -1211,7 +1205,7 @@ impl<'s> Plan<'s> {
             Key::Sdg(g) => {
                 for k in self.keys_with_prefix(TreeId::Themes, &[])? {
                     if let Some(v) = self.get(TreeId::Themes, &k)? {
-                        if let Record::Theme(t) = Record::decode(Kind::Theme, &v)?.record {
+                        if let Record::Theme(t) = Record::decode(Entity::Theme, &v)?.record {
                             if t.sdgs.contains(g) {
                                 let by = format!("theme {}", t.slug);
                                 p.push(Refusal::new(
@@ -1250,7 +1244,7 @@ impl<'s> Plan<'s> {
             seq: 0,
             at: Timestamp::now(),
             author: author.clone(),
-            entity: key.kind().entity(),
+            entity: key.entity(),
             key: key.history_key(),
             change,
             version,
@@ -1351,7 +1345,7 @@ impl<'s> Plan<'s> {
                 let now = self.store.count(kind)? as i64 + delta;
                 self.set(
                     TreeId::Meta,
-                    kind.counter_key(),
+                    super::counter_key(kind),
                     (now.max(0) as u64).to_be_bytes().to_vec(),
                 );
             }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use recover_better::dataset::import::{import, ImportOptions, ImportSummary};
 use recover_better::dataset::{export::export, DatasetError, Folder, FILES};
-use recover_better::store::{check, Kind, Record, RefKind, Store};
+use recover_better::store::{check, Entity, Record, RefKind, Store, DEPENDENCY_ORDER};
 
 /// The path of the command-line binary under test.
 pub fn bin() -> PathBuf {
@@ -95,21 +95,21 @@ const LINKS: &[&str] = &[
     r#"{"recommendation":"R-37-UKR-001","measure":"M-UKR-001","relation":"RELATED","status":"CONFIRMED","note":"","evidence_url":null,"created_by":"upr-info","created_at":"2021-02-01T12:00:00Z","updated_at":null}"#,
 ];
 
-/// Record counts of [`Dataset::small`], in [`Kind::ALL`] order.
-pub const SMALL_COUNTS: [(Kind, u64); 13] = [
-    (Kind::Theme, 5),
-    (Kind::Group, 3),
-    (Kind::Sdg, 4),
-    (Kind::MeasureCategory, 3),
-    (Kind::Country, 5),
-    (Kind::Cycle, 1),
-    (Kind::Session, 2),
-    (Kind::Recommendation, 4),
-    (Kind::Measure, 3),
-    (Kind::GoodPractice, 1),
-    (Kind::Concern, 2),
-    (Kind::Action, 1),
-    (Kind::Link, 3),
+/// Record counts of [`Dataset::small`], in [`DEPENDENCY_ORDER`] order.
+pub const SMALL_COUNTS: [(Entity, u64); 13] = [
+    (Entity::Theme, 5),
+    (Entity::Group, 3),
+    (Entity::Sdg, 4),
+    (Entity::MeasureCategory, 3),
+    (Entity::Country, 5),
+    (Entity::Cycle, 1),
+    (Entity::Session, 2),
+    (Entity::Recommendation, 4),
+    (Entity::Measure, 3),
+    (Entity::GoodPractice, 1),
+    (Entity::Concern, 2),
+    (Entity::Action, 1),
+    (Entity::Link, 3),
 ];
 
 impl Dataset {
@@ -224,9 +224,9 @@ pub fn export_bytes(store: &Store) -> BTreeMap<&'static str, Vec<u8>> {
     read_files(dir.path())
 }
 
-/// How many records of each kind the store holds, in [`Kind::ALL`] order.
-pub fn counts(store: &Store) -> Vec<(Kind, u64)> {
-    Kind::ALL
+/// How many records of each kind the store holds, in [`DEPENDENCY_ORDER`] order.
+pub fn counts(store: &Store) -> Vec<(Entity, u64)> {
+    DEPENDENCY_ORDER
         .iter()
         .map(|&k| (k, store.count(k).unwrap()))
         .collect()

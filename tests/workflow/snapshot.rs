@@ -68,10 +68,7 @@ fn random_change(rng: &mut impl Rng, c: &Catalog, n: usize) -> Change {
         }
         3 if !c.links.is_empty() => {
             let l = c.links.choose(rng).unwrap();
-            Change::delete(Key::Link {
-                recommendation: l.record.recommendation.clone(),
-                measure: l.record.measure.clone(),
-            })
+            Change::delete(Key::Link(l.record.key()))
         }
         4 => {
             let mut m = measures
