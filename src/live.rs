@@ -34,7 +34,7 @@ use tokio::sync::{broadcast, watch, Notify};
 use crate::catalog::{Catalog, LinkRow, Row};
 use crate::model::{Concern, CountryCode, Entity, HistoryEntry, LinkKey, Measure, Ref, Timestamp};
 use crate::store::history::{history_key_from, HistoryKey};
-use crate::store::{ApplyOptions, ApplyReport, Change, Result, Store, TreeId};
+use crate::store::{ApplyOptions, ApplyReport, Change, Result, Store};
 
 /// How many change events a subscriber may have queued before it is dropped.
 pub const EVENT_BUFFER: usize = 1024;
@@ -547,11 +547,11 @@ impl Live {
                 changes,
                 ApplyOptions {
                     author: Some(author),
-                    report_writes: true,
+                    report_changes: true,
                     ..ApplyOptions::default()
                 },
             )?;
-            if report.writes.is_empty() {
+            if report.changes.is_empty() && report.history.is_empty() {
                 // Nothing to write; but what the caller is told may rest on another writer's
                 // commit that is not flushed yet: flush (and release it) before answering.
                 let (seq, catalog) = (head.seq, head.catalog.clone());
@@ -561,7 +561,7 @@ impl Live {
                 return Ok(Committed { report, catalog });
             }
             let mut next = (*head.catalog).clone();
-            if let Err(e) = next.absorb(&self.store, &report.writes) {
+            if let Err(e) = next.absorb(&self.store, &report.changes) {
                 // The store has the write; a snapshot that cannot follow it is rebuilt whole.
                 tracing::error!(error = %e, "catalog could not absorb a write; reloading it");
                 let generation = next.generation + 1;
@@ -577,10 +577,9 @@ impl Live {
                 .map(|e| Arc::new(ChangeEvent::new(e.clone(), &next, &previous)))
                 .collect();
             let history = report
-                .writes
+                .history
                 .iter()
-                .filter(|(t, _, v)| *t == TreeId::History && v.is_some())
-                .filter_map(|(_, k, _)| k.as_slice().try_into().ok())
+                .map(|e| crate::store::history::history_key(e.at, e.seq))
                 .collect();
             lock(&self.pending).commits.push_back(PendingCommit {
                 seq: head.seq,

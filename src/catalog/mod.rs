@@ -7,12 +7,15 @@
 //! cardinality, facets are intersection counts, and a page is a walk in natural-key order.
 //!
 //! Writes do not rebuild it: [`Catalog::absorb`] takes what one write changed in the store
-//! (records and posting lists, as [`crate::store::ApplyReport::writes`] lists them) and
-//! applies it to a copy. Every part of a catalog sits behind its own `Arc`, so the copy
-//! shares everything the write did not touch, and readers holding the previous snapshot
-//! are never disturbed (copy-on-write with [`Arc::make_mut`]).
+//! (its typed [`ChangeSet`]: records with their ids, and posting lists) and applies it to a
+//! copy. Every part of a catalog sits behind its own `Arc`, and the big ones (tables, text
+//! indexes) are split into chunks and shards behind their own `Arc`s ([`cow`]), so the copy
+//! shares everything the write did not touch, a write costs what it changed rather than
+//! the size of the table, and readers holding the previous snapshot are never disturbed
+//! (copy-on-write with [`Arc::make_mut`]).
 
 pub mod assessments;
+pub mod cow;
 pub mod page;
 pub mod regressions;
 pub mod snapshot;
@@ -25,8 +28,8 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use crate::model::*;
-use crate::store::keys::{decode_id, decode_link_key};
-use crate::store::{codec, Index, Result, Store, StoreError, Stored, TreeId, Written};
+use crate::store::{ChangeSet, Entity, Index, Location, Record, Result, Store, Stored};
+use cow::{Chunked, Sharded};
 pub use page::{Page, PageRequest};
 use text::{Analyzer, TextIndex};
 
@@ -73,16 +76,17 @@ impl Keyed for Action {
     }
 }
 
-/// The records of one entity, by internal id, with their natural-key order.
+/// The records of one entity, by internal id, with their natural-key order. Cheap to
+/// clone: an edit that keeps the natural key copies one chunk of rows.
 #[derive(Clone)]
 pub struct Table<T> {
-    rows: Vec<Option<Arc<Row<T>>>>,
-    by_ref: HashMap<String, u32>,
+    rows: Chunked<Option<Arc<Row<T>>>>,
+    by_ref: Sharded<String, u32>,
     /// Ids in natural-key order.
-    order: Vec<u32>,
+    order: Arc<Vec<u32>>,
     /// Position of each id in `order` (`u32::MAX` where there is no record).
-    rank: Vec<u32>,
-    pub all: RoaringBitmap,
+    rank: Arc<Vec<u32>>,
+    pub all: Arc<RoaringBitmap>,
 }
 
 impl<T: Keyed> Table<T> {
@@ -94,29 +98,37 @@ impl<T: Keyed> Table<T> {
             .max()
             .unwrap_or(0);
         let mut table = Table {
-            rows: (0..size).map(|_| None).collect(),
-            by_ref: HashMap::with_capacity(rows.len()),
-            order: Vec::with_capacity(rows.len()),
-            rank: vec![u32::MAX; size],
-            all: RoaringBitmap::new(),
+            rows: Chunked::new(None),
+            by_ref: Sharded::default(),
+            order: Arc::default(),
+            rank: Arc::new(vec![u32::MAX; size]),
+            all: Arc::default(),
         };
         let mut keyed: Vec<(String, u32)> = Vec::with_capacity(rows.len());
+        let mut all = RoaringBitmap::new();
         for (id, s) in rows {
             let k = key(&s.record);
             table.by_ref.insert(k.clone(), id);
             keyed.push((k, id));
-            table.all.insert(id);
-            table.rows[id as usize] = Some(Arc::new(Row {
-                id,
-                version: s.version,
-                record: s.record,
-            }));
+            all.insert(id);
+            table.rows.set(
+                id as usize,
+                Some(Arc::new(Row {
+                    id,
+                    version: s.version,
+                    record: s.record,
+                })),
+            );
         }
         keyed.sort_unstable();
+        let rank = Arc::make_mut(&mut table.rank);
+        let order = Arc::make_mut(&mut table.order);
+        order.reserve(keyed.len());
         for (pos, (_, id)) in keyed.into_iter().enumerate() {
-            table.rank[id as usize] = pos as u32;
-            table.order.push(id);
+            rank[id as usize] = pos as u32;
+            order.push(id);
         }
+        table.all = Arc::new(all);
         table
     }
 
@@ -129,49 +141,57 @@ impl<T: Keyed> Table<T> {
         });
         if let Some(old) = self.get(id) {
             if old.record.natural_key() == row.record.natural_key() {
-                self.rows[id as usize] = Some(row);
+                // The common edit: one chunk of rows is copied, nothing else.
+                self.rows.set(id as usize, Some(row));
                 return;
             }
             self.remove(id);
         }
         let size = id as usize + 1;
-        if self.rows.len() < size {
-            self.rows.resize_with(size, || None);
-            self.rank.resize(size, u32::MAX);
+        let rank = Arc::make_mut(&mut self.rank);
+        if rank.len() < size {
+            rank.resize(size, u32::MAX);
         }
         let k = row.record.natural_key();
-        let pos = self
-            .order
-            .partition_point(|&o| self.get(o).map(|r| r.record.natural_key()).unwrap_or("") < k);
-        self.order.insert(pos, id);
+        let rows = &self.rows;
+        let pos = self.order.partition_point(|&o| {
+            rows.get(o as usize)
+                .as_ref()
+                .map(|r| r.record.natural_key())
+                .unwrap_or("")
+                < k
+        });
+        Arc::make_mut(&mut self.order).insert(pos, id);
         self.by_ref.insert(k.to_owned(), id);
-        self.all.insert(id);
-        self.rows[id as usize] = Some(row);
+        Arc::make_mut(&mut self.all).insert(id);
+        self.rows.set(id as usize, Some(row));
         self.rerank(pos);
     }
 
     /// Removes the record with this id, returning it.
     fn remove(&mut self, id: u32) -> Option<Arc<Row<T>>> {
-        let row = self.rows.get_mut(id as usize)?.take()?;
+        self.get(id)?;
+        let row = self.rows.get_mut(id as usize).take()?;
         let pos = self.rank[id as usize] as usize;
-        self.order.remove(pos);
-        self.rank[id as usize] = u32::MAX;
+        Arc::make_mut(&mut self.order).remove(pos);
+        Arc::make_mut(&mut self.rank)[id as usize] = u32::MAX;
         self.by_ref.remove(row.record.natural_key());
-        self.all.remove(id);
+        Arc::make_mut(&mut self.all).remove(id);
         self.rerank(pos);
         Some(row)
     }
 
     fn rerank(&mut self, from: usize) {
+        let rank = Arc::make_mut(&mut self.rank);
         for (p, &id) in self.order.iter().enumerate().skip(from) {
-            self.rank[id as usize] = p as u32;
+            rank[id as usize] = p as u32;
         }
     }
 }
 
 impl<T> Table<T> {
     pub fn get(&self, id: u32) -> Option<&Arc<Row<T>>> {
-        self.rows.get(id as usize).and_then(Option::as_ref)
+        self.rows.get(id as usize).as_ref()
     }
 
     pub fn by_ref(&self, r: &str) -> Option<&Arc<Row<T>>> {
@@ -249,7 +269,7 @@ pub struct Catalog {
     /// Every link, in natural-key order; a link's position is its id in pagination (within
     /// one snapshot).
     pub links: Arc<Vec<Arc<LinkRow>>>,
-    postings: Arc<HashMap<Index, Arc<RoaringBitmap>>>,
+    postings: Sharded<Index, Arc<RoaringBitmap>>,
     /// Recommendations by cycle (the union of the cycle's sessions).
     recommendations_by_cycle: Arc<HashMap<CycleNumber, RoaringBitmap>>,
     /// Recommendations and measures with at least one CONFIRMED link.
@@ -349,11 +369,59 @@ fn link_order(l: &LinkRow) -> (&str, &str) {
     (l.record.recommendation.as_str(), l.record.measure.as_str())
 }
 
-fn decode<T: codec::Versioned>(tree: TreeId, v: &[u8]) -> Result<Stored<T>> {
-    codec::decode(v).map_err(|e| StoreError::Corrupt {
-        tree: tree.name(),
-        reason: e.to_string(),
-    })
+/// The entities whose records a [`Table`] holds, read out of a changed record.
+trait Tabled: Keyed + Clone {
+    /// The version and record, when the record is of this entity.
+    fn of(stored: &Stored<Record>) -> Option<(u32, &Self)>;
+}
+
+macro_rules! tabled {
+    ($($t:ident),*) => {$(
+        impl Tabled for $t {
+            fn of(stored: &Stored<Record>) -> Option<(u32, &Self)> {
+                match &stored.record {
+                    Record::$t(r) => Some((stored.version, r)),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+tabled!(Recommendation, Measure, GoodPractice, Concern, Action);
+
+impl Link {
+    fn of(stored: &Stored<Record>) -> Option<(u32, &Link)> {
+        match &stored.record {
+            Record::Link(l) => Some((stored.version, l)),
+            _ => None,
+        }
+    }
+}
+
+/// Replaces (or removes, when `after` is `None`) one row of a table and its text.
+fn absorb_row<T: Tabled>(
+    table: &mut Arc<Table<T>>,
+    text: &mut Arc<TextIndex>,
+    analyzer: &Analyzer,
+    id: u32,
+    after: Option<&Stored<Record>>,
+    text_of: fn(&T) -> String,
+) {
+    let table = Arc::make_mut(table);
+    let text = Arc::make_mut(text);
+    if let Some(old) = table.remove(id) {
+        text.remove(analyzer, id, &text_of(&old.record));
+    }
+    if let Some((version, record)) = after.and_then(T::of) {
+        text.insert(analyzer, id, &text_of(record));
+        table.upsert(
+            id,
+            Stored {
+                version,
+                record: record.clone(),
+            },
+        );
+    }
 }
 
 impl Catalog {
@@ -389,7 +457,7 @@ impl Catalog {
             linked_recommendations.insert(l.recommendation);
             linked_measures.insert(l.measure);
         }
-        let postings: HashMap<Index, Arc<RoaringBitmap>> = store
+        let postings: Sharded<Index, Arc<RoaringBitmap>> = store
             .posting_lists()
             .map(|r| r.map(|(i, l)| (i, Arc::new(l))))
             .collect::<Result<_>>()?;
@@ -438,7 +506,7 @@ impl Catalog {
             concerns: Arc::new(concerns),
             actions: Arc::new(actions),
             links: Arc::new(links),
-            postings: Arc::new(postings),
+            postings,
             recommendations_by_cycle: Arc::default(),
             linked_recommendations: Arc::new(linked_recommendations),
             linked_measures: Arc::new(linked_measures),
@@ -505,138 +573,102 @@ impl Catalog {
         self.recommendations_by_cycle = Arc::new(by_cycle);
     }
 
-    /// Applies one committed write of the store: `writes` are the keys it wrote, by tree,
-    /// with their new values (see [`crate::store::ApplyOptions::report_writes`]). The
-    /// result is what [`Catalog::load`] would read now.
-    pub fn absorb(&mut self, store: &Store, writes: &[Written]) -> Result<()> {
-        let corrupt = |tree: TreeId, k: &[u8]| StoreError::Corrupt {
-            tree: tree.name(),
-            reason: format!("key {k:?} in a reported write"),
-        };
+    /// Applies one commit of the store, as its typed change set (see
+    /// [`crate::store::ApplyOptions::report_changes`]). The result is what
+    /// [`Catalog::load`] would read now.
+    pub fn absorb(&mut self, store: &Store, changes: &ChangeSet) -> Result<()> {
         let mut small_tables = false;
         let mut sessions_changed = false;
         let mut touched_recommendations = RoaringBitmap::new();
         let mut touched_measures = RoaringBitmap::new();
-        // Links first: a link removed with its measure is found by the refs still in place.
-        for (t, k, v) in writes.iter().filter(|(t, ..)| *t == TreeId::Links) {
-            let (r, m) = decode_link_key(k).ok_or_else(|| corrupt(*t, k))?;
-            touched_recommendations.insert(r);
-            touched_measures.insert(m);
-            let links = Arc::make_mut(&mut self.links);
-            if let Some(at) = links
-                .iter()
-                .position(|l| l.recommendation == r && l.measure == m)
-            {
-                links.remove(at);
-            }
-            if let Some(v) = v {
-                let s: Stored<Link> = decode(*t, v)?;
-                let row = Arc::new(LinkRow {
+        for change in &changes.records {
+            let after = change.after.as_ref();
+            match change.at {
+                Location::Link {
                     recommendation: r,
                     measure: m,
-                    version: s.version,
-                    record: s.record,
-                });
-                let at = links.partition_point(|l| link_order(l) < link_order(&row));
-                links.insert(at, row);
+                } => {
+                    touched_recommendations.insert(r);
+                    touched_measures.insert(m);
+                    let links = Arc::make_mut(&mut self.links);
+                    if let Some(at) = links
+                        .iter()
+                        .position(|l| l.recommendation == r && l.measure == m)
+                    {
+                        links.remove(at);
+                    }
+                    if let Some((version, link)) = after.and_then(Link::of) {
+                        let row = Arc::new(LinkRow {
+                            recommendation: r,
+                            measure: m,
+                            version,
+                            record: link.clone(),
+                        });
+                        let at = links.partition_point(|l| link_order(l) < link_order(&row));
+                        links.insert(at, row);
+                    }
+                }
+                Location::Id(id) => match change.key.entity() {
+                    Entity::Recommendation => {
+                        absorb_row(
+                            &mut self.recommendations,
+                            &mut self.recommendation_text,
+                            &self.analyzer,
+                            id,
+                            after,
+                            |r| r.text.clone(),
+                        );
+                        touched_recommendations.insert(id);
+                    }
+                    Entity::Measure => {
+                        absorb_row(
+                            &mut self.measures,
+                            &mut self.measure_text,
+                            &self.analyzer,
+                            id,
+                            after,
+                            measure_text,
+                        );
+                        touched_measures.insert(id);
+                    }
+                    Entity::GoodPractice => absorb_row(
+                        &mut self.good_practices,
+                        &mut self.good_practice_text,
+                        &self.analyzer,
+                        id,
+                        after,
+                        good_practice_text,
+                    ),
+                    Entity::Concern => absorb_row(
+                        &mut self.concerns,
+                        &mut self.concern_text,
+                        &self.analyzer,
+                        id,
+                        after,
+                        concern_text,
+                    ),
+                    Entity::Action => absorb_row(
+                        &mut self.actions,
+                        &mut self.action_text,
+                        &self.analyzer,
+                        id,
+                        after,
+                        action_text,
+                    ),
+                    _ => small_tables = true,
+                },
+                Location::Natural => small_tables = true,
             }
         }
-        for (t, k, v) in writes {
-            let id = || decode_id(k).ok_or_else(|| corrupt(*t, k));
-            match t {
-                TreeId::Recommendations => {
-                    let table = Arc::make_mut(&mut self.recommendations);
-                    let text = Arc::make_mut(&mut self.recommendation_text);
-                    let id = id()?;
-                    if let Some(old) = table.remove(id) {
-                        text.remove(&self.analyzer, id, &old.record.text);
-                    }
-                    if let Some(v) = v {
-                        let s: Stored<Recommendation> = decode(*t, v)?;
-                        text.insert(&self.analyzer, id, &s.record.text);
-                        table.upsert(id, s);
-                    }
-                    touched_recommendations.insert(id);
+        if !changes.postings.is_empty() {
+            let postings = &mut self.postings;
+            for (index, list) in &changes.postings {
+                sessions_changed |= matches!(index, Index::SessionRecommendations(_));
+                if list.is_empty() {
+                    postings.remove(index);
+                } else {
+                    postings.insert(index.clone(), Arc::new(list.clone()));
                 }
-                TreeId::Measures => {
-                    let table = Arc::make_mut(&mut self.measures);
-                    let text = Arc::make_mut(&mut self.measure_text);
-                    let id = id()?;
-                    if let Some(old) = table.remove(id) {
-                        text.remove(&self.analyzer, id, &measure_text(&old.record));
-                    }
-                    if let Some(v) = v {
-                        let s: Stored<Measure> = decode(*t, v)?;
-                        text.insert(&self.analyzer, id, &measure_text(&s.record));
-                        table.upsert(id, s);
-                    }
-                    touched_measures.insert(id);
-                }
-                TreeId::GoodPractices => {
-                    let table = Arc::make_mut(&mut self.good_practices);
-                    let text = Arc::make_mut(&mut self.good_practice_text);
-                    let id = id()?;
-                    if let Some(old) = table.remove(id) {
-                        text.remove(&self.analyzer, id, &good_practice_text(&old.record));
-                    }
-                    if let Some(v) = v {
-                        let s: Stored<GoodPractice> = decode(*t, v)?;
-                        text.insert(&self.analyzer, id, &good_practice_text(&s.record));
-                        table.upsert(id, s);
-                    }
-                }
-                TreeId::Concerns => {
-                    let table = Arc::make_mut(&mut self.concerns);
-                    let text = Arc::make_mut(&mut self.concern_text);
-                    let id = id()?;
-                    if let Some(old) = table.remove(id) {
-                        text.remove(&self.analyzer, id, &concern_text(&old.record));
-                    }
-                    if let Some(v) = v {
-                        let s: Stored<Concern> = decode(*t, v)?;
-                        text.insert(&self.analyzer, id, &concern_text(&s.record));
-                        table.upsert(id, s);
-                    }
-                }
-                TreeId::Actions => {
-                    let table = Arc::make_mut(&mut self.actions);
-                    let text = Arc::make_mut(&mut self.action_text);
-                    let id = id()?;
-                    if let Some(old) = table.remove(id) {
-                        text.remove(&self.analyzer, id, &action_text(&old.record));
-                    }
-                    if let Some(v) = v {
-                        let s: Stored<Action> = decode(*t, v)?;
-                        text.insert(&self.analyzer, id, &action_text(&s.record));
-                        table.upsert(id, s);
-                    }
-                }
-                TreeId::Index => {
-                    let index = Index::decode_key(k).ok_or_else(|| corrupt(*t, k))?;
-                    sessions_changed |= matches!(index, Index::SessionRecommendations(_));
-                    let postings = Arc::make_mut(&mut self.postings);
-                    match v {
-                        Some(v) => {
-                            let list =
-                                codec::decode_postings(v).map_err(|e| StoreError::Corrupt {
-                                    tree: t.name(),
-                                    reason: format!("{index:?}: {e}"),
-                                })?;
-                            postings.insert(index, Arc::new(list));
-                        }
-                        None => {
-                            postings.remove(&index);
-                        }
-                    }
-                }
-                TreeId::Countries
-                | TreeId::Cycles
-                | TreeId::Sessions
-                | TreeId::Themes
-                | TreeId::Groups
-                | TreeId::Sdgs
-                | TreeId::MeasureCategories => small_tables = true,
-                _ => {}
             }
         }
         if small_tables {

@@ -6,8 +6,11 @@
 //! "violation" (but "violent" does not match "violence": their stems differ). A query matches a document when every one of its words does.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
+
+use super::cow::{Chunked, Sharded};
 use rust_stemmers::{Algorithm, Stemmer};
 
 const STOP_WORDS: &[&str] = &[
@@ -85,11 +88,64 @@ struct Postings {
     freqs: Vec<(u32, u16)>,
 }
 
-/// An inverted index over documents identified by u32 ids.
+/// The length (in indexed words) of each document, by id.
+#[derive(Clone)]
+struct Lengths {
+    by_id: Chunked<u32>,
+    docs: usize,
+}
+
+impl Lengths {
+    const ABSENT: u32 = u32::MAX;
+
+    fn new() -> Lengths {
+        Lengths {
+            by_id: Chunked::new(Self::ABSENT),
+            docs: 0,
+        }
+    }
+
+    fn get(&self, id: u32) -> Option<u32> {
+        Some(*self.by_id.get(id as usize)).filter(|&l| l != Self::ABSENT)
+    }
+
+    fn insert(&mut self, id: u32, len: u32) {
+        if self.get(id).is_none() {
+            self.docs += 1;
+        }
+        self.by_id.set(id as usize, len);
+    }
+
+    fn remove(&mut self, id: u32) -> Option<u32> {
+        let old = self.get(id)?;
+        self.by_id.set(id as usize, Self::ABSENT);
+        self.docs -= 1;
+        Some(old)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        (0..self.by_id.capacity() as u32).filter_map(|id| Some((id, self.get(id)?)))
+    }
+}
+
+impl PartialEq for Lengths {
+    fn eq(&self, other: &Self) -> bool {
+        self.docs == other.docs && self.entries().eq(other.entries())
+    }
+}
+
+impl std::fmt::Debug for Lengths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.entries()).finish()
+    }
+}
+
+/// An inverted index over documents identified by u32 ids. Cheap to clone, and a
+/// document's change copies only the shards and posting lists of its own terms.
 #[derive(Clone)]
 pub struct TextIndex {
-    terms: HashMap<String, Postings>,
-    lengths: HashMap<u32, u32>,
+    terms: Sharded<String, Arc<Postings>>,
+    lengths: Lengths,
     total_length: u64,
 }
 
@@ -97,7 +153,7 @@ impl TextIndex {
     /// Builds the index from (id, text) pairs given in ascending id order.
     pub fn build<'a>(analyzer: &Analyzer, docs: impl Iterator<Item = (u32, &'a str)>) -> TextIndex {
         let mut terms: HashMap<String, Postings> = HashMap::new();
-        let mut lengths = HashMap::new();
+        let mut lengths = Lengths::new();
         let mut total_length = 0u64;
         let mut counts: HashMap<String, u16> = HashMap::new();
         for (id, text) in docs {
@@ -119,7 +175,7 @@ impl TextIndex {
             }
         }
         TextIndex {
-            terms,
+            terms: terms.into_iter().map(|(t, p)| (t, Arc::new(p))).collect(),
             lengths,
             total_length,
         }
@@ -136,10 +192,12 @@ impl TextIndex {
         self.lengths.insert(id, len);
         self.total_length += len as u64;
         for (stem, tf) in counts {
-            let p = self.terms.entry(stem).or_insert_with(|| Postings {
-                docs: RoaringBitmap::new(),
-                freqs: vec![],
-            });
+            let p = Arc::make_mut(self.terms.entry(stem, || {
+                Arc::new(Postings {
+                    docs: RoaringBitmap::new(),
+                    freqs: vec![],
+                })
+            }));
             p.docs.insert(id);
             let at = p.freqs.partition_point(|&(d, _)| d < id);
             p.freqs.insert(at, (id, tf));
@@ -148,24 +206,32 @@ impl TextIndex {
 
     /// Removes a document, given the text it was indexed with.
     pub fn remove(&mut self, analyzer: &Analyzer, id: u32, text: &str) {
-        let Some(len) = self.lengths.remove(&id) else {
+        let Some(len) = self.lengths.remove(id) else {
             return;
         };
         self.total_length -= len as u64;
         for (_, stem) in analyzer.tokens(text) {
-            let emptied = match self.terms.get_mut(&stem) {
+            // A stem seen again in the same text was removed already: copy nothing for it.
+            if !self
+                .terms
+                .get(stem.as_str())
+                .is_some_and(|p| p.docs.contains(id))
+            {
+                continue;
+            }
+            let emptied = match self.terms.get_mut(stem.as_str()) {
                 Some(p) => {
-                    if p.docs.remove(id) {
-                        if let Ok(at) = p.freqs.binary_search_by_key(&id, |&(d, _)| d) {
-                            p.freqs.remove(at);
-                        }
+                    let p = Arc::make_mut(p);
+                    p.docs.remove(id);
+                    if let Ok(at) = p.freqs.binary_search_by_key(&id, |&(d, _)| d) {
+                        p.freqs.remove(at);
                     }
                     p.docs.is_empty()
                 }
                 None => false,
             };
             if emptied {
-                self.terms.remove(&stem);
+                self.terms.remove(stem.as_str());
             }
         }
     }
@@ -185,11 +251,11 @@ impl TextIndex {
 
     /// How many documents there are.
     pub fn len(&self) -> usize {
-        self.lengths.len()
+        self.lengths.docs
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lengths.is_empty()
+        self.lengths.docs == 0
     }
 
     /// The documents that hold every term (an empty set if any term is unknown).
@@ -211,7 +277,7 @@ impl TextIndex {
 
     /// BM25 scores of the given documents for the terms.
     pub fn scores(&self, terms: &[String], docs: &RoaringBitmap) -> HashMap<u32, f32> {
-        let n = self.lengths.len().max(1) as f32;
+        let n = self.lengths.docs.max(1) as f32;
         let avg = (self.total_length as f32 / n).max(1.0);
         let mut out: HashMap<u32, f32> = docs.iter().map(|d| (d, 0.0)).collect();
         for t in terms {
@@ -220,7 +286,7 @@ impl TextIndex {
             let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
             for &(doc, tf) in &p.freqs {
                 if let Some(score) = out.get_mut(&doc) {
-                    let len = *self.lengths.get(&doc).unwrap_or(&0) as f32;
+                    let len = self.lengths.get(doc).unwrap_or(0) as f32;
                     let tf = tf as f32;
                     *score += idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg));
                 }

@@ -30,9 +30,9 @@ impl CheckReport {
 
 /// Reads the whole store once; memory grows with the number of index entries.
 pub fn check(store: &Store) -> Result<CheckReport> {
-    let view = Plan::new(store);
+    let view = Plan::new(store)?;
     let mut report = CheckReport::default();
-    if super::journal::pending(store)? {
+    if store.engine.pending_rollback()? {
         report
             .violations
             .push("an interrupted large write is pending rollback (reopen the store)".into());
@@ -44,7 +44,7 @@ pub fn check(store: &Store) -> Result<CheckReport> {
     for kind in DEPENDENCY_ORDER {
         let tree = tree_of(kind);
         let mut n = 0u64;
-        for kv in store.tree(tree).iter() {
+        for kv in store.engine.iter(tree) {
             let (at, v) = kv?;
             n += 1;
             let record = match Record::decode(kind, &v) {
@@ -130,7 +130,7 @@ pub fn check(store: &Store) -> Result<CheckReport> {
 
     // The natural-key map, in the other direction: every entry points at a record that has it.
     let mut max_id: HashMap<u8, u32> = HashMap::new();
-    for kv in store.tree(TreeId::Refs).iter() {
+    for kv in store.engine.iter(TreeId::Refs) {
         let (k, v) = kv?;
         match (decode_ref_key(&k), decode_id(&v)) {
             (Some((kind, r)), Some(id)) => {
@@ -149,8 +149,8 @@ pub fn check(store: &Store) -> Result<CheckReport> {
     }
     for (kind, max) in max_id {
         let next = store
-            .tree(TreeId::Meta)
-            .get(format!("next-id/{kind}"))?
+            .engine
+            .get(TreeId::Meta, format!("next-id/{kind}").as_bytes())?
             .and_then(|v| decode_id(&v))
             .unwrap_or(0);
         if next < max {
@@ -177,7 +177,7 @@ pub fn check(store: &Store) -> Result<CheckReport> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    for kv in store.tree(TreeId::Index).iter() {
+    for kv in store.engine.iter(TreeId::Index) {
         let (k, v) = kv?;
         let stored = match super::codec::decode_postings(&v) {
             Ok(l) => l,

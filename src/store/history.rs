@@ -12,9 +12,8 @@
 //! syncs with the `changes` cursor never misses an entry. Imported entries keep their own
 //! times and sequence numbers.
 
-use sled::IVec;
-
 use super::codec::{self, Stored};
+use super::engine::Bytes;
 use super::{Result, Store, StoreError, TreeId};
 use crate::model::*;
 
@@ -56,7 +55,7 @@ fn decode_key(k: &[u8]) -> Option<HistoryKey> {
 }
 
 impl Store {
-    fn history_entry(&self, k: &[u8], v: &IVec) -> Result<(HistoryKey, HistoryEntry)> {
+    fn history_entry(&self, k: &[u8], v: &Bytes) -> Result<(HistoryKey, HistoryEntry)> {
         let key = decode_key(k).ok_or_else(|| StoreError::Corrupt {
             tree: "history",
             reason: format!("key {k:?}"),
@@ -79,17 +78,19 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(HistoryKey, HistoryEntry)>> {
         use std::ops::Bound::{Excluded, Included};
-        let tree = self.tree(TreeId::History);
         let start = since.map(history_key_from).unwrap_or([0; 16]);
         let iter = match after {
             Some(a) if a >= start => {
                 if a >= until {
                     return Ok(vec![]);
                 }
-                tree.range((Excluded(a), Included(until)))
+                self.engine
+                    .range(TreeId::History, Excluded(&a), Included(&until))
             }
             _ if start > until => return Ok(vec![]),
-            _ => tree.range(start..=until),
+            _ => self
+                .engine
+                .range(TreeId::History, Included(&start), Included(&until)),
         };
         iter.take(limit)
             .map(|kv| {
@@ -102,11 +103,14 @@ impl Store {
     /// How many entries there are from `since` on (a key scan: linear in that number; a
     /// server counts with [`crate::live::Live::count_changes`] instead).
     pub fn count_changes(&self, since: Option<Timestamp>) -> Result<u64> {
-        let tree = self.tree(TreeId::History);
         let start = since.map(history_key_from).unwrap_or([0; 16]);
         let mut n = 0;
-        for k in tree.range(start..).keys() {
-            k?;
+        for kv in self.engine.range(
+            TreeId::History,
+            std::ops::Bound::Included(&start),
+            std::ops::Bound::Unbounded,
+        ) {
+            kv?;
             n += 1;
         }
         Ok(n)
@@ -114,11 +118,10 @@ impl Store {
 
     /// Every entry's key, in order (a key scan, for a server to count from memory).
     pub fn history_keys(&self) -> Result<Vec<HistoryKey>> {
-        self.tree(TreeId::History)
-            .iter()
-            .keys()
-            .map(|k| {
-                let k = k?;
+        self.engine
+            .iter(TreeId::History)
+            .map(|kv| {
+                let (k, _) = kv?;
                 decode_key(&k).ok_or_else(|| StoreError::Corrupt {
                     tree: "history",
                     reason: format!("key {k:?}"),
@@ -129,7 +132,7 @@ impl Store {
 
     /// Every entry, oldest first (for export).
     pub fn all_history(&self) -> impl Iterator<Item = Result<HistoryEntry>> + '_ {
-        self.tree(TreeId::History).iter().map(move |kv| {
+        self.engine.iter(TreeId::History).map(move |kv| {
             let (k, v) = kv?;
             Ok(self.history_entry(&k, &v)?.1)
         })
@@ -146,13 +149,11 @@ impl Store {
         until: HistoryKey,
         limit: usize,
     ) -> Result<(Vec<(HistoryKey, HistoryEntry)>, u64)> {
-        let index = self.tree(TreeId::HistoryIndex);
-        let history = self.tree(TreeId::History);
         let prefix = record_prefix(entity, key);
         let mut total = 0;
         let mut out = vec![];
-        for k in index.scan_prefix(&prefix).keys().rev() {
-            let k = k?;
+        for kv in self.engine.prefix_rev(TreeId::HistoryIndex, &prefix) {
+            let (k, _) = kv?;
             let Some(at) = decode_key(&k[prefix.len()..]) else {
                 return Err(StoreError::Corrupt {
                     tree: "history_index",
@@ -166,10 +167,13 @@ impl Store {
             if before.is_some_and(|b| at >= b) || out.len() >= limit {
                 continue;
             }
-            let v = history.get(at)?.ok_or_else(|| StoreError::Corrupt {
-                tree: "history_index",
-                reason: format!("entry {at:?} is indexed but missing"),
-            })?;
+            let v = self
+                .engine
+                .get(TreeId::History, &at)?
+                .ok_or_else(|| StoreError::Corrupt {
+                    tree: "history_index",
+                    reason: format!("entry {at:?} is indexed but missing"),
+                })?;
             out.push(self.history_entry(&at, &v)?);
         }
         Ok((out, total))

@@ -17,12 +17,8 @@
 //! recovery is recovered again), and the marker goes. sled recovers writes in the order they
 //! were made, and each step is flushed before the next begins.
 
-use std::collections::BTreeMap;
-
-use super::{Result, Store, TreeId};
-
-/// Write sets up to this size commit as one sled transaction; larger ones use the journal.
-pub const SINGLE_TRANSACTION_MAX_WRITES: usize = 20_000;
+use super::engine::{SledEngine, TreeWrites};
+use super::{tree_of, Result, TreeId, DEPENDENCY_ORDER};
 
 const MARKER: &[u8] = b"journal";
 /// Marker values: what a rollback must do.
@@ -39,20 +35,25 @@ fn journal_key(t: usize, key: &[u8]) -> Vec<u8> {
     k
 }
 
-pub(super) fn apply_journaled(
-    store: &Store,
-    overlay: &[BTreeMap<Vec<u8>, Option<Vec<u8>>>],
-) -> Result<()> {
+/// Whether the store holds no record and no audit trail.
+fn holds_nothing(store: &SledEngine) -> bool {
+    DEPENDENCY_ORDER
+        .iter()
+        .all(|&e| store.tree(tree_of(e)).is_empty())
+        && store.tree(TreeId::History).is_empty()
+}
+
+pub(super) fn apply_journaled(store: &SledEngine, overlay: &[TreeWrites]) -> Result<()> {
     let journal = store.tree(TreeId::Journal);
     let meta = store.tree(TreeId::Meta);
     journal.clear()?;
     // History counts as content: an emptied store may still have its audit trail.
-    let mode = if store.is_empty()? && store.tree(TreeId::History).is_empty() {
+    let mode = if holds_nothing(store) {
         UNDO_TO_EMPTY
     } else {
         for (t, writes) in overlay.iter().enumerate() {
             for k in writes.keys() {
-                let before = match store.trees[t].get(k)? {
+                let before = match store.tree(TreeId::ALL[t]).get(k)? {
                     Some(v) => {
                         let mut b = Vec::with_capacity(1 + v.len());
                         b.push(PRESENT);
@@ -70,7 +71,7 @@ pub(super) fn apply_journaled(
     meta.insert(MARKER, &[mode])?;
     store.flush()?;
     for (t, writes) in overlay.iter().enumerate() {
-        let tree = &store.trees[t];
+        let tree = store.tree(TreeId::ALL[t]);
         for (k, v) in writes {
             match v {
                 Some(v) => tree.insert(k.as_slice(), v.as_slice())?,
@@ -86,7 +87,7 @@ pub(super) fn apply_journaled(
 }
 
 /// Rolls back a journaled write that a crash interrupted. Returns whether there was one.
-pub(super) fn recover(store: &Store) -> Result<bool> {
+pub(super) fn recover(store: &SledEngine) -> Result<bool> {
     let journal = store.tree(TreeId::Journal);
     let meta = store.tree(TreeId::Meta);
     let Some(mode) = meta.get(MARKER)? else {
@@ -115,9 +116,10 @@ pub(super) fn recover(store: &Store) -> Result<bool> {
             for kv in journal.iter() {
                 let (k, before) = kv?;
                 let (&t, key) = k.split_first().unwrap_or((&u8::MAX, &[]));
-                let Some(tree) = store.trees.get(t as usize) else {
+                let Some(&t) = TreeId::ALL.get(t as usize) else {
                     continue;
                 };
+                let tree = store.tree(t);
                 match before.split_first() {
                     Some((&PRESENT, v)) => tree.insert(key, v)?,
                     _ => tree.remove(key)?,
@@ -133,7 +135,7 @@ pub(super) fn recover(store: &Store) -> Result<bool> {
 }
 
 /// Whether a journaled write is pending rollback (only between a crash and the next open).
-pub(super) fn pending(store: &Store) -> Result<bool> {
+pub(super) fn pending(store: &SledEngine) -> Result<bool> {
     Ok(store.tree(TreeId::Meta).contains_key(MARKER)?)
 }
 
@@ -143,7 +145,8 @@ mod tests {
 
     #[test]
     fn recovery_restores_before_images_and_is_idempotent() {
-        let store = Store::temporary().unwrap();
+        let engine = super::super::engine::Engine::temporary_sled().unwrap();
+        let super::super::engine::Engine::Sled(store) = &engine;
         let countries = store.tree(TreeId::Countries);
         countries.insert(b"AAA", b"old".as_slice()).unwrap();
         // A journal as step 1 would write it, the marker of step 2, and a partial step 3.
@@ -167,11 +170,11 @@ mod tests {
         countries.insert(b"AAA", b"new".as_slice()).unwrap();
         countries.insert(b"BBB", b"new".as_slice()).unwrap();
 
-        assert!(recover(&store).unwrap());
+        assert!(recover(store).unwrap());
         assert_eq!(countries.get(b"AAA").unwrap().as_deref(), Some(&b"old"[..]));
         assert_eq!(countries.get(b"BBB").unwrap(), None);
-        assert!(!pending(&store).unwrap());
+        assert!(!pending(store).unwrap());
         assert!(journal.is_empty());
-        assert!(!recover(&store).unwrap(), "nothing left to recover");
+        assert!(!recover(store).unwrap(), "nothing left to recover");
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod check;
 pub mod codec;
+mod engine;
 pub mod history;
 mod journal;
 pub mod keys;
@@ -24,18 +25,22 @@ mod write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use engine::Engine;
+
 use roaring::RoaringBitmap;
 
 use crate::model::*;
 pub use codec::Stored;
 use keys::*;
 pub use keys::{Index, RefKind};
-pub use write::{ApplyOptions, ApplyReport, Change, Key, Outcome, Record, Written};
+pub use write::{
+    ApplyOptions, ApplyReport, Change, ChangeSet, Key, Location, Outcome, Record, RecordChange,
+};
 
 /// sled's page cache budget. Big enough to hold the hot indexes of the world preset.
 pub const CACHE_BYTES: u64 = 256 << 20;
 
-/// The trees of the store, in the order of [`Store::trees`].
+/// The trees of the store: a tree is a key space of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(usize)]
 pub enum TreeId {
@@ -188,6 +193,8 @@ pub enum StoreError {
     },
     #[error("corrupt {tree} entry: {reason}")]
     Corrupt { tree: &'static str, reason: String },
+    #[error("another writer changed the {tree} tree while this write was planned; try again")]
+    Contended { tree: &'static str },
     #[error("{} change(s) refused; first: {}", .0.len(), .0.first().map(|r| r.refusal.reason.as_str()).unwrap_or(""))]
     Rejected(Vec<Rejection>),
 }
@@ -203,10 +210,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub(crate) const FORMAT_KEY: &[u8] = b"format";
 
-/// The embedded database. Cheap to share behind an `Arc`; all methods take `&self`.
+/// The store. Cheap to share behind an `Arc`; all methods take `&self`. What it runs on
+/// (the [`engine`]) is its own business.
 pub struct Store {
-    db: sled::Db,
-    trees: Vec<sled::Tree>,
+    engine: Engine,
     path: PathBuf,
     writer: Mutex<()>,
 }
@@ -214,38 +221,26 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in `path`.
     pub fn open(path: &Path) -> Result<Store> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    StoreError::Locked(path.to_owned())
-                }
-                sled::Error::Io(ref io) if io.to_string().contains("lock") => {
-                    StoreError::Locked(path.to_owned())
-                }
-                other => StoreError::Sled(other),
-            })?;
-        Self::from_db(db, path.to_owned())
+        Self::on(Engine::open_sled(path)?, path.to_owned())
     }
 
     /// A store that lives in memory and a temporary folder, removed on drop (for tests).
     pub fn temporary() -> Result<Store> {
-        let db = sled::Config::new()
-            .temporary(true)
-            .cache_capacity(64 << 20)
-            .open()?;
-        Self::from_db(db, PathBuf::from("(temporary)"))
+        Self::on(Engine::temporary_sled()?, PathBuf::from("(temporary)"))
     }
 
-    fn from_db(db: sled::Db, path: PathBuf) -> Result<Store> {
-        let trees = TreeId::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<sled::Result<Vec<_>>>()?;
-        let meta = &trees[TreeId::Meta as usize];
-        match meta.get(FORMAT_KEY)? {
+    fn on(engine: Engine, path: PathBuf) -> Result<Store> {
+        let mark = |engine: &Engine| -> Result<()> {
+            let mut w = engine::WriteSet::new();
+            w.set(
+                TreeId::Meta,
+                FORMAT_KEY.to_vec(),
+                vec![codec::FORMAT_VERSION],
+            );
+            engine.commit(&w).map_err(engine::CommitError::into_store)?;
+            engine.flush()
+        };
+        match engine.get(TreeId::Meta, FORMAT_KEY)? {
             Some(v) => {
                 let found = v.first().copied().unwrap_or(0);
                 if found > codec::FORMAT_VERSION {
@@ -258,51 +253,40 @@ impl Store {
                 // Records of the current format will be written beside the older ones, so a
                 // release that reads only the older format must now refuse the store.
                 if found < codec::FORMAT_VERSION {
-                    meta.insert(FORMAT_KEY, &[codec::FORMAT_VERSION])?;
-                    db.flush()?;
+                    mark(&engine)?;
                 }
             }
-            None => {
-                meta.insert(FORMAT_KEY, &[codec::FORMAT_VERSION])?;
-                db.flush()?;
-            }
+            None => mark(&engine)?,
         }
-        let store = Store {
-            db,
-            trees,
+        if engine.recover()? {
+            tracing::warn!(path = %path.display(), "rolled back a large write that a crash interrupted");
+        }
+        Ok(Store {
+            engine,
             path,
             writer: Mutex::new(()),
-        };
-        if journal::recover(&store)? {
-            tracing::warn!(path = %store.path.display(), "rolled back a large write that a crash interrupted");
-        }
-        Ok(store)
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn tree(&self, t: TreeId) -> &sled::Tree {
-        &self.trees[t as usize]
-    }
-
     /// Makes every acknowledged write durable.
     pub fn flush(&self) -> Result<()> {
-        self.db.flush()?;
-        Ok(())
+        self.engine.flush()
     }
 
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()?)
+        self.engine.size_on_disk()
     }
 
     /// How many records of a kind the store holds (a kept counter: O(1)).
     pub fn count(&self, entity: Entity) -> Result<u64> {
         Ok(self
-            .tree(TreeId::Meta)
-            .get(counter_key(entity))?
+            .engine
+            .get(TreeId::Meta, &counter_key(entity))?
             .and_then(|v| v.as_ref().try_into().ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0))
@@ -325,21 +309,21 @@ impl Store {
     }
 
     fn get<T: codec::Versioned>(&self, t: TreeId, key: &[u8]) -> Result<Option<Stored<T>>> {
-        self.tree(t)
-            .get(key)?
+        self.engine
+            .get(t, key)?
             .map(|v| Self::decode(t, &v))
             .transpose()
     }
 
     fn all<T: codec::Versioned>(&self, t: TreeId) -> impl Iterator<Item = Result<Stored<T>>> + '_ {
-        self.tree(t).iter().map(move |kv| Self::decode(t, &kv?.1))
+        self.engine.iter(t).map(move |kv| Self::decode(t, &kv?.1))
     }
 
     fn all_by_id<T: codec::Versioned>(
         &self,
         t: TreeId,
     ) -> impl Iterator<Item = Result<(u32, Stored<T>)>> + '_ {
-        self.tree(t).iter().map(move |kv| {
+        self.engine.iter(t).map(move |kv| {
             let (k, v) = kv?;
             let id = decode_id(&k).ok_or(StoreError::Corrupt {
                 tree: t.name(),
@@ -354,14 +338,14 @@ impl Store {
     /// The internal id of a recommendation, measure or good practice.
     pub fn id_of(&self, kind: RefKind, r: &Ref) -> Result<Option<u32>> {
         Ok(self
-            .tree(TreeId::Refs)
-            .get(ref_key(kind, r))?
+            .engine
+            .get(TreeId::Refs, &ref_key(kind, r))?
             .and_then(|v| decode_id(&v)))
     }
 
     /// Every ref of a kind with its internal id, in natural-key order.
     pub fn refs(&self, kind: RefKind) -> impl Iterator<Item = Result<(Ref, u32)>> + '_ {
-        self.tree(TreeId::Refs).scan_prefix([kind as u8]).map(|kv| {
+        self.engine.prefix(TreeId::Refs, &[kind as u8]).map(|kv| {
             let (k, v) = kv?;
             match (decode_ref_key(&k), decode_id(&v)) {
                 (Some((_, r)), Some(id)) => Ok((r, id)),
@@ -493,8 +477,8 @@ impl Store {
     }
     /// The links of a recommendation, each with its measure's internal id, in measure-id order.
     pub fn links_of_recommendation(&self, recommendation: u32) -> Result<Vec<(u32, Stored<Link>)>> {
-        self.tree(TreeId::Links)
-            .scan_prefix(id_key(recommendation))
+        self.engine
+            .prefix(TreeId::Links, &id_key(recommendation))
             .map(|kv| {
                 let (k, v) = kv?;
                 let (_, m) = decode_link_key(&k).ok_or(StoreError::Corrupt {
@@ -507,7 +491,7 @@ impl Store {
     }
     /// Every link with its (recommendation, measure) internal ids, in key order.
     pub fn links(&self) -> impl Iterator<Item = Result<((u32, u32), Stored<Link>)>> + '_ {
-        self.tree(TreeId::Links).iter().map(|kv| {
+        self.engine.iter(TreeId::Links).map(|kv| {
             let (k, v) = kv?;
             let ids = decode_link_key(&k).ok_or(StoreError::Corrupt {
                 tree: "links",
@@ -523,7 +507,7 @@ impl Store {
     }
 
     fn stored_postings(&self, key: &[u8]) -> Result<RoaringBitmap> {
-        match self.tree(TreeId::Index).get(key)? {
+        match self.engine.get(TreeId::Index, key)? {
             Some(v) => codec::decode_postings(&v).map_err(|e| StoreError::Corrupt {
                 tree: "index",
                 reason: format!("posting list {key:?}: {e}"),
@@ -534,7 +518,7 @@ impl Store {
 
     /// Every posting list, decoded, in key order.
     pub fn posting_lists(&self) -> impl Iterator<Item = Result<(Index, RoaringBitmap)>> + '_ {
-        self.tree(TreeId::Index).iter().map(|kv| {
+        self.engine.iter(TreeId::Index).map(|kv| {
             let (k, v) = kv?;
             let corrupt = |reason: String| StoreError::Corrupt {
                 tree: "index",

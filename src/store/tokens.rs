@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::codec::{self, Stored};
+use super::engine::{CommitError, WriteSet};
 use super::{Result, Store, StoreError, TreeId};
 use crate::model::{limits, Refusal, RefusalKind, Role, Timestamp};
 
@@ -79,10 +80,14 @@ impl Store {
             version: 1,
             record: &token,
         });
-        let tree = self.tree(TreeId::Tokens);
-        let taken = tree
-            .compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(value))?
-            .is_err();
+        let mut w = WriteSet::new();
+        w.expect(TreeId::Tokens, name.as_bytes().to_vec(), None);
+        w.set(TreeId::Tokens, name.as_bytes().to_vec(), value);
+        let taken = match self.engine.commit(&w) {
+            Ok(()) => false,
+            Err(CommitError::Conflict { .. }) => true,
+            Err(CommitError::Store(e)) => return Err(e),
+        };
         if taken {
             return Err(StoreError::refused(Refusal::new(
                 RefusalKind::AlreadyExists {
@@ -98,15 +103,27 @@ impl Store {
 
     /// Every token, by name.
     pub fn tokens(&self) -> Result<Vec<Token>> {
-        self.tree(TreeId::Tokens)
-            .iter()
+        self.engine
+            .iter(TreeId::Tokens)
             .map(|kv| Ok(Self::decode::<Token>(TreeId::Tokens, &kv?.1)?.record))
             .collect()
     }
 
     /// Removes a token; returns whether there was one. Durable on return.
     pub fn revoke_token(&self, name: &str) -> Result<bool> {
-        let removed = self.tree(TreeId::Tokens).remove(name.as_bytes())?.is_some();
+        let key = name.as_bytes().to_vec();
+        let Some(seen) = self.engine.get(TreeId::Tokens, &key)? else {
+            return Ok(false);
+        };
+        let mut w = WriteSet::new();
+        w.expect(TreeId::Tokens, key.clone(), Some(seen));
+        w.remove(TreeId::Tokens, key);
+        let removed = match self.engine.commit(&w) {
+            Ok(()) => true,
+            // Changed by someone else in between: look again.
+            Err(CommitError::Conflict { .. }) => return self.revoke_token(name),
+            Err(CommitError::Store(e)) => return Err(e),
+        };
         self.flush()?;
         Ok(removed)
     }

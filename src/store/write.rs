@@ -5,16 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use roaring::RoaringBitmap;
-use serde::Serialize;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional;
-
 use super::codec::{self, Stored};
+use super::engine::{CommitError, WriteSet};
 use super::history;
 use super::keys::*;
 use super::{Rejection, Result, Store, StoreError, TreeId};
 use crate::model::*;
+use roaring::RoaringBitmap;
+use serde::Serialize;
 
 /// A whole record of any entity.
 #[derive(Debug, Clone, PartialEq)]
@@ -301,8 +299,8 @@ pub struct ApplyOptions<'a> {
     /// Who makes the change: when given, every change appends an entry to the audit trail
     /// (see [`super::history`]) in the same transaction.
     pub author: Option<&'a str>,
-    /// Return what was written in [`ApplyReport::writes`] (for keeping a snapshot in step).
-    pub report_writes: bool,
+    /// Return what changed in [`ApplyReport::changes`] (for keeping a snapshot in step).
+    pub report_changes: bool,
     /// Flush to disk before returning, so the write survives a crash or SIGKILL.
     pub durable: bool,
     /// Check every change and report what would happen, but write nothing.
@@ -311,15 +309,46 @@ pub struct ApplyOptions<'a> {
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
 }
 
-/// One key written by a commit: its tree, key and new value (`None` where removed).
-pub type Written = (TreeId, Vec<u8>, Option<Vec<u8>>);
+/// Where a changed record lives in the snapshot: its internal id, the internal ids of a
+/// link's two ends, or (for the small tables) its natural key alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Id(u32),
+    Link { recommendation: u32, measure: u32 },
+    Natural,
+}
+
+/// One record a commit created, changed or deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordChange {
+    pub key: Key,
+    pub at: Location,
+    pub before: Option<Stored<Record>>,
+    pub after: Option<Stored<Record>>,
+}
+
+/// What one commit changed, typed: records with their before and after, and the posting
+/// lists it rewrote (an empty list: removed). Applying the records in order, then the
+/// lists, turns a snapshot of the store before the commit into one after it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeSet {
+    /// The store's commit number after this commit (it counts every commit).
+    pub revision: u64,
+    pub records: Vec<RecordChange>,
+    pub postings: Vec<(Index, RoaringBitmap)>,
+}
+
+impl ChangeSet {
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.postings.is_empty()
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApplyReport {
     pub outcomes: Vec<Outcome>,
-    /// With [`ApplyOptions::report_writes`]: every key written, by tree, with its new
-    /// value (`None` where removed).
-    pub writes: Vec<Written>,
+    /// With [`ApplyOptions::report_changes`]: what the commit changed.
+    pub changes: ChangeSet,
     /// The audit entries written.
     pub history: Vec<HistoryEntry>,
 }
@@ -352,20 +381,50 @@ impl Store {
     pub fn apply(&self, changes: Vec<Change>, options: ApplyOptions<'_>) -> Result<ApplyReport> {
         // A poisoned lock only means another writer panicked; its transaction never committed.
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let mut plan = Plan::new(self);
+        let mut attempt = 1;
+        loop {
+            match self.plan_and_commit(&changes, &options)? {
+                Ok(report) => {
+                    if options.durable {
+                        self.flush()?;
+                    }
+                    return Ok(report);
+                }
+                // What the plan read changed under it (another process wrote): plan again.
+                Err(CommitError::Conflict { tree, key }) if attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(
+                        tree = tree.name(),
+                        key = %String::from_utf8_lossy(&key),
+                        attempt,
+                        "write raced another; planning again"
+                    );
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into_store()),
+            }
+        }
+    }
+
+    fn plan_and_commit(
+        &self,
+        changes: &[Change],
+        options: &ApplyOptions<'_>,
+    ) -> Result<Result<ApplyReport, CommitError>> {
+        let mut plan = Plan::new(self)?;
         plan.author = options.author.map(str::to_owned);
+        plan.report = options.report_changes;
         let mut outcomes = Vec::with_capacity(changes.len());
         let mut rejections = vec![];
-        for (i, change) in changes.into_iter().enumerate() {
+        for (i, change) in changes.iter().enumerate() {
             let result = match change {
                 Change::Put {
                     record,
                     expected_version,
-                } => plan.put(record, expected_version)?,
+                } => plan.put(record, *expected_version)?,
                 Change::Delete {
                     key,
                     expected_version,
-                } => plan.delete(&key, expected_version)?,
+                } => plan.delete(key, *expected_version)?,
                 Change::Audit(entry) => plan.restore_entry(entry)?,
             };
             match result {
@@ -386,31 +445,26 @@ impl Store {
             return Err(StoreError::Rejected(rejections));
         }
         if options.dry_run {
-            return Ok(ApplyReport {
+            return Ok(Ok(ApplyReport {
                 outcomes,
                 ..ApplyReport::default()
-            });
+            }));
         }
-        let (overlay, history) = plan.commit()?;
-        if options.durable {
-            self.flush()?;
-        }
-        let writes = if options.report_writes {
-            overlay
-                .into_iter()
-                .zip(TreeId::ALL)
-                .flat_map(|(writes, t)| writes.into_iter().map(move |(k, v)| (t, k, v)))
-                .collect()
-        } else {
-            vec![]
-        };
-        Ok(ApplyReport {
+        Ok(plan.commit().map(|(changes, history)| ApplyReport {
             outcomes,
-            writes,
+            changes,
             history,
-        })
+        }))
     }
 }
+
+/// How many times a write is planned again after losing a race to another writer.
+const MAX_ATTEMPTS: u32 = 16;
+
+/// The meta key counting commits: every write reads it and bumps it, and commits only if
+/// it is unchanged, so writers are serialised by the engine itself, whatever else they
+/// read (scans included).
+const REVISION: &[u8] = b"revision";
 
 type Problems = Vec<Refusal>;
 
@@ -422,7 +476,13 @@ pub(super) type Entry = (Vec<u8>, u32);
 /// integrity check shares the rules below.
 pub(super) struct Plan<'s> {
     store: &'s Store,
-    overlay: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// The writes planned so far, and what they rest on.
+    ws: WriteSet,
+    /// The store's revision when planning began.
+    revision: u64,
+    /// Whether to collect the typed changes.
+    report: bool,
+    changes: Vec<RecordChange>,
     /// Posting lists read or changed so far, by `index` key, and whether they changed.
     lists: BTreeMap<Vec<u8>, (RoaringBitmap, bool)>,
     counts: HashMap<Entity, i64>,
@@ -440,48 +500,59 @@ fn next_id_key(kind: RefKind) -> Vec<u8> {
 }
 
 impl<'s> Plan<'s> {
-    pub(super) fn new(store: &'s Store) -> Self {
-        Plan {
+    pub(super) fn new(store: &'s Store) -> Result<Self> {
+        let seen = store.engine.get(TreeId::Meta, REVISION)?;
+        let revision = seen
+            .as_deref()
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        let mut ws = WriteSet::new();
+        ws.expect(TreeId::Meta, REVISION.to_vec(), seen);
+        Ok(Plan {
             store,
-            overlay: vec![BTreeMap::new(); TreeId::ALL.len()],
+            ws,
+            revision,
+            report: false,
+            changes: vec![],
             lists: BTreeMap::new(),
             counts: HashMap::new(),
             next_ids: HashMap::new(),
             author: None,
             pending_history: vec![],
             restored_seq: 0,
-        }
+        })
     }
 
     fn get(&self, t: TreeId, k: &[u8]) -> Result<Option<Vec<u8>>> {
-        if let Some(v) = self.overlay[t as usize].get(k) {
+        if let Some(v) = self.ws.writes[t as usize].get(k) {
             return Ok(v.clone());
         }
-        Ok(self.store.tree(t).get(k)?.map(|v| v.to_vec()))
+        Ok(self.store.engine.get(t, k)?.map(|v| v.to_vec()))
     }
 
     fn exists(&self, t: TreeId, k: &[u8]) -> Result<bool> {
-        if let Some(v) = self.overlay[t as usize].get(k) {
+        if let Some(v) = self.ws.writes[t as usize].get(k) {
             return Ok(v.is_some());
         }
-        Ok(self.store.tree(t).contains_key(k)?)
+        self.store.engine.contains(t, k)
     }
 
     fn set(&mut self, t: TreeId, k: Vec<u8>, v: Vec<u8>) {
-        self.overlay[t as usize].insert(k, Some(v));
+        self.ws.set(t, k, v);
     }
 
     fn del(&mut self, t: TreeId, k: Vec<u8>) {
-        self.overlay[t as usize].insert(k, None);
+        self.ws.remove(t, k);
     }
 
     /// Keys under a prefix, the pending writes included, ascending.
     fn keys_with_prefix(&self, t: TreeId, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
         let mut keys: BTreeSet<Vec<u8>> = BTreeSet::new();
-        for k in self.store.tree(t).scan_prefix(prefix).keys() {
-            keys.insert(k?.to_vec());
+        for kv in self.store.engine.prefix(t, prefix) {
+            keys.insert(kv?.0.to_vec());
         }
-        for (k, v) in self.overlay[t as usize].range(prefix.to_vec()..) {
+        for (k, v) in self.ws.writes[t as usize].range(prefix.to_vec()..) {
             if !k.starts_with(prefix) {
                 break;
             }
@@ -934,21 +1005,21 @@ impl<'s> Plan<'s> {
         })
     }
 
-    fn put(&mut self, record: Record, expected: Option<u32>) -> Result<Result<Outcome, Problems>> {
+    fn put(&mut self, record: &Record, expected: Option<u32>) -> Result<Result<Outcome, Problems>> {
         let mut problems = record.problems();
         // A list over its limit is not looked up entry by entry.
         if !problems
             .iter()
             .any(|p| matches!(p.kind, RefusalKind::TooMany { .. }))
         {
-            problems.extend(self.broken_references(&record)?);
+            problems.extend(self.broken_references(record)?);
         }
         if !problems.is_empty() {
             return Ok(Err(problems));
         }
         let kind = record.entity();
         let key = record.key();
-        if let Record::Session(s) = &record {
+        if let Record::Session(s) = record {
             problems.extend(self.orphaned_reviews(s)?);
         }
         // Links need both ends resolved; broken_references has just checked they exist.
@@ -970,14 +1041,13 @@ impl<'s> Plan<'s> {
             return Ok(Err(problems));
         }
         if let Some(old) = &old {
-            if old.record == record {
+            if old.record == *record {
                 return Ok(Ok(Outcome::Unchanged {
                     version: old.version,
                 }));
             }
         }
-        let new_entries: BTreeSet<Entry> =
-            self.derived_entries(&record, &at)?.into_iter().collect();
+        let new_entries: BTreeSet<Entry> = self.derived_entries(record, &at)?.into_iter().collect();
         let old_entries: BTreeSet<Entry> = match &old {
             Some(o) => self.derived_entries(&o.record, &at)?.into_iter().collect(),
             None => BTreeSet::new(),
@@ -985,20 +1055,31 @@ impl<'s> Plan<'s> {
         self.unindex(old_entries.difference(&new_entries).cloned())?;
         self.index(new_entries.difference(&old_entries).cloned())?;
         let version = old.as_ref().map_or(1, |o| o.version + 1);
-        self.set(tree, at, record.encode(version));
         self.audit(
             &key,
             version,
             old.as_ref().map(|o| &o.record),
-            Some(&record),
+            Some(record),
             None,
         );
-        Ok(Ok(match old {
-            Some(_) => Outcome::Updated { version },
-            None => {
-                *self.counts.entry(kind).or_default() += 1;
-                Outcome::Created { version }
-            }
+        let existed = old.is_some();
+        if self.report {
+            self.changes.push(RecordChange {
+                at: location(kind, &at),
+                key,
+                before: old,
+                after: Some(Stored {
+                    version,
+                    record: record.clone(),
+                }),
+            });
+        }
+        self.set(tree, at, record.encode(version));
+        Ok(Ok(if existed {
+            Outcome::Updated { version }
+        } else {
+            *self.counts.entry(kind).or_default() += 1;
+            Outcome::Created { version }
         }))
     }
 
@@ -1068,7 +1149,7 @@ impl<'s> Plan<'s> {
         for link_at in doomed_links {
             if let Some(v) = self.get(TreeId::Links, &link_at)? {
                 let link = Record::decode(Entity::Link, &v)?;
-                self.remove(Entity::Link, TreeId::Links, link_at, &link.record)?;
+                self.remove(&link.record.key(), TreeId::Links, link_at, &link)?;
                 self.audit(
                     &link.record.key(),
                     link.version,
@@ -1079,8 +1160,8 @@ impl<'s> Plan<'s> {
                 cascaded_links += 1;
             }
         }
-        self.remove(kind, tree, at, &old.record)?;
         self.audit(key, old.version, Some(&old.record), None, None);
+        self.remove(key, tree, at, &old)?;
         match key {
             Key::Recommendation(r) => self.del(TreeId::Refs, ref_key(RefKind::Recommendation, r)),
             Key::Measure(r) => self.del(TreeId::Refs, ref_key(RefKind::Measure, r)),
@@ -1092,11 +1173,20 @@ impl<'s> Plan<'s> {
         Ok(Ok(Outcome::Deleted { cascaded_links }))
     }
 
-    fn remove(&mut self, kind: Entity, tree: TreeId, at: Vec<u8>, record: &Record) -> Result<()> {
-        let entries = self.derived_entries(record, &at)?;
+    fn remove(&mut self, key: &Key, tree: TreeId, at: Vec<u8>, old: &Stored<Record>) -> Result<()> {
+        let entries = self.derived_entries(&old.record, &at)?;
         self.unindex(entries)?;
-        self.del(tree, at);
+        let kind = key.entity();
         *self.counts.entry(kind).or_default() -= 1;
+        if self.report {
+            self.changes.push(RecordChange {
+                key: key.clone(),
+                at: location(kind, &at),
+                before: Some(old.clone()),
+                after: None,
+            });
+        }
+        self.del(tree, at);
         Ok(())
     }
 
@@ -1255,7 +1345,7 @@ impl<'s> Plan<'s> {
     }
 
     /// Writes an entry of an imported audit trail as it is.
-    fn restore_entry(&mut self, entry: HistoryEntry) -> Result<Result<Outcome, Problems>> {
+    fn restore_entry(&mut self, entry: &HistoryEntry) -> Result<Result<Outcome, Problems>> {
         let problems = entry.problems();
         if !problems.is_empty() {
             return Ok(Err(problems));
@@ -1263,7 +1353,7 @@ impl<'s> Plan<'s> {
         let at = history::history_key(entry.at, entry.seq);
         let value = codec::encode(&Stored {
             version: 1,
-            record: &entry,
+            record: entry,
         });
         if self.get(TreeId::History, &at)?.as_deref() == Some(value.as_slice()) {
             return Ok(Ok(Outcome::Unchanged { version: 1 }));
@@ -1336,9 +1426,9 @@ impl<'s> Plan<'s> {
         Ok(entries)
     }
 
-    /// Writes everything planned, atomically; returns what was written and the audit entries.
-    #[allow(clippy::type_complexity)]
-    fn commit(mut self) -> Result<(Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>, Vec<HistoryEntry>)> {
+    /// Writes everything planned, atomically, if nothing it read has changed since; returns
+    /// what changed and the audit entries.
+    fn commit(mut self) -> Result<(ChangeSet, Vec<HistoryEntry>), CommitError> {
         let history = self.write_history()?;
         for (kind, delta) in std::mem::take(&mut self.counts) {
             if delta != 0 {
@@ -1350,48 +1440,63 @@ impl<'s> Plan<'s> {
                 );
             }
         }
+        let mut postings = vec![];
         for (key, (list, changed)) in std::mem::take(&mut self.lists) {
             if changed {
+                let index = match self.report {
+                    true => Some(Index::decode_key(&key).ok_or_else(|| StoreError::Corrupt {
+                        tree: "index",
+                        reason: format!("undecodable planned key {key:?}"),
+                    })?),
+                    false => None,
+                };
                 if list.is_empty() {
                     self.del(TreeId::Index, key);
                 } else {
                     self.set(TreeId::Index, key, codec::encode_postings(&list));
+                }
+                if let Some(index) = index {
+                    postings.push((index, list));
                 }
             }
         }
         for (kind, next) in std::mem::take(&mut self.next_ids) {
             self.set(TreeId::Meta, next_id_key(kind), id_key(next).to_vec());
         }
-        if self.overlay.iter().all(BTreeMap::is_empty) {
-            return Ok((self.overlay, history));
+        let mut changes = ChangeSet {
+            revision: self.revision,
+            records: std::mem::take(&mut self.changes),
+            postings,
+        };
+        if self.ws.is_empty() {
+            // Nothing to write; the reads must still hold for the answer to be current.
+            self.store.engine.commit(&self.ws)?;
+            return Ok((changes, history));
         }
-        let writes: usize = self.overlay.iter().map(BTreeMap::len).sum();
-        if writes > super::journal::SINGLE_TRANSACTION_MAX_WRITES {
-            super::journal::apply_journaled(self.store, &self.overlay)?;
-            return Ok((self.overlay, history));
-        }
-        let overlay = &self.overlay;
-        self.store
-            .trees
-            .as_slice()
-            .transaction(|trees| {
-                for (t, writes) in overlay.iter().enumerate() {
-                    for (k, v) in writes {
-                        match v {
-                            Some(v) => trees[t].insert(k.as_slice(), v.as_slice())?,
-                            None => trees[t].remove(k.as_slice())?,
-                        };
-                    }
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => StoreError::Sled(e),
-                TransactionError::Abort(()) => StoreError::Corrupt {
-                    tree: "(transaction)",
-                    reason: "aborted".into(),
-                },
-            })?;
-        Ok((self.overlay, history))
+        changes.revision += 1;
+        self.set(
+            TreeId::Meta,
+            REVISION.to_vec(),
+            changes.revision.to_be_bytes().to_vec(),
+        );
+        self.store.engine.commit(&self.ws)?;
+        Ok((changes, history))
+    }
+}
+
+/// Where the record stored at `at` lives in a snapshot.
+fn location(entity: Entity, at: &[u8]) -> Location {
+    let id = || decode_id(at).map_or(Location::Natural, Location::Id);
+    match entity {
+        Entity::Link => decode_link_key(at).map_or(Location::Natural, |(r, m)| Location::Link {
+            recommendation: r,
+            measure: m,
+        }),
+        Entity::Recommendation
+        | Entity::Measure
+        | Entity::GoodPractice
+        | Entity::Concern
+        | Entity::Action => id(),
+        _ => Location::Natural,
     }
 }
