@@ -28,7 +28,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use crate::model::*;
-use crate::store::{ChangeSet, Entity, Index, Location, Record, Result, Store, Stored};
+use crate::store::{ChangeSet, Entity, Index, Key, Location, Record, Result, Store, Stored};
 use cow::{Chunked, Sharded};
 pub use page::{Page, PageRequest};
 use text::{Analyzer, TextIndex};
@@ -398,7 +398,9 @@ impl Link {
     }
 }
 
-/// Replaces (or removes, when `after` is `None`) one row of a table and its text.
+/// Replaces (or removes, when `after` is `None`) one row of a table and its text. An edit
+/// that keeps the natural key replaces the row in place, and an unchanged text is left
+/// alone: neither copies more than a chunk.
 fn absorb_row<T: Tabled>(
     table: &mut Arc<Table<T>>,
     text: &mut Arc<TextIndex>,
@@ -407,20 +409,31 @@ fn absorb_row<T: Tabled>(
     after: Option<&Stored<Record>>,
     text_of: fn(&T) -> String,
 ) {
+    let old_text = table.get(id).map(|old| text_of(&old.record));
     let table = Arc::make_mut(table);
-    let text = Arc::make_mut(text);
-    if let Some(old) = table.remove(id) {
-        text.remove(analyzer, id, &text_of(&old.record));
-    }
-    if let Some((version, record)) = after.and_then(T::of) {
-        text.insert(analyzer, id, &text_of(record));
-        table.upsert(
-            id,
-            Stored {
-                version,
-                record: record.clone(),
-            },
-        );
+    match after.and_then(T::of) {
+        Some((version, record)) => {
+            let new_text = text_of(record);
+            if old_text.as_ref() != Some(&new_text) {
+                let text = Arc::make_mut(text);
+                if let Some(old) = &old_text {
+                    text.remove(analyzer, id, old);
+                }
+                text.insert(analyzer, id, &new_text);
+            }
+            table.upsert(
+                id,
+                Stored {
+                    version,
+                    record: record.clone(),
+                },
+            );
+        }
+        None => {
+            if let Some(old) = table.remove(id) {
+                Arc::make_mut(text).remove(analyzer, id, &text_of(&old.record));
+            }
+        }
     }
 }
 
@@ -580,6 +593,8 @@ impl Catalog {
         let mut small_tables = false;
         let mut sessions_changed = false;
         let mut touched_recommendations = RoaringBitmap::new();
+        // Recommendations whose own record changed: their assessment (of the text) may have.
+        let mut edited_recommendations = RoaringBitmap::new();
         let mut touched_measures = RoaringBitmap::new();
         for change in &changes.records {
             let after = change.after.as_ref();
@@ -591,9 +606,17 @@ impl Catalog {
                     touched_recommendations.insert(r);
                     touched_measures.insert(m);
                     let links = Arc::make_mut(&mut self.links);
-                    if let Some(at) = links
-                        .iter()
-                        .position(|l| l.recommendation == r && l.measure == m)
+                    // Links sort by their refs, which the change's key holds.
+                    let found = match &change.key {
+                        Key::Link(k) => links
+                            .binary_search_by(|l| {
+                                link_order(l).cmp(&(k.recommendation.as_str(), k.measure.as_str()))
+                            })
+                            .ok(),
+                        _ => None,
+                    };
+                    if let Some(at) =
+                        found.filter(|&at| links[at].recommendation == r && links[at].measure == m)
                     {
                         links.remove(at);
                     }
@@ -619,6 +642,7 @@ impl Catalog {
                             |r| r.text.clone(),
                         );
                         touched_recommendations.insert(id);
+                        edited_recommendations.insert(id);
                     }
                     Entity::Measure => {
                         absorb_row(
@@ -676,9 +700,11 @@ impl Catalog {
         } else if sessions_changed {
             self.regroup_cycles();
         }
-        if !touched_recommendations.is_empty() {
+        if !edited_recommendations.is_empty() {
             let size = self.recommendations.all.max().map_or(0, |m| m as usize + 1);
-            Arc::make_mut(&mut self.assessments).forget(&touched_recommendations, size);
+            Arc::make_mut(&mut self.assessments).forget(&edited_recommendations, size);
+        }
+        if !touched_recommendations.is_empty() {
             let mut linked = (*self.linked_recommendations).clone();
             for r in &touched_recommendations {
                 let confirmed = self
