@@ -127,7 +127,7 @@ macro_rules! connection {
         }
 
         #[doc = concat!("An edge to one ", $what, ".")]
-        #[async_graphql::Object]
+        #[async_graphql::Object(serial)]
         impl $edge {
             /// An opaque cursor for `after` or `before`.
             async fn cursor(&self) -> String {
@@ -168,7 +168,7 @@ macro_rules! connection {
         }
 
         #[doc = concat!("A page of ", $what, "s.")]
-        #[async_graphql::Object]
+        #[async_graphql::Object(serial)]
         impl $conn {
             /// The edges of this page.
             async fn edges(&self) -> &[$edge] {

@@ -15,6 +15,7 @@ use async_graphql::{
 };
 
 use super::auth::require;
+use super::edit::{self, set};
 use super::errors::{internal, refusal, store_error};
 use super::ids::global_id;
 use super::object::{GoodPractice, Link, Measure, Recommendation, Snapshot};
@@ -140,7 +141,7 @@ pub(crate) fn written(outcomes: &[Outcome]) -> bool {
         .any(|o| !matches!(o, Outcome::Unchanged { .. }))
 }
 
-fn cascaded(outcomes: &[Outcome]) -> i32 {
+pub(crate) fn cascaded(outcomes: &[Outcome]) -> i32 {
     outcomes
         .iter()
         .map(|o| match o {
@@ -164,14 +165,6 @@ fn measure_in(c: &Catalog, r: &Ref) -> Result<Measure> {
         .cloned()
         .map(Measure)
         .ok_or_else(|| internal(format!("measure {r} missing after a write")))
-}
-
-fn good_practice_in(c: &Catalog, r: &Ref) -> Result<GoodPractice> {
-    c.good_practices
-        .by_ref(r.as_str())
-        .cloned()
-        .map(GoodPractice)
-        .ok_or_else(|| internal(format!("good practice {r} missing after a write")))
 }
 
 // --- links ---------------------------------------------------------------------------------
@@ -931,14 +924,8 @@ impl CoreMutation {
             source_code: input.source_code,
             source_url: url("sourceUrl", input.source_url)?,
         };
-        refuse_existing(
-            latest(ctx)?.snapshot().measures.by_ref(id.as_str()),
-            &format!("measure {id}"),
-            "updateMeasure",
-        )?;
-        let committed = commit(ctx, vec![put(Record::Measure(record), 0)], author).await?;
         Ok(MeasurePayload {
-            measure: measure_in(&committed.catalog, &id)?,
+            measure: edit::create(ctx, author, &id, record, "updateMeasure").await?,
             changed: true,
             client_mutation_id: input.client_mutation_id,
         })
@@ -951,43 +938,32 @@ impl CoreMutation {
         input: UpdateMeasureInput,
     ) -> Result<MeasurePayload> {
         let author = require(ctx, Role::Editor, "updateMeasure")?;
-        let id = reference("ref", &input.reference)?;
-        let expected = version("expectedVersion", input.expected_version)?;
-        let c = latest(ctx)?.snapshot();
-        let (old, stored) = current(c.measures.by_ref(id.as_str()), format!("measure {id}"))?;
-        check_version(format!("measure {id}"), expected, stored)?;
-        let mut m = old.clone();
-        if let Some(v) = &input.country {
-            m.country = country("country", v)?;
-        }
-        if let Some(v) = input.title {
-            m.title = v;
-        }
-        if let Some(v) = input.description {
-            m.description = v;
-        }
-        if let Some(v) = input.category {
-            m.category = v.into();
-        }
-        if let Some(v) = input.start_date {
-            m.start_date = v.0;
-        }
-        let mut end = m.end_date.map(Date);
-        patch(&mut end, input.end_date);
-        m.end_date = end.map(|d| d.0);
-        input
-            .tags
-            .apply(&mut m.themes, &mut m.groups, &mut m.sdgs)?;
-        patch(&mut m.source, input.source);
-        patch(&mut m.source_code, input.source_code);
-        let mut source_url = m.source_url.take();
-        patch(&mut source_url, input.source_url);
-        m.source_url = url("sourceUrl", source_url)?;
-        let changes = vec![put(Record::Measure(m), expected)];
-        let committed = commit(ctx, changes, author).await?;
+        let (reference, expected) = (&input.reference, input.expected_version);
+        let changes = move |m: &mut model::Measure| -> Result<()> {
+            if let Some(v) = &input.country {
+                m.country = country("country", v)?;
+            }
+            set(&mut m.title, input.title);
+            set(&mut m.description, input.description);
+            set(&mut m.category, input.category.map(Into::into));
+            set(&mut m.start_date, input.start_date.map(|d| d.0));
+            let mut end = m.end_date.map(Date);
+            patch(&mut end, input.end_date);
+            m.end_date = end.map(|d| d.0);
+            input
+                .tags
+                .apply(&mut m.themes, &mut m.groups, &mut m.sdgs)?;
+            patch(&mut m.source, input.source);
+            patch(&mut m.source_code, input.source_code);
+            let mut source_url = m.source_url.take();
+            patch(&mut source_url, input.source_url);
+            m.source_url = url("sourceUrl", source_url)?;
+            Ok(())
+        };
+        let (measure, changed) = edit::update(ctx, author, reference, expected, changes).await?;
         Ok(MeasurePayload {
-            measure: measure_in(&committed.catalog, &id)?,
-            changed: written(&committed.report.outcomes),
+            measure,
+            changed,
             client_mutation_id: input.client_mutation_id,
         })
     }
@@ -996,18 +972,7 @@ impl CoreMutation {
     /// Refused while a good practice cites it.
     async fn delete_measure(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
         let author = require(ctx, Role::Editor, "deleteMeasure")?;
-        let id = reference("ref", &input.reference)?;
-        let expected = version("expectedVersion", input.expected_version)?;
-        let change = Change::Delete {
-            key: Key::Measure(id.clone()),
-            expected_version: Some(expected),
-        };
-        let committed = commit(ctx, vec![change], author).await?;
-        Ok(DeletePayload {
-            deleted_id: global_id("Measure", id.as_str()),
-            deleted_links: cascaded(&committed.report.outcomes),
-            client_mutation_id: input.client_mutation_id,
-        })
+        edit::delete::<Measure>(ctx, author, input).await
     }
 
     /// Adds a good practice (needs an editor token).
@@ -1031,14 +996,8 @@ impl CoreMutation {
             recommendations: refs("recommendations", &input.recommendations)?,
             source: input.source,
         };
-        refuse_existing(
-            latest(ctx)?.snapshot().good_practices.by_ref(id.as_str()),
-            &format!("good practice {id}"),
-            "updateGoodPractice",
-        )?;
-        let committed = commit(ctx, vec![put(Record::GoodPractice(record), 0)], author).await?;
         Ok(GoodPracticePayload {
-            good_practice: good_practice_in(&committed.catalog, &id)?,
+            good_practice: edit::create(ctx, author, &id, record, "updateGoodPractice").await?,
             changed: true,
             client_mutation_id: input.client_mutation_id,
         })
@@ -1051,38 +1010,31 @@ impl CoreMutation {
         input: UpdateGoodPracticeInput,
     ) -> Result<GoodPracticePayload> {
         let author = require(ctx, Role::Editor, "updateGoodPractice")?;
-        let id = reference("ref", &input.reference)?;
-        let expected = version("expectedVersion", input.expected_version)?;
-        let c = latest(ctx)?.snapshot();
-        let what = format!("good practice {id}");
-        let (old, stored) = current(c.good_practices.by_ref(id.as_str()), &what)?;
-        check_version(&what, expected, stored)?;
-        let mut p = old.clone();
-        if let Some(v) = input.title {
-            p.title = v;
-        }
-        if let Some(v) = input.description {
-            p.description = v;
-        }
-        if let Some(v) = &input.countries {
-            p.countries = countries("countries", v)?;
-        }
-        patch(&mut p.year, input.year);
-        input
-            .tags
-            .apply(&mut p.themes, &mut p.groups, &mut p.sdgs)?;
-        if let Some(v) = &input.measures {
-            p.measures = refs("measures", v)?;
-        }
-        if let Some(v) = &input.recommendations {
-            p.recommendations = refs("recommendations", v)?;
-        }
-        patch(&mut p.source, input.source);
-        let changes = vec![put(Record::GoodPractice(p), expected)];
-        let committed = commit(ctx, changes, author).await?;
+        let (reference, expected) = (&input.reference, input.expected_version);
+        let changes = move |p: &mut model::GoodPractice| -> Result<()> {
+            set(&mut p.title, input.title);
+            set(&mut p.description, input.description);
+            if let Some(v) = &input.countries {
+                p.countries = countries("countries", v)?;
+            }
+            patch(&mut p.year, input.year);
+            input
+                .tags
+                .apply(&mut p.themes, &mut p.groups, &mut p.sdgs)?;
+            if let Some(v) = &input.measures {
+                p.measures = refs("measures", v)?;
+            }
+            if let Some(v) = &input.recommendations {
+                p.recommendations = refs("recommendations", v)?;
+            }
+            patch(&mut p.source, input.source);
+            Ok(())
+        };
+        let (good_practice, changed) =
+            edit::update(ctx, author, reference, expected, changes).await?;
         Ok(GoodPracticePayload {
-            good_practice: good_practice_in(&committed.catalog, &id)?,
-            changed: written(&committed.report.outcomes),
+            good_practice,
+            changed,
             client_mutation_id: input.client_mutation_id,
         })
     }
@@ -1094,18 +1046,7 @@ impl CoreMutation {
         input: DeleteInput,
     ) -> Result<DeletePayload> {
         let author = require(ctx, Role::Editor, "deleteGoodPractice")?;
-        let id = reference("ref", &input.reference)?;
-        let expected = version("expectedVersion", input.expected_version)?;
-        let change = Change::Delete {
-            key: Key::GoodPractice(id.clone()),
-            expected_version: Some(expected),
-        };
-        commit(ctx, vec![change], author).await?;
-        Ok(DeletePayload {
-            deleted_id: global_id("GoodPractice", id.as_str()),
-            deleted_links: 0,
-            client_mutation_id: input.client_mutation_id,
-        })
+        edit::delete::<GoodPractice>(ctx, author, input).await
     }
 
     /// Adds a recommendation (needs an admin token).

@@ -5,20 +5,17 @@
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::auth::require;
-use super::errors::internal;
+use super::edit::{self, set};
 use super::filter::{ActionFilter, ConcernFilter};
-use super::ids::global_id;
 use super::mutation::{
-    check_version, commit, countries, current, goals, latest, patch, put, reference, refs,
-    refuse_existing, slugs, url, version, written, DeleteInput, DeletePayload, Tags, TagsPatch,
+    countries, goals, patch, reference, refs, slugs, url, DeleteInput, DeletePayload, Tags,
+    TagsPatch,
 };
 use super::object::{
     action, catalog, concern, Action, ActionConnection, Concern, ConcernConnection,
 };
 use super::scalars::{ActionKind, ConcernKind, Date, Severity};
-use crate::catalog::Catalog;
-use crate::model::{self, Ref, Role};
-use crate::store::{Change, Key, Record};
+use crate::model::{self, Role};
 
 /// Root fields that read concerns and actions.
 #[derive(Default)]
@@ -257,22 +254,6 @@ pub struct ActionPayload {
     pub client_mutation_id: Option<String>,
 }
 
-fn concern_in(c: &Catalog, r: &Ref) -> Result<Concern> {
-    c.concerns
-        .by_ref(r.as_str())
-        .cloned()
-        .map(Concern)
-        .ok_or_else(|| internal(format!("concern {r} missing after a write")))
-}
-
-fn action_in(c: &Catalog, r: &Ref) -> Result<Action> {
-    c.actions
-        .by_ref(r.as_str())
-        .cloned()
-        .map(Action)
-        .ok_or_else(|| internal(format!("action {r} missing after a write")))
-}
-
 /// Root fields that change concerns and actions (editor tokens).
 #[derive(Default)]
 pub struct TrackerMutation;
@@ -303,14 +284,8 @@ impl TrackerMutation {
             source: input.source,
             source_url: url("sourceUrl", input.source_url)?,
         };
-        refuse_existing(
-            latest(ctx)?.snapshot().concerns.by_ref(id.as_str()),
-            &format!("concern {id}"),
-            "updateConcern",
-        )?;
-        let committed = commit(ctx, vec![put(Record::Concern(record), 0)], author).await?;
         Ok(ConcernPayload {
-            concern: concern_in(&committed.catalog, &id)?,
+            concern: edit::create(ctx, author, &id, record, "updateConcern").await?,
             changed: true,
             client_mutation_id: input.client_mutation_id,
         })
@@ -323,50 +298,35 @@ impl TrackerMutation {
         input: UpdateConcernInput,
     ) -> Result<ConcernPayload> {
         let author = require(ctx, Role::Editor, "updateConcern")?;
-        let id = reference("ref", &input.reference)?;
-        let expected = version("expectedVersion", input.expected_version)?;
-        let c = latest(ctx)?.snapshot();
-        let what = format!("concern {id}");
-        let (old, stored) = current(c.concerns.by_ref(id.as_str()), &what)?;
-        check_version(&what, expected, stored)?;
-        let mut r = old.clone();
-        if let Some(v) = &input.countries {
-            r.countries = countries("countries", v)?;
-        }
-        if let Some(v) = input.title {
-            r.title = v;
-        }
-        if let Some(v) = input.description {
-            r.description = v;
-        }
-        if let Some(v) = input.kind {
-            r.kind = v.into();
-        }
-        if let Some(v) = input.severity {
-            r.severity = v.into();
-        }
-        if let Some(v) = input.reported_on {
-            r.reported_on = v.0;
-        }
-        input
-            .tags
-            .apply(&mut r.themes, &mut r.groups, &mut r.sdgs)?;
-        if let Some(v) = &input.measures {
-            r.measures = refs("measures", v)?;
-        }
-        if let Some(v) = &input.recommendations {
-            r.recommendations = refs("recommendations", v)?;
-        }
-        if let Some(v) = input.source {
-            r.source = v;
-        }
-        let mut source_url = r.source_url.take();
-        patch(&mut source_url, input.source_url);
-        r.source_url = url("sourceUrl", source_url)?;
-        let committed = commit(ctx, vec![put(Record::Concern(r), expected)], author).await?;
+        let (reference, expected) = (&input.reference, input.expected_version);
+        let changes = move |r: &mut model::Concern| -> Result<()> {
+            if let Some(v) = &input.countries {
+                r.countries = countries("countries", v)?;
+            }
+            set(&mut r.title, input.title);
+            set(&mut r.description, input.description);
+            set(&mut r.kind, input.kind.map(Into::into));
+            set(&mut r.severity, input.severity.map(Into::into));
+            set(&mut r.reported_on, input.reported_on.map(|d| d.0));
+            input
+                .tags
+                .apply(&mut r.themes, &mut r.groups, &mut r.sdgs)?;
+            if let Some(v) = &input.measures {
+                r.measures = refs("measures", v)?;
+            }
+            if let Some(v) = &input.recommendations {
+                r.recommendations = refs("recommendations", v)?;
+            }
+            set(&mut r.source, input.source);
+            let mut source_url = r.source_url.take();
+            patch(&mut source_url, input.source_url);
+            r.source_url = url("sourceUrl", source_url)?;
+            Ok(())
+        };
+        let (concern, changed) = edit::update(ctx, author, reference, expected, changes).await?;
         Ok(ConcernPayload {
-            concern: concern_in(&committed.catalog, &id)?,
-            changed: written(&committed.report.outcomes),
+            concern,
+            changed,
             client_mutation_id: input.client_mutation_id,
         })
     }
@@ -376,18 +336,7 @@ impl TrackerMutation {
     /// the action is on record as having done, so the editor changes the action first.
     async fn delete_concern(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
         let author = require(ctx, Role::Editor, "deleteConcern")?;
-        let id = reference("ref", &input.reference)?;
-        let expected = version("expectedVersion", input.expected_version)?;
-        let change = Change::Delete {
-            key: Key::Concern(id.clone()),
-            expected_version: Some(expected),
-        };
-        commit(ctx, vec![change], author).await?;
-        Ok(DeletePayload {
-            deleted_id: global_id("Concern", id.as_str()),
-            deleted_links: 0,
-            client_mutation_id: input.client_mutation_id,
-        })
+        edit::delete::<Concern>(ctx, author, input).await
     }
 
     /// Adds an action of UN Human Rights (needs an editor token).
@@ -416,14 +365,8 @@ impl TrackerMutation {
             recommendations: refs("recommendations", &input.recommendations)?,
             source: input.source,
         };
-        refuse_existing(
-            latest(ctx)?.snapshot().actions.by_ref(id.as_str()),
-            &format!("action {id}"),
-            "updateAction",
-        )?;
-        let committed = commit(ctx, vec![put(Record::Action(record), 0)], author).await?;
         Ok(ActionPayload {
-            action: action_in(&committed.catalog, &id)?,
+            action: edit::create(ctx, author, &id, record, "updateAction").await?,
             changed: true,
             client_mutation_id: input.client_mutation_id,
         })
@@ -436,52 +379,39 @@ impl TrackerMutation {
         input: UpdateActionInput,
     ) -> Result<ActionPayload> {
         let author = require(ctx, Role::Editor, "updateAction")?;
-        let id = reference("ref", &input.reference)?;
-        let expected = version("expectedVersion", input.expected_version)?;
-        let c = latest(ctx)?.snapshot();
-        let what = format!("action {id}");
-        let (old, stored) = current(c.actions.by_ref(id.as_str()), &what)?;
-        check_version(&what, expected, stored)?;
-        let mut a = old.clone();
-        if let Some(v) = &input.countries {
-            a.countries = countries("countries", v)?;
-        }
-        if let Some(v) = input.title {
-            a.title = v;
-        }
-        if let Some(v) = input.description {
-            a.description = v;
-        }
-        if let Some(v) = input.kind {
-            a.kind = v.into();
-        }
-        if let Some(v) = input.start_date {
-            a.start_date = v.0;
-        }
-        let mut end = a.end_date.map(Date);
-        patch(&mut end, input.end_date);
-        a.end_date = end.map(|d| d.0);
-        patch(&mut a.outcome, input.outcome);
-        patch(&mut a.people_reached, input.people_reached);
-        input
-            .tags
-            .apply(&mut a.themes, &mut a.groups, &mut a.sdgs)?;
-        if let Some(v) = &input.concerns {
-            a.concerns = refs("concerns", v)?;
-        }
-        if let Some(v) = &input.measures {
-            a.measures = refs("measures", v)?;
-        }
-        if let Some(v) = &input.recommendations {
-            a.recommendations = refs("recommendations", v)?;
-        }
-        if let Some(v) = input.source {
-            a.source = v;
-        }
-        let committed = commit(ctx, vec![put(Record::Action(a), expected)], author).await?;
+        let (reference, expected) = (&input.reference, input.expected_version);
+        let changes = move |a: &mut model::Action| -> Result<()> {
+            if let Some(v) = &input.countries {
+                a.countries = countries("countries", v)?;
+            }
+            set(&mut a.title, input.title);
+            set(&mut a.description, input.description);
+            set(&mut a.kind, input.kind.map(Into::into));
+            set(&mut a.start_date, input.start_date.map(|d| d.0));
+            let mut end = a.end_date.map(Date);
+            patch(&mut end, input.end_date);
+            a.end_date = end.map(|d| d.0);
+            patch(&mut a.outcome, input.outcome);
+            patch(&mut a.people_reached, input.people_reached);
+            input
+                .tags
+                .apply(&mut a.themes, &mut a.groups, &mut a.sdgs)?;
+            if let Some(v) = &input.concerns {
+                a.concerns = refs("concerns", v)?;
+            }
+            if let Some(v) = &input.measures {
+                a.measures = refs("measures", v)?;
+            }
+            if let Some(v) = &input.recommendations {
+                a.recommendations = refs("recommendations", v)?;
+            }
+            set(&mut a.source, input.source);
+            Ok(())
+        };
+        let (action, changed) = edit::update(ctx, author, reference, expected, changes).await?;
         Ok(ActionPayload {
-            action: action_in(&committed.catalog, &id)?,
-            changed: written(&committed.report.outcomes),
+            action,
+            changed,
             client_mutation_id: input.client_mutation_id,
         })
     }
@@ -490,17 +420,6 @@ impl TrackerMutation {
     /// action, so it is never refused for references.
     async fn delete_action(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
         let author = require(ctx, Role::Editor, "deleteAction")?;
-        let id = reference("ref", &input.reference)?;
-        let expected = version("expectedVersion", input.expected_version)?;
-        let change = Change::Delete {
-            key: Key::Action(id.clone()),
-            expected_version: Some(expected),
-        };
-        commit(ctx, vec![change], author).await?;
-        Ok(DeletePayload {
-            deleted_id: global_id("Action", id.as_str()),
-            deleted_links: 0,
-            client_mutation_id: input.client_mutation_id,
-        })
+        edit::delete::<Action>(ctx, author, input).await
     }
 }

@@ -614,3 +614,44 @@ async fn taxonomies_match_the_files() {
     ];
     assert_eq!(order, domain);
 }
+
+/// States at the leaves of a page (`stateUnderReview`, `recommendingStates`, a measure's
+/// `country`) take a short cut for plain fields; fragments and directives go the general way.
+/// Both must give the same answer, nulls included.
+#[tokio::test]
+async fn plain_and_general_selections_of_a_state_give_the_same_answer() {
+    let app = default_app();
+    let fields = "c: code name iso2 region subregion t: __typename";
+    let query = |state: &str| {
+        format!(
+            "{{ recommendations(first: 200) {{ nodes {{ ref stateUnderReview {state} recommendingStates {state} }} }}
+               measures(first: 100) {{ nodes {{ ref country {state} }} }} }}"
+        )
+    };
+    let plain = app
+        .data(&query(&format!("{{ {fields} }}")), json!({}))
+        .await;
+    let general = app
+        .data(
+            &format!("{} fragment S on Country {{ {fields} }}", query("{ ...S }")),
+            json!({}),
+        )
+        .await;
+    let directive = app
+        .data(
+            &query(&format!("{{ {fields} x: name @include(if: false) }}")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(plain, general);
+    assert_eq!(plain, directive);
+    let nodes = plain["recommendations"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 200);
+    let states = nodes
+        .iter()
+        .flat_map(|n| n["recommendingStates"].as_array().unwrap())
+        .count();
+    assert!(states >= 200, "{states} recommending States");
+    assert_eq!(nodes[0]["stateUnderReview"]["t"], "Country");
+    assert!(nodes[0]["stateUnderReview"]["name"].is_string());
+}

@@ -24,7 +24,7 @@ pub struct Action(pub Arc<Row<model::Action>>);
 
 /// An action undertaken by UN Human Rights (OHCHR) in response to COVID-19: the concerns it
 /// addressed, the measures it supported and the recommendations it followed up.
-#[Object]
+#[Object(serial)]
 impl Action {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -66,72 +66,41 @@ impl Action {
     /// The States it took place in or for.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        Ok(super::countries_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.countries,
-        ))
+        super::related(ctx, &self.0.record.countries, super::countries_of)
     }
     /// Themes it bears on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.themes,
-        ))
+        super::related(ctx, &self.0.record.themes, super::themes_of)
     }
     /// Affected-person groups it served.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        Ok(super::groups_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.groups,
-        ))
+        super::related(ctx, &self.0.record.groups, super::groups_of)
     }
     /// SDG goals it served.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.record.sdgs))
+        super::related(ctx, &self.0.record.sdgs, super::sdgs_of)
     }
     /// The concerns it addressed, in the order the record lists them.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn concerns(&self, ctx: &Context<'_>) -> Result<Vec<Concern>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .concerns
-            .iter()
-            .filter_map(|r| c.concerns.by_ref(r.as_str()).cloned().map(Concern))
-            .collect())
+        super::related(ctx, &self.0.record.concerns, super::concerns_of)
     }
     /// The measures it supported, in the order the record lists them.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .measures
-            .iter()
-            .filter_map(|r| c.measures.by_ref(r.as_str()).cloned().map(Measure))
-            .collect())
+        super::related(ctx, &self.0.record.measures, super::measures_of)
     }
     /// The recommendations it followed up, in the order the record lists them.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn recommendations(&self, ctx: &Context<'_>) -> Result<Vec<Recommendation>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .recommendations
-            .iter()
-            .filter_map(|r| {
-                c.recommendations
-                    .by_ref(r.as_str())
-                    .cloned()
-                    .map(Recommendation)
-            })
-            .collect())
+        super::related(
+            ctx,
+            &self.0.record.recommendations,
+            super::recommendations_of,
+        )
     }
     /// A citation of the source (for the default dataset, the report's own sentence).
     async fn source(&self) -> &str {
@@ -185,7 +154,7 @@ fn by_index(c: &Catalog, set: &RoaringBitmap, values: Vec<(String, Index)>) -> F
 }
 
 /// Counts over the whole filtered set of actions.
-#[Object]
+#[Object(serial)]
 impl ActionFacets {
     /// By the report's heading.
     async fn kind(&self, ctx: &Context<'_>) -> Result<Facets> {
@@ -262,6 +231,22 @@ connection!(
         ActionFacets(self.set.clone())
     }
 );
+
+/// A page of the actions in one posting list of the request's catalog (those of a State, a
+/// theme or a group).
+#[allow(clippy::too_many_arguments)]
+pub fn actions_within(
+    ctx: &async_graphql::Context<'_>,
+    index: Index,
+    filter: Option<ActionFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<ActionConnection> {
+    let c = super::catalog(ctx)?;
+    actions(&c, c.list(&index), filter, first, after, last, before)
+}
 
 pub fn actions(
     c: &Catalog,

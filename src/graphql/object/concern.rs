@@ -24,7 +24,7 @@ pub struct Concern(pub Arc<Row<model::Concern>>);
 
 /// An issue of concern recorded by the COVID-19 Tracker: a trend, a risk or an early warning
 /// about the human rights of people in one or more States.
-#[Object]
+#[Object(serial)]
 impl Concern {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -58,60 +58,36 @@ impl Concern {
     /// The States it is about.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        Ok(super::countries_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.countries,
-        ))
+        super::related(ctx, &self.0.record.countries, super::countries_of)
     }
     /// Themes it bears on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.themes,
-        ))
+        super::related(ctx, &self.0.record.themes, super::themes_of)
     }
     /// Affected-person groups it concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        Ok(super::groups_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.groups,
-        ))
+        super::related(ctx, &self.0.record.groups, super::groups_of)
     }
     /// SDG goals at stake.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.record.sdgs))
+        super::related(ctx, &self.0.record.sdgs, super::sdgs_of)
     }
     /// Measures that mitigate it, in the order the record lists them.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .measures
-            .iter()
-            .filter_map(|r| c.measures.by_ref(r.as_str()).cloned().map(Measure))
-            .collect())
+        super::related(ctx, &self.0.record.measures, super::measures_of)
     }
     /// Recommendations that speak to it, in the order the record lists them.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn recommendations(&self, ctx: &Context<'_>) -> Result<Vec<Recommendation>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .recommendations
-            .iter()
-            .filter_map(|r| {
-                c.recommendations
-                    .by_ref(r.as_str())
-                    .cloned()
-                    .map(Recommendation)
-            })
-            .collect())
+        super::related(
+            ctx,
+            &self.0.record.recommendations,
+            super::recommendations_of,
+        )
     }
     /// Actions of UN Human Rights that address it, in key order.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
@@ -178,7 +154,7 @@ fn by_index(c: &Catalog, set: &RoaringBitmap, values: Vec<(String, Index)>) -> F
 }
 
 /// Counts over the whole filtered set of concerns.
-#[Object]
+#[Object(serial)]
 impl ConcernFacets {
     /// By kind (trend, risk, early warning).
     async fn kind(&self, ctx: &Context<'_>) -> Result<Facets> {
@@ -286,6 +262,22 @@ connection!(
         ConcernFacets(self.set.clone())
     }
 );
+
+/// A page of the concerns in one posting list of the request's catalog (those of a State, a
+/// theme or a group).
+#[allow(clippy::too_many_arguments)]
+pub fn concerns_within(
+    ctx: &async_graphql::Context<'_>,
+    index: Index,
+    filter: Option<ConcernFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<ConcernConnection> {
+    let c = super::catalog(ctx)?;
+    concerns(&c, c.list(&index), filter, first, after, last, before)
+}
 
 pub fn concerns(
     c: &Catalog,

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, Result, Value, ID};
 use roaring::RoaringBitmap;
 
 use super::measure::{measures, MeasureConnection};
@@ -10,6 +10,7 @@ use crate::catalog::{page, Catalog, Row};
 use crate::graphql::connection::{connection, edges, page_request};
 use crate::graphql::filter::{CountryFilter, MeasureFilter, RecommendationFilter};
 use crate::graphql::ids::global_id;
+use crate::graphql::leaves::Plain;
 use crate::graphql::scalars::UnRegionalGroup;
 use crate::model;
 use crate::store::Index;
@@ -19,7 +20,7 @@ use crate::store::Index;
 pub struct Country(pub Arc<Row<model::Country>>);
 
 /// A State: one of the 193 UN Member States, the State of Palestine or the Holy See.
-#[Object]
+#[Object(serial)]
 impl Country {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -129,9 +130,15 @@ impl Country {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<super::ConcernConnection> {
-        let c = catalog(ctx)?;
-        let within = c.list(&crate::store::Index::ConcernsByCountry(self.0.record.code));
-        super::concern::concerns(&c, within, filter, first, after, last, before)
+        super::concern::concerns_within(
+            ctx,
+            crate::store::Index::ConcernsByCountry(self.0.record.code),
+            filter,
+            first,
+            after,
+            last,
+            before,
+        )
     }
     /// Actions of UN Human Rights for this State, in key order.
     #[allow(clippy::too_many_arguments)]
@@ -145,9 +152,15 @@ impl Country {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<super::ActionConnection> {
-        let c = catalog(ctx)?;
-        let within = c.list(&crate::store::Index::ActionsByCountry(self.0.record.code));
-        super::action::actions(&c, within, filter, first, after, last, before)
+        super::action::actions_within(
+            ctx,
+            crate::store::Index::ActionsByCountry(self.0.record.code),
+            filter,
+            first,
+            after,
+            last,
+            before,
+        )
     }
     /// The sessions in which this State was reviewed, in session order.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
@@ -158,6 +171,24 @@ impl Country {
             .filter_map(|n| model::SessionNumber::new(n as i64).ok())
             .filter_map(|n| c.session(n).cloned().map(Session))
             .collect())
+    }
+}
+
+/// The fields of a State that `recommendingStates { name }` and the like read, without a
+/// future each (see `graphql::leaves`); they must give what the resolvers above give.
+impl Plain for Country {
+    fn plain(&self, name: &str) -> Option<Value> {
+        let r = &self.0.record;
+        let text = |v: &str| Value::String(v.to_owned());
+        let optional = |v: Option<&str>| v.map_or(Value::Null, text);
+        Some(match name {
+            "code" => text(r.code.as_str()),
+            "iso2" => optional(r.iso2.as_ref().map(|c| c.as_str())),
+            "name" => text(&r.name),
+            "region" => optional(r.region.as_deref()),
+            "subregion" => optional(r.subregion.as_deref()),
+            _ => return None,
+        })
     }
 }
 

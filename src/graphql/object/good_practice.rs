@@ -3,7 +3,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result, ID};
 use roaring::RoaringBitmap;
 
-use super::{catalog, Country, Group, Measure, Recommendation, Sdg, Theme};
+use super::{Country, Group, Measure, Recommendation, Sdg, Theme};
 use crate::catalog::{Catalog, Row};
 use crate::graphql::connection::{connection, edges, page_request};
 use crate::graphql::filter::GoodPracticeFilter;
@@ -15,7 +15,7 @@ use crate::model;
 pub struct GoodPractice(pub Arc<Row<model::GoodPractice>>);
 
 /// A practice worth copying, with the countries, measures and recommendations it draws on.
-#[Object]
+#[Object(serial)]
 impl GoodPractice {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -37,10 +37,7 @@ impl GoodPractice {
     /// The States where it was done.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        Ok(super::countries_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.countries,
-        ))
+        super::related(ctx, &self.0.record.countries, super::countries_of)
     }
     /// The year it was reported.
     async fn year(&self) -> Option<i32> {
@@ -49,52 +46,31 @@ impl GoodPractice {
     /// Themes it bears on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.themes,
-        ))
+        super::related(ctx, &self.0.record.themes, super::themes_of)
     }
     /// Affected-person groups it concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        Ok(super::groups_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.groups,
-        ))
+        super::related(ctx, &self.0.record.groups, super::groups_of)
     }
     /// SDG goals it serves.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.record.sdgs))
+        super::related(ctx, &self.0.record.sdgs, super::sdgs_of)
     }
     /// The measures the practice draws on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .measures
-            .iter()
-            .filter_map(|r| c.measures.by_ref(r.as_str()).cloned().map(Measure))
-            .collect())
+        super::related(ctx, &self.0.record.measures, super::measures_of)
     }
     /// The recommendations the practice answers.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn recommendations(&self, ctx: &Context<'_>) -> Result<Vec<Recommendation>> {
-        let c = catalog(ctx)?;
-        Ok(self
-            .0
-            .record
-            .recommendations
-            .iter()
-            .filter_map(|r| {
-                c.recommendations
-                    .by_ref(r.as_str())
-                    .cloned()
-                    .map(Recommendation)
-            })
-            .collect())
+        super::related(
+            ctx,
+            &self.0.record.recommendations,
+            super::recommendations_of,
+        )
     }
     /// A citation of the source.
     async fn source(&self) -> Option<&str> {

@@ -15,7 +15,7 @@ use crate::graphql::scalars::{self, DateTime};
 pub struct Link(pub Arc<LinkRow>);
 
 /// A measure's bearing on a recommendation, as judged by a person.
-#[Object]
+#[Object(serial)]
 impl Link {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {

@@ -13,6 +13,7 @@ use crate::catalog::{Catalog, Row};
 use crate::graphql::connection::{connection, edges, page_request};
 use crate::graphql::filter::MeasureFilter;
 use crate::graphql::ids::global_id;
+use crate::graphql::leaves::Leaf;
 use crate::graphql::scalars::{self, Date, LinkStatus};
 use crate::model::{self, MeasureCategory};
 use crate::store::Index;
@@ -22,7 +23,7 @@ use crate::store::Index;
 pub struct Measure(pub Arc<Row<model::Measure>>);
 
 /// A COVID-19 measure taken by a State.
-#[Object]
+#[Object(serial)]
 impl Measure {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -34,11 +35,13 @@ impl Measure {
         self.0.record.id.as_str()
     }
     /// The State that took it.
-    async fn country(&self, ctx: &Context<'_>) -> Result<Option<Country>> {
-        Ok(catalog(ctx)?
-            .country(self.0.record.country)
-            .cloned()
-            .map(Country))
+    async fn country(&self, ctx: &Context<'_>) -> Result<Leaf<Country>> {
+        Ok(Leaf(
+            catalog(ctx)?
+                .country(self.0.record.country)
+                .cloned()
+                .map(Country),
+        ))
     }
     /// A short name of the measure.
     async fn title(&self) -> &str {
@@ -70,23 +73,17 @@ impl Measure {
     /// Themes the measure bears on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.themes,
-        ))
+        super::related(ctx, &self.0.record.themes, super::themes_of)
     }
     /// Affected-person groups the measure concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        Ok(super::groups_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.groups,
-        ))
+        super::related(ctx, &self.0.record.groups, super::groups_of)
     }
     /// SDG goals the measure serves.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.record.sdgs))
+        super::related(ctx, &self.0.record.sdgs, super::sdgs_of)
     }
     /// A citation of the source.
     async fn source(&self) -> Option<&str> {
@@ -174,7 +171,7 @@ impl Measure {
 pub struct MeasureFacets(Arc<RoaringBitmap>);
 
 /// Counts over the whole filtered set of measures.
-#[Object]
+#[Object(serial)]
 impl MeasureFacets {
     /// By measure category.
     async fn category(&self, ctx: &Context<'_>) -> Result<Facets> {

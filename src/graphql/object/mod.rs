@@ -1,6 +1,12 @@
 //! The object types of the schema, one file per entity. Each wraps a row of the catalog
 //! (an `Arc`, so building a page copies no record) and resolves relations from the catalog's
 //! in-memory indexes: no nested field reads the store.
+//!
+//! The entity objects resolve their fields one after the other (`#[Object(serial)]`): every
+//! field here is computed at once from the catalog, so running them concurrently only added
+//! a `FuturesUnordered` task per field (its allocation, waker and queue) to each object of a
+//! page (benches/README). The CPU-heavy fields (suggestions, regressions) run on blocking
+//! threads one per core anyway, and an object has at most one of them.
 
 pub(crate) mod action;
 pub(crate) mod concern;
@@ -29,11 +35,11 @@ pub use taxonomy::{Group, MeasureCategoryInfo, Sdg, Theme};
 
 use roaring::RoaringBitmap;
 
-use crate::catalog::{Catalog, LinkRow};
+use crate::catalog::{Catalog, LinkRow, Row, Table};
 use crate::graphql::scalars::LinkStatus;
 use crate::live::Live;
 use crate::model;
-use crate::model::{CountryCode, SdgGoal, Slug};
+use crate::model::{CountryCode, Ref, SdgGoal, Slug};
 
 /// The themes with these slugs, in the order given.
 pub fn themes_of(c: &Catalog, slugs: &[Slug]) -> Vec<Theme> {
@@ -65,6 +71,38 @@ pub fn countries_of(c: &Catalog, codes: &[CountryCode]) -> Vec<Country> {
         .iter()
         .filter_map(|&k| c.country(k).cloned().map(Country))
         .collect()
+}
+
+/// The records of `table` with these refs, in the order given.
+fn by_refs<T, O>(table: &Table<T>, refs: &[Ref], wrap: fn(Arc<Row<T>>) -> O) -> Vec<O> {
+    refs.iter()
+        .filter_map(|r| table.by_ref(r.as_str()).cloned().map(wrap))
+        .collect()
+}
+
+/// The measures with these refs, in the order given.
+pub fn measures_of(c: &Catalog, refs: &[Ref]) -> Vec<Measure> {
+    by_refs(&c.measures, refs, Measure)
+}
+
+/// The recommendations with these refs, in the order given.
+pub fn recommendations_of(c: &Catalog, refs: &[Ref]) -> Vec<Recommendation> {
+    by_refs(&c.recommendations, refs, Recommendation)
+}
+
+/// The concerns with these refs, in the order given.
+pub fn concerns_of(c: &Catalog, refs: &[Ref]) -> Vec<Concern> {
+    by_refs(&c.concerns, refs, Concern)
+}
+
+/// A relation list of a record (`themes`, `countries`, `measures`...): `of` its keys, in the
+/// request's catalog.
+pub fn related<K, O>(
+    ctx: &Context<'_>,
+    keys: &[K],
+    of: fn(&Catalog, &[K]) -> Vec<O>,
+) -> Result<Vec<O>> {
+    Ok(of(catalog(ctx)?.as_ref(), keys))
 }
 
 /// Links, all of them or those with one of the statuses (an empty list filters nothing, as
@@ -123,6 +161,9 @@ impl std::ops::Deref for CatalogRef<'_> {
 pub struct Snapshot {
     at_arrival: Arc<Catalog>,
     after_write: std::sync::RwLock<Option<Arc<Catalog>>>,
+    /// Whether `after_write` was ever set: a read-only request (nearly all of them) reads one
+    /// flag per field instead of taking the lock.
+    written: std::sync::atomic::AtomicBool,
 }
 
 impl Snapshot {
@@ -130,9 +171,13 @@ impl Snapshot {
         Snapshot {
             at_arrival: c,
             after_write: std::sync::RwLock::new(None),
+            written: std::sync::atomic::AtomicBool::new(false),
         }
     }
     pub fn get(&self) -> CatalogRef<'_> {
+        if !self.written.load(std::sync::atomic::Ordering::Acquire) {
+            return CatalogRef::Borrowed(&self.at_arrival);
+        }
         match &*self.after_write.read().unwrap_or_else(|p| p.into_inner()) {
             Some(c) => CatalogRef::Owned(c.clone()),
             None => CatalogRef::Borrowed(&self.at_arrival),
@@ -140,5 +185,7 @@ impl Snapshot {
     }
     pub fn set(&self, c: Arc<Catalog>) {
         *self.after_write.write().unwrap_or_else(|p| p.into_inner()) = Some(c);
+        self.written
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 }

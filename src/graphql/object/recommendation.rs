@@ -10,6 +10,7 @@ use crate::graphql::assess::{Assessment, AssessmentSource};
 use crate::graphql::connection::{connection, edges, page_request};
 use crate::graphql::filter::RecommendationFilter;
 use crate::graphql::ids::global_id;
+use crate::graphql::leaves::{Leaf, Leaves};
 use crate::graphql::scalars::{self, LinkStatus};
 use crate::model::{self, ActionCategory, Response};
 use crate::store::Index;
@@ -21,7 +22,7 @@ pub struct Recommendation(pub Arc<Row<model::Recommendation>>);
 
 /// A recommendation made to a State under review by one or more recommending States in a
 /// UPR Working Group session.
-#[Object]
+#[Object(serial)]
 impl Recommendation {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -37,19 +38,18 @@ impl Recommendation {
         &self.0.record.text
     }
     /// The State the recommendation was made to.
-    async fn state_under_review(&self, ctx: &Context<'_>) -> Result<Option<Country>> {
-        Ok(catalog(ctx)?
-            .country(self.0.record.state_under_review)
-            .cloned()
-            .map(Country))
+    async fn state_under_review(&self, ctx: &Context<'_>) -> Result<Leaf<Country>> {
+        Ok(Leaf(
+            catalog(ctx)?
+                .country(self.0.record.state_under_review)
+                .cloned()
+                .map(Country),
+        ))
     }
     /// The States that made it (more than one for a joint recommendation).
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
-    async fn recommending_states(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        Ok(super::countries_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.recommending_states,
-        ))
+    async fn recommending_states(&self, ctx: &Context<'_>) -> Result<Leaves<Country>> {
+        super::related(ctx, &self.0.record.recommending_states, super::countries_of).map(Leaves)
     }
     /// The session in which it was made.
     async fn session(&self, ctx: &Context<'_>) -> Result<Option<Session>> {
@@ -126,15 +126,12 @@ impl Recommendation {
     /// Affected-person groups the recommendation concerns.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        Ok(super::groups_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.groups,
-        ))
+        super::related(ctx, &self.0.record.groups, super::groups_of)
     }
     /// SDG goals, through the themes' crosswalk.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.record.sdgs))
+        super::related(ctx, &self.0.record.sdgs, super::sdgs_of)
     }
     /// The UN document of the Working Group report (e.g. `A/HRC/46/9`).
     async fn document(&self) -> Option<&str> {
@@ -374,7 +371,7 @@ impl RecommendationFacets {
 ///
 /// A small set is counted by reading its records (cost grows with the set); a large one by
 /// intersecting it with each value's posting list (cost grows with the number of values).
-#[Object]
+#[Object(serial)]
 impl RecommendationFacets {
     /// By response.
     async fn response(&self, ctx: &Context<'_>) -> Result<Facets> {

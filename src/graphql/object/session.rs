@@ -16,7 +16,7 @@ use crate::store::Index;
 pub struct Cycle(pub Arc<Row<model::Cycle>>);
 
 /// A UPR cycle: every State is reviewed once in each.
-#[Object]
+#[Object(serial)]
 impl Cycle {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -51,7 +51,7 @@ impl Cycle {
 pub struct Session(pub Arc<Row<model::Session>>);
 
 /// A session of the UPR Working Group and the States it reviewed.
-#[Object]
+#[Object(serial)]
 impl Session {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -76,10 +76,7 @@ impl Session {
     /// The States reviewed in this session, by code.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn states_under_review(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        Ok(super::countries_of(
-            catalog(ctx)?.as_ref(),
-            &self.0.record.states_under_review,
-        ))
+        super::related(ctx, &self.0.record.states_under_review, super::countries_of)
     }
     /// The recommendations made in this session.
     #[graphql(complexity = "crate::graphql::connection::page_cost(first, last, child_complexity)")]

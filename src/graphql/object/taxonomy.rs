@@ -1,6 +1,5 @@
 use async_graphql::{Context, Object, Result, ID};
 
-use super::catalog;
 use crate::graphql::ids::global_id;
 use crate::graphql::scalars;
 use crate::model;
@@ -10,7 +9,7 @@ use crate::model;
 pub struct Theme(pub model::Theme);
 
 /// A UPR Info issue (the classification of its database), or `covid-19`.
-#[Object]
+#[Object(serial)]
 impl Theme {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -27,7 +26,7 @@ impl Theme {
     /// The SDG goals this theme maps to (a crosswalk kept as data).
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        Ok(super::sdgs_of(catalog(ctx)?.as_ref(), &self.0.sdgs))
+        super::related(ctx, &self.0.sdgs, super::sdgs_of)
     }
     /// Where the entry comes from.
     async fn source(&self) -> Option<&str> {
@@ -45,9 +44,15 @@ impl Theme {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<super::ConcernConnection> {
-        let c = catalog(ctx)?;
-        let within = c.list(&crate::store::Index::ConcernsByTheme(self.0.slug.clone()));
-        super::concern::concerns(&c, within, filter, first, after, last, before)
+        super::concern::concerns_within(
+            ctx,
+            crate::store::Index::ConcernsByTheme(self.0.slug.clone()),
+            filter,
+            first,
+            after,
+            last,
+            before,
+        )
     }
     /// Actions of UN Human Rights for this theme, in key order.
     #[allow(clippy::too_many_arguments)]
@@ -61,9 +66,15 @@ impl Theme {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<super::ActionConnection> {
-        let c = catalog(ctx)?;
-        let within = c.list(&crate::store::Index::ActionsByTheme(self.0.slug.clone()));
-        super::action::actions(&c, within, filter, first, after, last, before)
+        super::action::actions_within(
+            ctx,
+            crate::store::Index::ActionsByTheme(self.0.slug.clone()),
+            filter,
+            first,
+            after,
+            last,
+            before,
+        )
     }
 }
 
@@ -72,7 +83,7 @@ impl Theme {
 pub struct Group(pub model::Group);
 
 /// An affected-person group of OHCHR's Universal Human Rights Index.
-#[Object]
+#[Object(serial)]
 impl Group {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -102,9 +113,15 @@ impl Group {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<super::ConcernConnection> {
-        let c = catalog(ctx)?;
-        let within = c.list(&crate::store::Index::ConcernsByGroup(self.0.slug.clone()));
-        super::concern::concerns(&c, within, filter, first, after, last, before)
+        super::concern::concerns_within(
+            ctx,
+            crate::store::Index::ConcernsByGroup(self.0.slug.clone()),
+            filter,
+            first,
+            after,
+            last,
+            before,
+        )
     }
     /// Actions of UN Human Rights for this group, in key order.
     #[allow(clippy::too_many_arguments)]
@@ -118,9 +135,15 @@ impl Group {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<super::ActionConnection> {
-        let c = catalog(ctx)?;
-        let within = c.list(&crate::store::Index::ActionsByGroup(self.0.slug.clone()));
-        super::action::actions(&c, within, filter, first, after, last, before)
+        super::action::actions_within(
+            ctx,
+            crate::store::Index::ActionsByGroup(self.0.slug.clone()),
+            filter,
+            first,
+            after,
+            last,
+            before,
+        )
     }
 }
 
@@ -129,7 +152,7 @@ impl Group {
 pub struct Sdg(pub model::Sdg);
 
 /// A Sustainable Development Goal.
-#[Object]
+#[Object(serial)]
 impl Sdg {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -150,7 +173,7 @@ impl Sdg {
 pub struct MeasureCategoryInfo(pub model::MeasureCategoryInfo);
 
 /// A measure category, with the themes it bears on and the OxCGRT indicators it covers.
-#[Object]
+#[Object(serial)]
 impl MeasureCategoryInfo {
     /// A global id, opaque and stable across restarts and export/import.
     pub async fn id(&self) -> ID {
@@ -167,7 +190,7 @@ impl MeasureCategoryInfo {
     /// The themes measures of this category bear on.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        Ok(super::themes_of(catalog(ctx)?.as_ref(), &self.0.themes))
+        super::related(ctx, &self.0.themes, super::themes_of)
     }
     /// OxCGRT indicator codes this category covers (e.g. `C1`, `H2`).
     async fn oxcgrt(&self) -> &[String] {
