@@ -30,16 +30,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let jsonl = std::fs::read_to_string("data/default/recommendations.jsonl")?;
     let coded = fit::read(&jsonl)?;
     let labels: Vec<String> = (1..=5).map(|v: u8| v.to_string()).collect();
-    let split = |conj: bool, sessions: std::ops::RangeInclusive<u32>| -> Vec<(Vec<String>, usize)> {
-        coded
-            .iter()
-            .filter(|c| sessions.contains(&c.session))
-            .filter_map(|c| {
-                let v = c.action_category.filter(|v| (1..=5).contains(v))?;
-                Some((features_with(&c.text, true, conj), usize::from(v) - 1))
-            })
-            .collect()
-    };
+    let split =
+        |conj: bool, sessions: std::ops::RangeInclusive<u32>| -> Vec<(Vec<String>, usize)> {
+            coded
+                .iter()
+                .filter(|c| sessions.contains(&c.session))
+                .filter_map(|c| {
+                    let v = c.action_category.filter(|v| (1..=5).contains(v))?;
+                    Some((features_with(&c.text, true, conj), usize::from(v) - 1))
+                })
+                .collect()
+        };
     for conj in [false, true] {
         let train = split(conj, 1..=12);
         let valid = split(conj, 13..=15);

@@ -41,7 +41,9 @@ impl Assessments {
 
     /// Whether recommendation `id`'s assessment is already there.
     pub fn is_filled(&self, id: u32) -> bool {
-        self.slots.get(id as usize).is_some_and(|s| s.get().is_some())
+        self.slots
+            .get(id as usize)
+            .is_some_and(|s| s.get().is_some())
     }
 
     /// Forgets the assessments of `ids` and makes room for ids below `size`.

@@ -314,8 +314,15 @@ mod tests {
         });
         assert_eq!(
             hex(&bytes),
-            "020103522d31034d2d3103020000000114323032302d31322d30345431303a30303a30305a00",
+            "030103522d31034d2d3103020000000114323032302d31322d30345431303a30303a30305a00",
             "record format changed: bump FORMAT_VERSION and keep reading the old one"
+        );
+        // Only the leading format byte differs from format 2: a format-2 link reads.
+        let mut format_2 = bytes.clone();
+        format_2[0] = 2;
+        assert_eq!(
+            decode::<Link>(&format_2).unwrap().record.measure.as_str(),
+            "M-1"
         );
     }
 

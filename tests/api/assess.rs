@@ -234,7 +234,10 @@ async fn the_assessment_facets_equal_a_brute_force_count_and_their_filters() {
                 json!({ "f": { "stateUnderReview": [country], "assessedActionCategory": [v] } }),
             )
             .await;
-        assert_eq!(d["recommendations"]["totalCount"], *count, "category {value}");
+        assert_eq!(
+            d["recommendations"]["totalCount"], *count,
+            "category {value}"
+        );
     }
     for (value, min, below) in bands {
         let range = match below {
