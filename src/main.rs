@@ -609,6 +609,7 @@ fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn st
     let app = App::builder(store.clone())
         .limits(limits)
         .http(options)
+        .assess_in_background(true)
         .build()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {

@@ -389,7 +389,7 @@ fn a_store_written_by_a_newer_release_is_refused_with_a_clear_message() {
     assert_eq!(
         stderr(&out),
         format!(
-            "error: the store at {} was written by a newer release (store format 99); this release reads format 2\n",
+            "error: the store at {} was written by a newer release (store format 99); this release reads format 3\n",
             store.path().display()
         )
     );
@@ -423,7 +423,7 @@ fn a_store_written_by_the_previous_release_opens_and_is_marked_with_the_current_
 
     assert_exit(&out, 0);
     let format = reopen().open_tree("meta").unwrap().get("format").unwrap();
-    assert_eq!(format.as_deref(), Some(&[2u8][..]));
+    assert_eq!(format.as_deref(), Some(&[3u8][..]));
 }
 
 #[test]

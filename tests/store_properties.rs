@@ -1071,6 +1071,10 @@ fn materialize(model: &Model, op: &Op, ev: Ev) -> Change {
                 } else {
                     vec![]
                 },
+                set_by: (s.variant % 5 == 0).then(|| SetBy {
+                    themes: Some("eddie".to_owned()),
+                    ..SetBy::default()
+                }),
             }))
         }
         Op::DelRecommendation(p) => delete(choose(
@@ -1310,6 +1314,7 @@ fn a_recommendation(id: &str, session: i64, state: &str) -> Recommendation {
         document: None,
         paragraph: None,
         source_themes: vec![],
+        set_by: None,
     }
 }
 

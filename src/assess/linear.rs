@@ -31,11 +31,25 @@ pub fn words(text: &str) -> Vec<String> {
 
 /// The features of a text, each once.
 pub fn features(text: &str, prefixes: bool) -> Vec<Feature> {
+    features_with(text, prefixes, false)
+}
+
+/// The features of a text, each once; with `conjunctions`, also the opening word paired with
+/// every later word (`c:take+law`: "Take ... law"), so a model can weigh what the opening
+/// verb acts on ("Take measures" against "Take ... adopt ... law").
+pub fn features_with(text: &str, prefixes: bool, conjunctions: bool) -> Vec<Feature> {
     let w = words(text);
     let mut out = vec!["bias".to_owned()];
     if prefixes {
         for k in 1..=3.min(w.len()) {
             out.push(format!("p{k}:{}", w[..k].join(" ")));
+        }
+    }
+    if conjunctions {
+        if let Some((first, rest)) = w.split_first() {
+            for x in rest {
+                out.push(format!("c:{first}+{x}"));
+            }
         }
     }
     for x in &w {
@@ -53,6 +67,10 @@ pub fn features(text: &str, prefixes: bool) -> Vec<Feature> {
 pub fn describe(feature: &str) -> String {
     match feature.split_once(':') {
         Some(("p1" | "p2" | "p3", rest)) => format!("starts with '{rest}'"),
+        Some(("c", rest)) => match rest.split_once('+') {
+            Some((first, word)) => format!("starts with '{first}' and has '{word}'"),
+            None => format!("'{rest}'"),
+        },
         Some((_, rest)) => format!("'{rest}'"),
         None => "prior".to_owned(),
     }
@@ -350,4 +368,64 @@ pub fn fit_one_vs_rest(
         }
     }
     acc.finish(vocabulary, labels, step, keep)
+}
+
+/// A multi-class (softmax) logistic regression: one label per example, fitted by stochastic
+/// gradient descent with AdaGrad steps and an L2 penalty `l2` (applied, scaled, at each
+/// update of a feature), the examples in a seeded shuffle so a rerun gives the same weights.
+/// Weights are rounded to 3 decimals, those below `keep` in magnitude left out.
+pub fn fit_logistic(
+    examples: &[(Vec<Feature>, usize)],
+    labels: Vec<String>,
+    epochs: usize,
+    l2: f64,
+    keep: f32,
+) -> Model {
+    const RATE: f64 = 0.5;
+    let (vocabulary, xs) =
+        Vocabulary::number(&examples.iter().map(|e| e.0.clone()).collect::<Vec<_>>());
+    let k = labels.len();
+    let n = examples.len() as f64;
+    let mut w = vec![0.0f64; vocabulary.names.len() * k];
+    let mut g2 = vec![1e-8f64; vocabulary.names.len() * k];
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut p = vec![0.0f64; k];
+    for _ in 0..epochs {
+        order.shuffle(&mut rng);
+        for &i in &order {
+            let (fs, y) = (&xs[i], examples[i].1);
+            for (l, pl) in p.iter_mut().enumerate() {
+                *pl = fs.iter().map(|&f| w[f as usize * k + l]).sum();
+            }
+            let max = p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut sum = 0.0;
+            for pl in p.iter_mut() {
+                *pl = (*pl - max).exp();
+                sum += *pl;
+            }
+            for (l, pl) in p.iter().enumerate() {
+                let err = pl / sum - if l == y { 1.0 } else { 0.0 };
+                for &f in fs {
+                    let j = f as usize * k + l;
+                    let g = err + l2 / n * w[j];
+                    g2[j] += g * g;
+                    w[j] -= RATE * g / g2[j].sqrt();
+                }
+            }
+        }
+    }
+    let mut weights: HashMap<Feature, Vec<(u16, f32)>> = HashMap::new();
+    for (f, name) in vocabulary.names.into_iter().enumerate() {
+        let ws: Vec<(u16, f32)> = (0..k)
+            .filter_map(|l| {
+                let v = (w[f * k + l] * 1000.0).round() / 1000.0;
+                (v.abs() >= f64::from(keep)).then_some((l as u16, v as f32))
+            })
+            .collect();
+        if !ws.is_empty() {
+            weights.insert(name, ws);
+        }
+    }
+    Model { labels, weights }
 }

@@ -1,11 +1,13 @@
 //! The assessment of every recommendation, held beside the record in the snapshot.
 //!
-//! Each slot is filled the first time something asks (a `Recommendation.assessment`, an
-//! `assessedActionCategory` or `smartScore` filter) rather than at load: assessing the whole
-//! default dataset would add its cost to every start, including every test's, while most
-//! queries look at a few hundred records. A write forgets the slots of the recommendations
-//! it touched ([`Assessments::forget`]), so a changed text is assessed again and never shows
-//! a stale assessment; the other slots carry over to the new snapshot.
+//! Each slot is filled by whichever comes first: something that asks (a
+//! `Recommendation.assessment`, an `assessedActionCategory` or `smartScore` filter or facet),
+//! or the server's background pass ([`crate::catalog::Catalog::assess_all`], started by
+//! `recover-better serve` once the snapshot is loaded, so the start does not wait for it).
+//! Loading a catalog never assesses: tests and commands that build a catalog do not pay for
+//! it. A write forgets the slots of the recommendations it touched ([`Assessments::forget`]),
+//! so a changed text is assessed again and never shows a stale assessment; the other slots
+//! carry over to the new snapshot, and the background pass fills the forgotten ones again.
 
 use std::sync::{Arc, OnceLock};
 
@@ -35,6 +37,13 @@ impl Assessments {
             // adds. Assessing without keeping it is still right.
             None => Arc::new(assess(text)),
         }
+    }
+
+    /// Whether recommendation `id`'s assessment is already there.
+    pub fn is_filled(&self, id: u32) -> bool {
+        self.slots
+            .get(id as usize)
+            .is_some_and(|s| s.get().is_some())
     }
 
     /// Forgets the assessments of `ids` and makes room for ids below `size`.

@@ -985,3 +985,19 @@ impl Catalog {
         out
     }
 }
+
+impl Catalog {
+    /// Assesses every recommendation whose assessment is not yet there; returns how many it
+    /// assessed. Run by the server in the background after a load and after each write (see
+    /// [`assessments`]).
+    pub fn assess_all(&self) -> usize {
+        let mut assessed = 0;
+        for row in self.recommendations.order_by_id() {
+            if !self.assessments.is_filled(row.id) {
+                self.assessments.get(row.id, &row.record.text);
+                assessed += 1;
+            }
+        }
+        assessed
+    }
+}

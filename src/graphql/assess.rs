@@ -81,6 +81,9 @@ pub enum AssessmentSource {
     UprInfo,
     /// The record came without one: the assessment's value is shown.
     Assessed,
+    /// A person set it through `classifyRecommendation` or `updateRecommendation` (who:
+    /// `Recommendation.setBy`); no re-assessment or repeat import replaces it.
+    Editor,
 }
 
 fn criterion(s: &assess::Score) -> SmartCriterion {

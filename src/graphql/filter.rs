@@ -56,19 +56,41 @@ pub struct RecommendationFilter {
     pub smart_score: Option<ScoreRange>,
 }
 
-/// A range of scores in [0, 1], both ends included; an end left out is open.
+/// A range of scores in [0, 1]; an end left out is open. `max` includes its end, `below`
+/// leaves it out (the bands of the `smartScore` facet are `{ min, below }` ranges, the last
+/// one `{ min: 0.8 }`).
 #[derive(InputObject, Debug, Clone, Copy, Default)]
 pub struct ScoreRange {
     /// At least this.
     pub min: Option<f64>,
     /// At most this.
     pub max: Option<f64>,
+    /// Less than this.
+    pub below: Option<f64>,
 }
 
+/// The bands of the `smartScore` facet: `[0, 0.2)`, `[0.2, 0.4)`, `[0.4, 0.6)`, `[0.6, 0.8)`
+/// and `[0.8, 1]`, each with its facet value and the filter range that selects it.
+pub const SMART_BANDS: [(&str, ScoreRange); 5] = [
+    ("0.0-0.2", ScoreRange::band(0.0, Some(0.2))),
+    ("0.2-0.4", ScoreRange::band(0.2, Some(0.4))),
+    ("0.4-0.6", ScoreRange::band(0.4, Some(0.6))),
+    ("0.6-0.8", ScoreRange::band(0.6, Some(0.8))),
+    ("0.8-1.0", ScoreRange::band(0.8, None)),
+];
+
 impl ScoreRange {
-    /// Refuses an end outside [0, 1] or a `min` above the `max`.
+    const fn band(min: f64, below: Option<f64>) -> ScoreRange {
+        ScoreRange {
+            min: Some(min),
+            max: None,
+            below,
+        }
+    }
+
+    /// Refuses an end outside [0, 1] or a `min` above the `max` (or not below `below`).
     fn check(&self, field: &str) -> Result<()> {
-        for (end, v) in [("min", self.min), ("max", self.max)] {
+        for (end, v) in [("min", self.min), ("max", self.max), ("below", self.below)] {
             if let Some(v) = v {
                 if !(0.0..=1.0).contains(&v) {
                     return Err(bad_input(
@@ -86,11 +108,22 @@ impl ScoreRange {
                 ));
             }
         }
+        if let (Some(min), Some(below)) = (self.min, self.below) {
+            if below <= min {
+                return Err(bad_input(
+                    &format!("{field}.below"),
+                    format!("{below} is not above min {min}"),
+                ));
+            }
+        }
         Ok(())
     }
 
-    fn contains(&self, v: f64) -> bool {
-        self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m)
+    /// Whether a score (an assessment's `f32`, widened as the filter widens it) is in range.
+    pub fn contains(&self, v: f64) -> bool {
+        self.min.is_none_or(|m| v >= m)
+            && self.max.is_none_or(|m| v <= m)
+            && self.below.is_none_or(|m| v < m)
     }
 }
 

@@ -494,6 +494,28 @@ pub struct UpdateRecommendationInput {
     pub client_mutation_id: Option<String>,
 }
 
+/// Sets a recommendation's classification by hand: its action category, themes or groups.
+/// Each field given becomes the editor's (`actionCategorySource`, `themesSource` or
+/// `groupsSource` EDITOR, with the token's name in `setBy`), and no later assessment or
+/// repeat import replaces it; a field left out stays as it is.
+#[derive(InputObject)]
+pub struct ClassifyRecommendationInput {
+    /// Its ref (natural key).
+    #[graphql(name = "ref")]
+    pub reference: String,
+    /// The version the change is based on; a stale one fails with CONFLICT.
+    pub expected_version: i32,
+    /// UPR Info action category, 1 to 5; `null` gives it back to UPR Info's coding or the
+    /// assessment.
+    pub action_category: MaybeUndefined<i32>,
+    /// Theme slugs (see `themes`; at most 100), replacing the record's.
+    pub themes: Option<Vec<String>>,
+    /// Affected-group slugs (see `groups`; at most 100), replacing the record's.
+    pub groups: Option<Vec<String>>,
+    /// Any string of the client's, returned as it is in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
 /// A recommendation as it is after the mutation.
 #[derive(SimpleObject)]
 pub struct RecommendationPayload {
@@ -1075,6 +1097,7 @@ impl CoreMutation {
             paragraph: input.paragraph,
             // A publisher's labels come with an import of its file, not from an editor.
             source_themes: vec![],
+            set_by: None,
         };
         refuse_existing(
             latest(ctx)?.snapshot().recommendations.by_ref(id.as_str()),
@@ -1118,16 +1141,76 @@ impl CoreMutation {
         if let Some(v) = input.response {
             r.response = v.into();
         }
+        let mut by = r.set_by.take().unwrap_or_default();
         match input.action_category {
             MaybeUndefined::Undefined => {}
-            MaybeUndefined::Null => r.action_category = None,
-            MaybeUndefined::Value(a) => r.action_category = Some(action("actionCategory", a)?),
+            MaybeUndefined::Null => {
+                r.action_category = None;
+                by.action_category = None;
+            }
+            MaybeUndefined::Value(a) => {
+                r.action_category = Some(action("actionCategory", a)?);
+                by.action_category = Some(author.clone());
+            }
         }
         input
             .tags
             .apply(&mut r.themes, &mut r.groups, &mut r.sdgs)?;
+        if input.tags.themes.is_some() {
+            by.themes = Some(author.clone());
+        }
+        if input.tags.groups.is_some() {
+            by.groups = Some(author.clone());
+        }
+        r.set_by = by.normalized();
         patch(&mut r.document, input.document);
         patch(&mut r.paragraph, input.paragraph);
+        let changes = vec![put(Record::Recommendation(r), expected)];
+        let committed = commit(ctx, changes, author).await?;
+        Ok(RecommendationPayload {
+            recommendation: recommendation_in(&committed.catalog, &id)?,
+            changed: written(&committed.report.outcomes),
+            client_mutation_id: input.client_mutation_id,
+        })
+    }
+
+    /// Sets a recommendation's action category, themes or groups by hand (needs an editor
+    /// token): each field given becomes the editor's, source EDITOR, kept with the token's
+    /// name (see `Recommendation.setBy`) and audited in its history.
+    async fn classify_recommendation(
+        &self,
+        ctx: &Context<'_>,
+        input: ClassifyRecommendationInput,
+    ) -> Result<RecommendationPayload> {
+        let author = require(ctx, Role::Editor, "classifyRecommendation")?;
+        let id = reference("ref", &input.reference)?;
+        let expected = version("expectedVersion", input.expected_version)?;
+        let c = latest(ctx)?.snapshot();
+        let what = format!("recommendation {id}");
+        let (old, stored) = current(c.recommendations.by_ref(id.as_str()), &what)?;
+        check_version(&what, expected, stored)?;
+        let mut r = old.clone();
+        let mut by = r.set_by.take().unwrap_or_default();
+        match input.action_category {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => {
+                r.action_category = None;
+                by.action_category = None;
+            }
+            MaybeUndefined::Value(a) => {
+                r.action_category = Some(action("actionCategory", a)?);
+                by.action_category = Some(author.clone());
+            }
+        }
+        if let Some(v) = &input.themes {
+            r.themes = slugs("themes", v)?;
+            by.themes = Some(author.clone());
+        }
+        if let Some(v) = &input.groups {
+            r.groups = slugs("groups", v)?;
+            by.groups = Some(author.clone());
+        }
+        r.set_by = by.normalized();
         let changes = vec![put(Record::Recommendation(r), expected)];
         let committed = commit(ctx, changes, author).await?;
         Ok(RecommendationPayload {

@@ -148,6 +148,29 @@ pub struct Recommendation {
     /// UHRI themes), beside the product's `themes` they were mapped to.
     #[serde(default)]
     pub source_themes: Vec<String>,
+    /// Who set the action category, themes or groups by hand (the editor's token name), for
+    /// each that a person set; `None` when none was. A value set so is the editor's: its
+    /// source is EDITOR, and no re-assessment replaces it. Optional in a dataset file.
+    #[serde(default)]
+    pub set_by: Option<SetBy>,
+}
+
+/// The names of the people who set a recommendation's classification by hand, by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetBy {
+    #[serde(default)]
+    pub action_category: Option<String>,
+    #[serde(default)]
+    pub themes: Option<String>,
+    #[serde(default)]
+    pub groups: Option<String>,
+}
+
+impl SetBy {
+    /// `None` when no field was set by a person, so an untouched record stays as it was.
+    pub fn normalized(self) -> Option<SetBy> {
+        (self != SetBy::default()).then_some(self)
+    }
 }
 
 impl Validate for Recommendation {
@@ -175,6 +198,18 @@ impl Validate for Recommendation {
         list(&mut p, "source_themes", &self.source_themes, limits::TAGS);
         for label in &self.source_themes {
             text(&mut p, "source_themes", label, limits::TITLE);
+        }
+        if let Some(by) = &self.set_by {
+            for (field, name) in [
+                ("set_by.action_category", &by.action_category),
+                ("set_by.themes", &by.themes),
+                ("set_by.groups", &by.groups),
+            ] {
+                if let Some(name) = name {
+                    non_empty(&mut p, field, name);
+                    text(&mut p, field, name, limits::TITLE);
+                }
+            }
         }
         p
     }

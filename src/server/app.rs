@@ -47,6 +47,7 @@ pub struct AppBuilder {
     catalog: Option<Catalog>,
     limits: Limits,
     http: HttpOptions,
+    assess_in_background: bool,
 }
 
 impl App {
@@ -57,6 +58,7 @@ impl App {
             catalog: None,
             limits: Limits::default(),
             http: HttpOptions::default(),
+            assess_in_background: false,
         }
     }
 
@@ -104,6 +106,15 @@ impl AppBuilder {
         self
     }
 
+    /// With `true`, a background thread assesses every recommendation once the catalog is
+    /// loaded, and those of each write after, so no query waits for the assessment (see
+    /// `catalog::assessments`); the app starts serving at once. Off by default: tests and
+    /// short-lived tools assess only what they ask for.
+    pub fn assess_in_background(mut self, on: bool) -> Self {
+        self.assess_in_background = on;
+        self
+    }
+
     /// Loads the catalog (unless given) and assembles the app.
     pub fn build(self) -> Result<App, StoreError> {
         let catalog = match self.catalog {
@@ -121,6 +132,9 @@ impl AppBuilder {
             }
         };
         let live = Arc::new(Live::new(self.store, catalog));
+        if self.assess_in_background {
+            assess_in_background(live.clone());
+        }
         let api = graphql::api(live.clone(), self.limits);
         let schema = api.schema().clone();
         let connections = Arc::new(ConnectionStats::default());
@@ -145,5 +159,42 @@ impl AppBuilder {
             options: self.http,
             connections,
         })
+    }
+}
+
+/// How often the background assessment looks for a new snapshot.
+const ASSESS_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Starts the thread that keeps every recommendation of the latest snapshot assessed: all of
+/// them after the load, then those a write changed. It ends with the server's shutdown.
+fn assess_in_background(live: Arc<Live>) {
+    let shutdown = live.on_shutdown();
+    let spawned = std::thread::Builder::new()
+        .name("assess".into())
+        .spawn(move || {
+            let mut done: std::sync::Weak<Catalog> = std::sync::Weak::new();
+            while !*shutdown.borrow() {
+                let snapshot = live.snapshot();
+                // A Weak keeps the old snapshot's address from being reused, without keeping
+                // the snapshot itself.
+                if !std::ptr::eq(done.as_ptr(), Arc::as_ptr(&snapshot)) {
+                    let started = std::time::Instant::now();
+                    let assessed = snapshot.assess_all();
+                    if assessed > 0 {
+                        tracing::info!(
+                            assessed,
+                            ms = started.elapsed().as_millis() as u64,
+                            "recommendations assessed"
+                        );
+                    }
+                    done = Arc::downgrade(&snapshot);
+                }
+                drop(snapshot);
+                std::thread::sleep(ASSESS_POLL);
+            }
+        });
+    if let Err(e) = spawned {
+        // Without the thread, assessments are made on first use: slower queries, same answers.
+        tracing::warn!(error = %e, "cannot start the background assessment");
     }
 }

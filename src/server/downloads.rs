@@ -453,7 +453,7 @@ fn confirmed<'a>(
     v.join(";")
 }
 
-const RECOMMENDATION_COLUMNS: [&str; 18] = [
+const RECOMMENDATION_COLUMNS: [&str; 19] = [
     "ref",
     "id",
     "text",
@@ -469,12 +469,13 @@ const RECOMMENDATION_COLUMNS: [&str; 18] = [
     "sdgs",
     "document",
     "paragraph",
+    "source_themes",
     "linked_measures",
     "good_practices",
     "version",
 ];
 
-fn recommendation(c: &Catalog, row: &Row<model::Recommendation>) -> [String; 18] {
+fn recommendation(c: &Catalog, row: &Row<model::Recommendation>) -> [String; 19] {
     let r = &row.record;
     [
         r.id.to_string(),
@@ -496,6 +497,9 @@ fn recommendation(c: &Catalog, row: &Row<model::Recommendation>) -> [String; 18]
         sdgs(&r.sdgs),
         text(&r.document),
         text(&r.paragraph),
+        // The publisher's labels as published, in their order, joined by ` | `: OHCHR's
+        // labels hold `;` ("Children: definition; general principles; protection").
+        r.source_themes.join(" | "),
         confirmed(c.links_of_recommendation(row.id), |l| {
             l.record.measure.as_str()
         }),

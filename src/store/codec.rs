@@ -8,13 +8,14 @@
 //!
 //! bincode is not self-describing, so a field added to a record changes its layout: each stored
 //! type says, through [`Versioned`], how it reads a body of an earlier format. Format 2 added
-//! `Recommendation::source_themes`; every other layout is the same in formats 1 and 2.
+//! `Recommendation::source_themes`, format 3 `Recommendation::set_by`; every other layout is
+//! the same in formats 1, 2 and 3.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The version of the record format written by this release.
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
 
 /// The oldest record format this release still reads.
 pub const OLDEST_FORMAT: u8 = 1;
@@ -89,7 +90,7 @@ unchanged_since_format_1!(
     HistoryEntry,
 );
 
-/// A recommendation as format 1 stored it: without `source_themes`.
+/// A recommendation as format 1 stored it: without `source_themes` (nor `set_by`).
 #[derive(Deserialize)]
 struct RecommendationV1 {
     id: crate::model::Ref,
@@ -106,27 +107,75 @@ struct RecommendationV1 {
     paragraph: Option<String>,
 }
 
+/// A recommendation as format 2 stored it: format 1 and `source_themes`, without `set_by`.
+/// (bincode is not self-describing, so the fields are spelt out rather than flattened.)
+#[derive(Deserialize)]
+struct RecommendationV2 {
+    id: crate::model::Ref,
+    text: String,
+    state_under_review: crate::model::CountryCode,
+    recommending_states: Vec<crate::model::CountryCode>,
+    session: crate::model::SessionNumber,
+    response: crate::model::Response,
+    action_category: Option<crate::model::ActionCategory>,
+    themes: Vec<crate::model::Slug>,
+    groups: Vec<crate::model::Slug>,
+    sdgs: Vec<crate::model::SdgGoal>,
+    document: Option<String>,
+    paragraph: Option<String>,
+    source_themes: Vec<String>,
+}
+
+impl RecommendationV1 {
+    fn upgrade(self, source_themes: Vec<String>) -> Recommendation {
+        let r = self;
+        Recommendation {
+            id: r.id,
+            text: r.text,
+            state_under_review: r.state_under_review,
+            recommending_states: r.recommending_states,
+            session: r.session,
+            response: r.response,
+            action_category: r.action_category,
+            themes: r.themes,
+            groups: r.groups,
+            sdgs: r.sdgs,
+            document: r.document,
+            paragraph: r.paragraph,
+            source_themes,
+            set_by: None,
+        }
+    }
+}
+
 impl Versioned for Recommendation {
-    fn decode_earlier(_format: u8, body: &[u8]) -> Result<Stored<Self>, DecodeError> {
-        let old: Stored<RecommendationV1> = decode_body(body)?;
+    fn decode_earlier(format: u8, body: &[u8]) -> Result<Stored<Self>, DecodeError> {
+        if format == 1 {
+            let old: Stored<RecommendationV1> = decode_body(body)?;
+            return Ok(Stored {
+                version: old.version,
+                record: old.record.upgrade(Vec::new()),
+            });
+        }
+        let old: Stored<RecommendationV2> = decode_body(body)?;
         let r = old.record;
+        let v1 = RecommendationV1 {
+            id: r.id,
+            text: r.text,
+            state_under_review: r.state_under_review,
+            recommending_states: r.recommending_states,
+            session: r.session,
+            response: r.response,
+            action_category: r.action_category,
+            themes: r.themes,
+            groups: r.groups,
+            sdgs: r.sdgs,
+            document: r.document,
+            paragraph: r.paragraph,
+        };
         Ok(Stored {
             version: old.version,
-            record: Recommendation {
-                id: r.id,
-                text: r.text,
-                state_under_review: r.state_under_review,
-                recommending_states: r.recommending_states,
-                session: r.session,
-                response: r.response,
-                action_category: r.action_category,
-                themes: r.themes,
-                groups: r.groups,
-                sdgs: r.sdgs,
-                document: r.document,
-                paragraph: r.paragraph,
-                source_themes: Vec::new(),
-            },
+            record: v1.upgrade(r.source_themes),
         })
     }
 }
@@ -196,12 +245,34 @@ mod tests {
     fn recommendation_bytes_are_frozen() {
         let mut record = sample_recommendation();
         record.source_themes = vec!["Right to health".into()];
+        record.set_by = Some(SetBy {
+            action_category: Some("ana".into()),
+            ..SetBy::default()
+        });
         let bytes = encode(&Stored { version: 7, record });
         assert_eq!(
             hex(&bytes),
-            "020703522d31044163742e03484e44010350525448010108010f72696768742d746f2d6865616c7468000106000103312e32010f526967687420746f206865616c7468",
+            "030703522d31044163742e03484e44010350525448010108010f72696768742d746f2d6865616c7468000106000103312e32010f526967687420746f206865616c7468010103616e610000",
             "record format changed: bump FORMAT_VERSION and keep reading the old one"
         );
+    }
+
+    #[test]
+    fn a_recommendation_written_in_format_2_still_reads_without_set_by() {
+        // The frozen bytes of format 2, before `set_by`.
+        let format_2 = "020703522d31044163742e03484e44010350525448010108010f72696768742d746f2d6865616c7468000106000103312e32010f526967687420746f206865616c7468";
+        let bytes: Vec<u8> = (0..format_2.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&format_2[i..i + 2], 16).unwrap())
+            .collect();
+
+        let read = decode::<Recommendation>(&bytes).unwrap();
+
+        let mut expected = sample_recommendation();
+        expected.source_themes = vec!["Right to health".into()];
+        assert_eq!(read.version, 7);
+        assert_eq!(read.record, expected);
+        assert_eq!(read.record.set_by, None);
     }
 
     #[test]
@@ -243,8 +314,15 @@ mod tests {
         });
         assert_eq!(
             hex(&bytes),
-            "020103522d31034d2d3103020000000114323032302d31322d30345431303a30303a30305a00",
+            "030103522d31034d2d3103020000000114323032302d31322d30345431303a30303a30305a00",
             "record format changed: bump FORMAT_VERSION and keep reading the old one"
+        );
+        // Only the leading format byte differs from format 2: a format-2 link reads.
+        let mut format_2 = bytes.clone();
+        format_2[0] = 2;
+        assert_eq!(
+            decode::<Link>(&format_2).unwrap().record.measure.as_str(),
+            "M-1"
         );
     }
 

@@ -168,3 +168,105 @@ async fn a_smart_score_range_outside_zero_to_one_is_refused_naming_its_end() {
         .await;
     assert_bad_input(&errors, "filter.assessedActionCategory");
 }
+
+#[tokio::test]
+async fn the_assessment_facets_equal_a_brute_force_count_and_their_filters() {
+    let app = default_app();
+    let country = "ARG";
+    let bands = [
+        ("0.0-0.2", 0.0, Some(0.2)),
+        ("0.2-0.4", 0.2, Some(0.4)),
+        ("0.4-0.6", 0.4, Some(0.6)),
+        ("0.6-0.8", 0.6, Some(0.8)),
+        ("0.8-1.0", 0.8, None),
+    ];
+    let mut categories = std::collections::BTreeMap::<String, i64>::new();
+    let mut smart = std::collections::BTreeMap::<String, i64>::new();
+    let mut received = 0;
+    for r in app
+        .files
+        .recommendations
+        .iter()
+        .filter(|r| r.state_under_review == country)
+    {
+        received += 1;
+        let a = recover_better::assess::assess(&r.text);
+        *categories
+            .entry(a.action_category.value.to_string())
+            .or_default() += 1;
+        let t = f64::from(a.smart.total);
+        let (band, ..) = bands
+            .iter()
+            .find(|(_, min, below)| t >= *min && below.is_none_or(|b| t < b))
+            .expect("a total in [0, 1] falls in a band");
+        *smart.entry((*band).to_owned()).or_default() += 1;
+    }
+    let q = r#"query($f: RecommendationFilter) { recommendations(filter: $f) {
+      totalCount facets { assessedActionCategory { value count } smartScore { value count } }
+    } }"#;
+    let data = app
+        .data(q, json!({ "f": { "stateUnderReview": [country] } }))
+        .await;
+    let facets = &data["recommendations"]["facets"];
+    let as_map = |list: &serde_json::Value| -> std::collections::BTreeMap<String, i64> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                (
+                    f["value"].as_str().unwrap_or_default().to_owned(),
+                    f["count"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(data["recommendations"]["totalCount"], received);
+    assert_eq!(as_map(&facets["assessedActionCategory"]), categories);
+    assert_eq!(as_map(&facets["smartScore"]), smart);
+    assert!(smart.len() >= 2, "the sample spans bands: {smart:?}");
+
+    // Each value counts what the matching filter selects.
+    for (value, count) in &categories {
+        let v: i64 = value.parse().unwrap_or(0);
+        let d = app
+            .data(
+                q,
+                json!({ "f": { "stateUnderReview": [country], "assessedActionCategory": [v] } }),
+            )
+            .await;
+        assert_eq!(
+            d["recommendations"]["totalCount"], *count,
+            "category {value}"
+        );
+    }
+    for (value, min, below) in bands {
+        let range = match below {
+            Some(b) => json!({ "min": min, "below": b }),
+            None => json!({ "min": min }),
+        };
+        let d = app
+            .data(
+                q,
+                json!({ "f": { "stateUnderReview": [country], "smartScore": range } }),
+            )
+            .await;
+        assert_eq!(
+            d["recommendations"]["totalCount"],
+            smart.get(value).copied().unwrap_or(0),
+            "band {value}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_smart_score_range_whose_below_is_not_above_its_min_is_refused() {
+    let app = tiny_app();
+    let q = r#"query($f: RecommendationFilter) { recommendations(filter: $f) { totalCount } }"#;
+    let errors = app
+        .errors(
+            q,
+            json!({ "f": { "smartScore": { "min": 0.4, "below": 0.4 } } }),
+        )
+        .await;
+    assert_bad_input(&errors, "filter.smartScore.below");
+}

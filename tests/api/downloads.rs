@@ -631,6 +631,7 @@ async fn csv_cells_read_back_as_the_dataset_values() {
                 ("sdgs", ints(&r.sdgs)),
                 ("document", opt(&r.document)),
                 ("paragraph", opt(&r.paragraph)),
+                ("source_themes", r.source_themes.join(" | ")),
                 (
                     "linked_measures",
                     sorted_joined(

@@ -552,6 +552,8 @@ pub struct RecommendationRow {
     pub sdgs: Vec<i64>,
     pub document: Option<String>,
     pub paragraph: Option<String>,
+    #[serde(default)]
+    pub source_themes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

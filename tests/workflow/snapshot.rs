@@ -120,6 +120,7 @@ fn random_change(rng: &mut impl Rng, c: &Catalog, n: usize) -> Change {
                     document: None,
                     paragraph: None,
                     source_themes: vec![],
+                    set_by: None,
                 });
             rec.text = text(rng);
             rec.response = *Response::ALL.choose(rng).unwrap();

@@ -332,6 +332,20 @@ fn keep_what_the_file_lacks(
 ) -> Result<Recommendation, StoreError> {
     if let Some((_, stored)) = store.recommendation(&record.id)? {
         let stored = stored.record;
+        // What an editor set by hand stays the editor's: a publisher's file does not
+        // overwrite it.
+        if let Some(by) = &stored.set_by {
+            if by.action_category.is_some() {
+                record.action_category = stored.action_category;
+            }
+            if by.themes.is_some() {
+                record.themes = stored.themes.clone();
+            }
+            if by.groups.is_some() {
+                record.groups = stored.groups.clone();
+            }
+        }
+        record.set_by = stored.set_by;
         if record.action_category.is_none() {
             record.action_category = stored.action_category;
         }

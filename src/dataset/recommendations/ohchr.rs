@@ -341,6 +341,7 @@ fn draft(
             document,
             paragraph: Some(paragraph),
             source_themes,
+            set_by: None,
         }),
         _ => Err(reasons),
     }

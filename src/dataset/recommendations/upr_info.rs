@@ -205,6 +205,7 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
                 document: None,
                 paragraph: None,
                 source_themes: vec![],
+                set_by: None,
             },
         });
     }

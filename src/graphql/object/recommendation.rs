@@ -8,7 +8,7 @@ use super::{catalog, Country, Cycle, GoodPractice, Group, Link, Sdg, Session, Th
 use crate::catalog::{Catalog, Row};
 use crate::graphql::assess::{Assessment, AssessmentSource};
 use crate::graphql::connection::{connection, edges, page_request};
-use crate::graphql::filter::RecommendationFilter;
+use crate::graphql::filter::{RecommendationFilter, SMART_BANDS};
 use crate::graphql::ids::global_id;
 use crate::graphql::leaves::{Leaf, Leaves};
 use crate::graphql::scalars::{self, LinkStatus};
@@ -71,42 +71,44 @@ impl Recommendation {
         self.0.record.response.into()
     }
     /// The action category: 1 minimal, 2 continuing, 3 considering, 4 general, 5 specific
-    /// action. UPR Info's where it coded the recommendation, else the assessment's (see
-    /// `actionCategorySource`).
-    async fn action_category(&self) -> Option<i32> {
-        Some(match self.0.record.action_category {
+    /// action. An editor's where one set it, else UPR Info's where it coded the
+    /// recommendation, else the assessment's (see `actionCategorySource`).
+    async fn action_category(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(Some(match self.0.record.action_category {
             Some(a) => a.get() as i32,
-            None => i32::from(
-                crate::assess::assess(&self.0.record.text)
-                    .action_category
-                    .value,
-            ),
-        })
+            None => i32::from(self.assessed(ctx)?.action_category.value),
+        }))
     }
-    /// Where `actionCategory` comes from: UPR_INFO, or ASSESSED for a record imported
-    /// without one.
+    /// Where `actionCategory` comes from: EDITOR when a person set it, UPR_INFO when it came
+    /// with the data, ASSESSED for a record imported without one.
     async fn action_category_source(&self) -> AssessmentSource {
-        match self.0.record.action_category {
-            Some(_) => AssessmentSource::UprInfo,
-            None => AssessmentSource::Assessed,
+        let by = self.0.record.set_by.as_ref();
+        if by.is_some_and(|b| b.action_category.is_some()) {
+            AssessmentSource::Editor
+        } else if self.0.record.action_category.is_some() {
+            AssessmentSource::UprInfo
+        } else {
+            AssessmentSource::Assessed
         }
+    }
+    /// Who set the action category, themes or groups by hand (the token's name), for each
+    /// whose source is EDITOR; null when none was.
+    async fn set_by(&self) -> Option<ClassificationSetBy> {
+        self.0.record.set_by.clone().map(ClassificationSetBy)
     }
     /// The automatic assessment of the text (action category, themes, groups, SMART, each
     /// with reasons), always computed, even where UPR Info coded the recommendation, so the
     /// two can be compared.
     async fn assessment(&self, ctx: &Context<'_>) -> Result<Assessment> {
-        let assessed = catalog(ctx)?
-            .assessments
-            .get(self.0.id, &self.0.record.text);
-        Ok(Assessment::from(assessed.as_ref()))
+        Ok(Assessment::from(self.assessed(ctx)?.as_ref()))
     }
-    /// UPR Info issues the recommendation is classified under; for a record imported without
-    /// any, the themes the assessment suggests (see `themesSource`).
+    /// UPR Info issues the recommendation is classified under (or an editor's choice); for a
+    /// record imported without any, the themes the assessment suggests (see `themesSource`).
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let c = catalog(ctx)?;
-        if self.0.record.themes.is_empty() {
-            let assessed = crate::assess::assess(&self.0.record.text);
+        if self.themes_source() == AssessmentSource::Assessed {
+            let assessed = self.assessed(ctx)?;
             return Ok(assessed
                 .themes
                 .iter()
@@ -115,18 +117,34 @@ impl Recommendation {
         }
         Ok(super::themes_of(c.as_ref(), &self.0.record.themes))
     }
-    /// Where `themes` comes from: UPR_INFO, or ASSESSED for a record imported without any.
-    async fn themes_source(&self) -> AssessmentSource {
-        if self.0.record.themes.is_empty() {
-            AssessmentSource::Assessed
-        } else {
-            AssessmentSource::UprInfo
-        }
+    /// Where `themes` comes from: EDITOR when a person set them, UPR_INFO when they came
+    /// with the data, ASSESSED for a record imported without any.
+    #[graphql(name = "themesSource")]
+    async fn themes_source_field(&self) -> AssessmentSource {
+        self.themes_source()
     }
-    /// Affected-person groups the recommendation concerns.
+    /// Affected-person groups the recommendation concerns (UPR Info's, or an editor's); for a
+    /// record imported with neither themes nor groups, the groups the assessment suggests
+    /// (see `groupsSource`).
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<Group>> {
-        super::related(ctx, &self.0.record.groups, super::groups_of)
+        let c = catalog(ctx)?;
+        if self.groups_source() == AssessmentSource::Assessed {
+            let assessed = self.assessed(ctx)?;
+            return Ok(assessed
+                .groups
+                .iter()
+                .filter_map(|g| c.group(&g.slug).cloned().map(Group))
+                .collect());
+        }
+        Ok(super::groups_of(c.as_ref(), &self.0.record.groups))
+    }
+    /// Where `groups` comes from: EDITOR when a person set them; UPR_INFO when the record came
+    /// with groups or themes (a coder who gave themes and no group said no group applies);
+    /// ASSESSED for a record imported with neither.
+    #[graphql(name = "groupsSource")]
+    async fn groups_source_field(&self) -> AssessmentSource {
+        self.groups_source()
     }
     /// SDG goals, through the themes' crosswalk.
     #[graphql(complexity = "crate::graphql::connection::LIST_COST * child_complexity + 1")]
@@ -228,6 +246,66 @@ impl Recommendation {
     /// Grows by one with every change (for optimistic concurrency).
     async fn version(&self) -> i32 {
         self.0.version as i32
+    }
+}
+
+impl Recommendation {
+    /// The snapshot's assessment of the record (computed once per snapshot).
+    fn assessed(&self, ctx: &Context<'_>) -> Result<Arc<crate::assess::Assessment>> {
+        Ok(catalog(ctx)?
+            .assessments
+            .get(self.0.id, &self.0.record.text))
+    }
+
+    fn themes_source(&self) -> AssessmentSource {
+        themes_source(&self.0.record)
+    }
+
+    fn groups_source(&self) -> AssessmentSource {
+        groups_source(&self.0.record)
+    }
+}
+
+/// Where a record's effective themes come from (see `Recommendation.themesSource`).
+pub fn themes_source(r: &model::Recommendation) -> AssessmentSource {
+    if r.set_by.as_ref().is_some_and(|b| b.themes.is_some()) {
+        AssessmentSource::Editor
+    } else if r.themes.is_empty() {
+        AssessmentSource::Assessed
+    } else {
+        AssessmentSource::UprInfo
+    }
+}
+
+/// Where a record's effective groups come from (see `Recommendation.groupsSource`).
+pub fn groups_source(r: &model::Recommendation) -> AssessmentSource {
+    if r.set_by.as_ref().is_some_and(|b| b.groups.is_some()) {
+        AssessmentSource::Editor
+    } else if r.groups.is_empty() && r.themes.is_empty() {
+        AssessmentSource::Assessed
+    } else {
+        AssessmentSource::UprInfo
+    }
+}
+
+/// Who set a recommendation's classification by hand: the token's name, by field.
+pub struct ClassificationSetBy(model::SetBy);
+
+/// Who set a recommendation's classification by hand: the token's name, by field (null where
+/// the field is not the editor's).
+#[Object]
+impl ClassificationSetBy {
+    /// Who set `actionCategory`.
+    async fn action_category(&self) -> Option<&str> {
+        self.0.action_category.as_deref()
+    }
+    /// Who set `themes`.
+    async fn themes(&self) -> Option<&str> {
+        self.0.themes.as_deref()
+    }
+    /// Who set `groups`.
+    async fn groups(&self) -> Option<&str> {
+        self.0.groups.as_deref()
     }
 }
 
@@ -484,6 +562,44 @@ impl RecommendationFacets {
                 )
             }),
             |s| &s.state_under_review,
+        )))
+    }
+    /// By the action category the automatic assessment gives (1 to 5), whatever UPR Info
+    /// coded: the counts the `assessedActionCategory` filter selects. Assesses each member
+    /// of the set not yet assessed in this snapshot.
+    async fn assessed_action_category(&self, ctx: &Context<'_>) -> Result<Facets> {
+        let c = catalog(ctx)?;
+        let mut counts: FxHashMap<u8, u64> = FxHashMap::default();
+        for id in self.set.iter() {
+            if let Some(a) = c.assessment(id) {
+                *counts.entry(a.action_category.value).or_default() += 1;
+            }
+        }
+        Ok(Facets(counted(counts)))
+    }
+    /// By band of the assessment's SMART total: `0.0-0.2` (at least 0, below 0.2), `0.2-0.4`,
+    /// `0.4-0.6`, `0.6-0.8` and `0.8-1.0` (0.8 to 1 included); each band counts what the
+    /// `smartScore` filter `{ min, below }` with its ends selects (`{ min: 0.8 }` for the last).
+    async fn smart_score(&self, ctx: &Context<'_>) -> Result<Facets> {
+        let c = catalog(ctx)?;
+        let mut counts = [0u64; SMART_BANDS.len()];
+        for id in self.set.iter() {
+            if let Some(a) = c.assessment(id) {
+                let v = f64::from(a.smart.total);
+                if let Some(i) = SMART_BANDS.iter().position(|(_, r)| r.contains(v)) {
+                    counts[i] += 1;
+                }
+            }
+        }
+        Ok(Facets(facet(
+            SMART_BANDS
+                .iter()
+                .zip(counts)
+                .map(|((value, _), count)| FacetCount {
+                    value: (*value).to_owned(),
+                    count,
+                })
+                .collect(),
         )))
     }
     /// By recommending State (a joint recommendation counts for each of its States).
