@@ -811,7 +811,10 @@ impl<T> Table<T> {
     /// The position of record `id` in natural-key order (None where there is no record), to
     /// sort ids by their refs without comparing strings.
     pub fn rank(&self, id: u32) -> Option<u32> {
-        self.rank.get(id as usize).copied().filter(|&r| r != u32::MAX)
+        self.rank
+            .get(id as usize)
+            .copied()
+            .filter(|&r| r != u32::MAX)
     }
 }
 
