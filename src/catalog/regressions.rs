@@ -220,7 +220,7 @@ fn of_country(
             },
         ));
     }
-    found.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    found.sort_by_key(|a| (a.0, a.1));
     found.into_iter().map(|(_, _, r)| r).collect()
 }
 
