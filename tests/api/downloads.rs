@@ -1115,7 +1115,11 @@ async fn a_bad_filter_is_a_400_naming_the_field() {
             json!({ "theme": ["no-such-theme"] }),
             "filter.theme",
         ),
-        ("actions.csv", json!({ "severity": ["HIGH"] }), "filter.severity"),
+        (
+            "actions.csv",
+            json!({ "severity": ["HIGH"] }),
+            "filter.severity",
+        ),
     ] {
         let d = get(app, &path(file, Some(&filter), ""), None).await;
         assert_bad_request(&d, argument);
