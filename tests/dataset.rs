@@ -294,3 +294,35 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn the_measure_importers_crosswalks_survive_import_and_export() {
+    // The CoronaNet and ACAPS lists of `measure_categories.jsonl` are data the store keeps,
+    // so an export carries them as the imported file had them.
+    let lists = |text: &str| -> BTreeMap<String, (serde_json::Value, serde_json::Value)> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let code = v["code"].as_str().unwrap().to_owned();
+                (code, (v["coronanet"].clone(), v["acaps"].clone()))
+            })
+            .collect()
+    };
+    let name = "taxonomy/measure_categories.jsonl";
+    let original = DefaultDataset.read(name).unwrap().unwrap();
+    let original = lists(std::str::from_utf8(&original).unwrap());
+    assert!(
+        original
+            .values()
+            .any(|(c, a)| c.as_array().is_some_and(|c| !c.is_empty())
+                && a.as_array().is_some_and(|a| !a.is_empty())),
+        "the default dataset has both lists to keep"
+    );
+    let store = Store::temporary().unwrap();
+    import(&store, &DefaultDataset, ImportOptions::default()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    export(&store, out.path()).unwrap();
+    let exported = std::fs::read_to_string(out.path().join(name)).unwrap();
+    assert_eq!(lists(&exported), original);
+}

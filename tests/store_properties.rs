@@ -133,6 +133,8 @@ fn category(c: MeasureCategory, themes: &[&str]) -> MeasureCategoryInfo {
         name: format!("Category {c}"),
         themes: themes.iter().map(|s| slug(s)).collect(),
         oxcgrt: vec![],
+        coronanet: vec![],
+        acaps: vec![],
     }
 }
 

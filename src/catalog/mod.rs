@@ -865,6 +865,15 @@ impl<T> Table<T> {
     pub fn in_order(&self) -> impl Iterator<Item = &Arc<Row<T>>> {
         self.order.iter().filter_map(|&id| self.get(id))
     }
+
+    /// The position of record `id` in natural-key order (None where there is no record), to
+    /// sort ids by their refs without comparing strings.
+    pub fn rank(&self, id: u32) -> Option<u32> {
+        self.rank
+            .get(id as usize)
+            .copied()
+            .filter(|&r| r != u32::MAX)
+    }
 }
 
 impl Catalog {

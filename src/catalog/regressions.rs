@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 use roaring::RoaringBitmap;
 
 use super::suggest::review;
-use super::Catalog;
+use super::{Catalog, LinkRow};
 use crate::model::*;
 use crate::store::Index;
 
@@ -47,37 +47,85 @@ pub struct Regression {
 
 /// The possible regressions of a country, by start date, then measure id (ref).
 pub fn regressions(cat: &Catalog, country: CountryCode) -> Vec<Regression> {
+    regressions_of(cat, &[country]).pop().unwrap_or_default()
+}
+
+/// The possible regressions of each of the countries, in their order, each as
+/// [`regressions`] gives it; the links are read in one pass for all of them.
+pub fn regressions_of(cat: &Catalog, countries: &[CountryCode]) -> Vec<Vec<Regression>> {
+    let mut measures = RoaringBitmap::new();
+    for c in countries {
+        measures |= cat.list(&Index::MeasuresByCountry(*c));
+    }
+    // The CONTRADICTS links that a person did not reject, by measure: one pass over the links
+    // (kept in key order, so each measure's links come in key order too), with no lookup by
+    // refs.
+    let mut contradicts: HashMap<u32, Vec<&LinkRow>> = HashMap::new();
+    for l in cat.links.iter() {
+        if l.record.relation == LinkRelation::Contradicts
+            && l.record.status != LinkStatus::Rejected
+            && measures.contains(l.measure)
+        {
+            contradicts.entry(l.measure).or_default().push(l.as_ref());
+        }
+    }
+    countries
+        .iter()
+        .map(|c| of_country(cat, *c, &contradicts))
+        .collect()
+}
+
+/// What a set of affected themes finds among a country's commitments made in time: the themes
+/// with a SUPPORTED recommendation, and those recommendations (also in ref order).
+struct Found {
+    themes: Vec<Slug>,
+    recommendations: RoaringBitmap,
+    in_ref_order: Vec<u32>,
+}
+
+fn of_country(
+    cat: &Catalog,
+    country: CountryCode,
+    contradicts: &HashMap<u32, Vec<&LinkRow>>,
+) -> Vec<Regression> {
     let supported: RoaringBitmap = cat.list(&Index::RecommendationsReceived(country))
         & cat.list(&Index::RecommendationsByResponse(Response::Supported));
     // Worked out once per country rather than once per measure and theme: when each supported
-    // recommendation was made, and which of them are on each theme.
-    let made: HashMap<u32, Option<Date>> = supported
-        .iter()
-        .filter_map(|r| {
-            let row = cat.recommendations.get(r)?;
-            Some((r, review(cat, row.record.session).map(|rv| rv.date)))
-        })
-        .collect();
+    // recommendation was made (sorted by that day), which of them are on each theme, and,
+    // for each set of affected themes and each window of time, what they find.
+    let mut known = RoaringBitmap::new();
+    let mut made: Vec<(Date, u32)> = vec![];
+    for r in &supported {
+        let Some(row) = cat.recommendations.get(r) else {
+            continue;
+        };
+        known.insert(r);
+        if let Some(rv) = review(cat, row.record.session) {
+            made.push((rv.date, r));
+        }
+    }
+    made.sort_unstable();
+    // A measure's window: every known recommendation when it has no end date, else those
+    // made on or before its end (the first `n` of `made`).
+    let mut windows: HashMap<Option<usize>, RoaringBitmap> = HashMap::new();
     let mut on_theme: HashMap<&Slug, RoaringBitmap> = HashMap::new();
-    let mut found: Vec<(Date, &str, Regression)> = vec![];
+    let mut cache: HashMap<(Vec<&Slug>, Option<usize>), Found> = HashMap::new();
+    let in_ref_order = |set: &RoaringBitmap| -> Vec<u32> {
+        let mut v: Vec<(u32, u32)> = set
+            .iter()
+            .filter_map(|r| Some((cat.recommendations.rank(r)?, r)))
+            .collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, r)| r).collect()
+    };
+
+    let mut found: Vec<(Date, u32, Regression)> = vec![];
     for id in cat.list(&Index::MeasuresByCountry(country)) {
         let Some(row) = cat.measures.get(id) else {
             continue;
         };
         let m = &row.record;
-        // A measure without links needs no search of its links by refs.
-        let links = if cat.list(&Index::LinksByMeasure(id)).is_empty() {
-            vec![]
-        } else {
-            cat.links_of_measure(id)
-        };
-        let contradicts: Vec<_> = links
-            .into_iter()
-            .filter(|l| {
-                l.record.relation == LinkRelation::Contradicts
-                    && l.record.status != LinkStatus::Rejected
-            })
-            .collect();
+        let contradicts = contradicts.get(&id).map_or(&[][..], Vec::as_slice);
         let restrictive = RESTRICTIVE_CATEGORIES.contains(&m.category);
         if contradicts.is_empty() && !restrictive {
             continue;
@@ -90,30 +138,47 @@ pub fn regressions(cat: &Catalog, country: CountryCode) -> Vec<Regression> {
                     .map_or(&[][..], |c| c.themes.as_slice()),
             )
             .collect();
+        let affected: Vec<&Slug> = affected.into_iter().collect();
+        let window = m
+            .end_date
+            .map(|end| made.partition_point(|(d, _)| *d <= end));
+        let key = (affected, window);
+        if !cache.contains_key(&key) {
+            let in_time = windows.entry(window).or_insert_with(|| match window {
+                None => known.clone(),
+                Some(n) => made[..n].iter().map(|(_, r)| *r).collect(),
+            });
+            let mut themes = vec![];
+            let mut recommendations = RoaringBitmap::new();
+            for &t in &key.0 {
+                let on = on_theme.entry(t).or_insert_with(|| {
+                    cat.list(&Index::RecommendationsByTheme(t.clone())) & &supported
+                });
+                let hits = &*on & &*in_time;
+                if !hits.is_empty() {
+                    themes.push(t.clone());
+                    recommendations |= hits;
+                }
+            }
+            let in_ref_order = in_ref_order(&recommendations);
+            cache.insert(
+                key.clone(),
+                Found {
+                    themes,
+                    recommendations,
+                    in_ref_order,
+                },
+            );
+        }
+        let on_themes = &cache[&key];
+
         let in_time = |r: &Recommendation| match m.end_date {
             None => true,
             Some(end) => review(cat, r.session).is_some_and(|rv| rv.date <= end),
         };
-
-        let made_in_time = |r: u32| match (m.end_date, made.get(&r)) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(end), Some(date)) => date.is_some_and(|d| d <= end),
-        };
-
-        let mut themes: BTreeSet<&Slug> = BTreeSet::new();
-        let mut recommendations = RoaringBitmap::new();
-        for &t in &affected {
-            let on = on_theme.entry(t).or_insert_with(|| {
-                cat.list(&Index::RecommendationsByTheme(t.clone())) & &supported
-            });
-            for r in on.iter().filter(|&r| made_in_time(r)) {
-                themes.insert(t);
-                recommendations.insert(r);
-            }
-        }
         let mut reasons = vec![];
-        for l in &contradicts {
+        let mut also = vec![];
+        for l in contradicts {
             let unconfirmed = match l.record.status {
                 LinkStatus::Suggested => " (suggested, not yet confirmed)",
                 _ => "",
@@ -123,34 +188,39 @@ pub fn regressions(cat: &Catalog, country: CountryCode) -> Vec<Regression> {
                 l.record.recommendation
             ));
             if let Some(r) = cat.recommendations.get(l.recommendation) {
-                if r.record.response == Response::Supported && in_time(&r.record) {
-                    recommendations.insert(r.id);
+                if r.record.response == Response::Supported
+                    && in_time(&r.record)
+                    && !on_themes.recommendations.contains(r.id)
+                {
+                    also.push(r.id);
                 }
             }
         }
         if restrictive {
             reasons.push(format!("restrictive category {}", m.category));
         }
+        let recommendations = if also.is_empty() {
+            on_themes.in_ref_order.clone()
+        } else {
+            let mut all = on_themes.recommendations.clone();
+            all.extend(also);
+            in_ref_order(&all)
+        };
         if recommendations.is_empty() {
             continue;
         }
-        let mut recommendations: Vec<(&str, u32)> = recommendations
-            .iter()
-            .filter_map(|r| Some((cat.recommendations.get(r)?.record.id.as_str(), r)))
-            .collect();
-        recommendations.sort_unstable();
         found.push((
             m.start_date,
-            m.id.as_str(),
+            cat.measures.rank(id).unwrap_or(u32::MAX),
             Regression {
                 measure: id,
                 reasons,
-                themes: themes.into_iter().cloned().collect(),
-                recommendations: recommendations.into_iter().map(|(_, r)| r).collect(),
+                themes: on_themes.themes.clone(),
+                recommendations,
             },
         ));
     }
-    found.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    found.sort_by_key(|a| (a.0, a.1));
     found.into_iter().map(|(_, _, r)| r).collect()
 }
 

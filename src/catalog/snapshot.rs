@@ -16,9 +16,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::Datelike;
 use roaring::RoaringBitmap;
 
-use super::regressions::{regressions, Regression};
+use super::regressions::{regressions_of, Regression};
 use super::{Catalog, LinkRow};
 use crate::model::*;
 use crate::store::Index;
@@ -162,9 +163,9 @@ pub fn figures(cat: &Catalog, scope: Scope, period: Period) -> Figures {
     let links_by_relation = links_by_relation(&links);
     let (measures_by_month, measures_by_category) = measures_by_time(cat, &measures);
     let theme_coverage = theme_coverage(cat, &supported, &links);
-    let regressions = countries
-        .iter()
-        .flat_map(|c| regressions(cat, *c))
+    let regressions = regressions_of(cat, &countries)
+        .into_iter()
+        .flatten()
         .filter(|r| measures.contains(r.measure))
         .collect::<Vec<_>>();
     let regressions = by_start_date(cat, regressions);
@@ -280,17 +281,19 @@ fn measures_by_time(
     cat: &Catalog,
     measures: &RoaringBitmap,
 ) -> (Vec<MonthCount>, Vec<LabelCount<MeasureCategory>>) {
-    let mut by_month: BTreeMap<(String, MeasureCategory), u32> = BTreeMap::new();
+    // Months as (year, month) while counting, `YYYY-MM` once at the end (the same order).
+    let mut by_month: BTreeMap<((i32, u32), MeasureCategory), u32> = BTreeMap::new();
     let mut by_category: BTreeMap<MeasureCategory, u32> = BTreeMap::new();
     for m in measures.iter().filter_map(|id| cat.measures.get(id)) {
-        let month = m.record.start_date.naive().format("%Y-%m").to_string();
+        let day = m.record.start_date.naive();
+        let month = (day.year(), day.month());
         *by_month.entry((month, m.record.category)).or_default() += 1;
         *by_category.entry(m.record.category).or_default() += 1;
     }
     let by_month = by_month
         .into_iter()
-        .map(|((month, category), count)| MonthCount {
-            month,
+        .map(|(((year, month), category), count)| MonthCount {
+            month: format!("{year:04}-{month:02}"),
             category,
             count,
         })
@@ -352,10 +355,11 @@ fn theme_coverage(
 }
 
 fn by_start_date(cat: &Catalog, mut found: Vec<Regression>) -> Vec<Regression> {
+    // The rank in ref order stands for the ref: no string to copy or compare.
     let key = |r: &Regression| {
         cat.measures
             .get(r.measure)
-            .map(|m| (m.record.start_date, m.record.id.as_str().to_owned()))
+            .map(|m| (m.record.start_date, cat.measures.rank(r.measure)))
     };
     found.sort_by_cached_key(key);
     found

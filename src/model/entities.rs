@@ -519,6 +519,13 @@ pub struct MeasureCategoryInfo {
     pub themes: Vec<Slug>,
     #[serde(default)]
     pub oxcgrt: Vec<String>,
+    /// CoronaNet types (`Curfew`, or `type / sub-type`) this category covers: the
+    /// crosswalk of `import-measures --format coronanet`.
+    #[serde(default)]
+    pub coronanet: Vec<String>,
+    /// ACAPS measures (`Testing policy`) this category covers.
+    #[serde(default)]
+    pub acaps: Vec<String>,
 }
 
 impl Validate for MeasureCategoryInfo {
@@ -530,6 +537,13 @@ impl Validate for MeasureCategoryInfo {
         if limits::list(&mut p, "oxcgrt", self.oxcgrt.len(), limits::INDICATORS) {
             for code in &self.oxcgrt {
                 text(&mut p, "oxcgrt", code, limits::CODE);
+            }
+        }
+        for (field, names) in [("coronanet", &self.coronanet), ("acaps", &self.acaps)] {
+            if limits::list(&mut p, field, names.len(), limits::INDICATORS) {
+                for name in names {
+                    text(&mut p, field, name, limits::NAME);
+                }
             }
         }
         p

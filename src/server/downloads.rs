@@ -1,6 +1,7 @@
 //! Downloads: every list a front end can filter, whole, as CSV or JSON Lines.
 //!
-//! `GET /export/{recommendations,measures,links,good-practices}.{csv,jsonl}`, with
+//! `GET /export/{recommendations,measures,links,good-practices,concerns,actions}.{csv,jsonl}`,
+//! with
 //! `?filter=<JSON>` (the GraphQL connection's filter input, read by [`filter::from_json`] as
 //! GraphQL reads a variable, and evaluated by the same code) and, for CSV, `?bom=0|1`. A file
 //! holds exactly the records the connection counts in `totalCount` for that filter, in the
@@ -34,10 +35,11 @@ use axum::Router;
 use roaring::RoaringBitmap;
 
 use super::AppState;
-use crate::catalog::{Catalog, LinkRow, Row, Table};
+use crate::catalog::{Catalog, Keyed, LinkRow, Row, Table};
 use crate::graphql::errors::bad_input;
 use crate::graphql::filter::{
-    self, GoodPracticeFilter, LinkFilter, MeasureFilter, RecommendationFilter,
+    self, ActionFilter, ConcernFilter, GoodPracticeFilter, LinkFilter, MeasureFilter,
+    RecommendationFilter,
 };
 use crate::graphql::ids::global_id;
 use crate::model::{self, CountryCode, LinkStatus, Ref, SdgGoal, Slug};
@@ -58,6 +60,8 @@ enum List {
     Measures,
     GoodPractices,
     Links,
+    Concerns,
+    Actions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +71,13 @@ enum Format {
 }
 
 impl List {
-    const ALL: [List; 4] = [
+    const ALL: [List; 6] = [
         List::Recommendations,
         List::Measures,
         List::GoodPractices,
         List::Links,
+        List::Concerns,
+        List::Actions,
     ];
 
     /// The file's name without its extension.
@@ -81,6 +87,8 @@ impl List {
             List::Measures => "measures",
             List::GoodPractices => "good-practices",
             List::Links => "links",
+            List::Concerns => "concerns",
+            List::Actions => "actions",
         }
     }
 
@@ -118,6 +126,14 @@ impl List {
                 let all: RoaringBitmap = (0..c.links.len() as u32).collect();
                 f.evaluate(c, &all)?.iter().collect()
             }
+            List::Concerns => {
+                let f: ConcernFilter = filter::from_json(filter_json)?;
+                in_key_order(&c.concerns, &f.evaluate(c, &c.concerns.all)?)
+            }
+            List::Actions => {
+                let f: ActionFilter = filter::from_json(filter_json)?;
+                in_key_order(&c.actions, &f.evaluate(c, &c.actions.all)?)
+            }
         })
     }
 
@@ -127,6 +143,8 @@ impl List {
             List::Measures => &MEASURE_COLUMNS,
             List::GoodPractices => &GOOD_PRACTICE_COLUMNS,
             List::Links => &LINK_COLUMNS,
+            List::Concerns => &CONCERN_COLUMNS,
+            List::Actions => &ACTION_COLUMNS,
         }
     }
 }
@@ -336,6 +354,8 @@ impl Rows {
                     .links
                     .get(id as usize)
                     .map(|l| write_row(&mut w, link(c, l))),
+                List::Concerns => c.concerns.get(id).map(|r| write_row(&mut w, concern(c, r))),
+                List::Actions => c.actions.get(id).map(|r| write_row(&mut w, action(r))),
             };
             written.transpose()?;
             if w.get_ref().len() >= CHUNK_BYTES {
@@ -352,18 +372,11 @@ impl Rows {
         while let Some(&id) = self.ids.get(self.next) {
             self.next += 1;
             let written = match self.list {
-                List::Recommendations => c
-                    .recommendations
-                    .get(id)
-                    .map(|r| serde_json::to_writer(&mut *out, &r.record)),
-                List::Measures => c
-                    .measures
-                    .get(id)
-                    .map(|m| serde_json::to_writer(&mut *out, &m.record)),
-                List::GoodPractices => c
-                    .good_practices
-                    .get(id)
-                    .map(|g| serde_json::to_writer(&mut *out, &g.record)),
+                List::Recommendations => record_line(out, &c.recommendations, id),
+                List::Measures => record_line(out, &c.measures, id),
+                List::GoodPractices => record_line(out, &c.good_practices, id),
+                List::Concerns => record_line(out, &c.concerns, id),
+                List::Actions => record_line(out, &c.actions, id),
                 List::Links => c
                     .links
                     .get(id as usize)
@@ -379,6 +392,18 @@ impl Rows {
         }
         Ok(())
     }
+}
+
+/// A record of the table as its dataset line (without the line end), or `None` where there is
+/// no record with that id.
+fn record_line<T: serde::Serialize>(
+    out: &mut Vec<u8>,
+    table: &Table<T>,
+    id: u32,
+) -> Option<serde_json::Result<()>> {
+    table
+        .get(id)
+        .map(|r| serde_json::to_writer(&mut *out, &r.record))
 }
 
 /// One CSV record, each cell [`guard`]ed.
@@ -429,12 +454,12 @@ fn country_name(c: &Catalog, code: CountryCode) -> String {
         .unwrap_or_default()
 }
 
-/// Refs of the good practices in a posting list, sorted.
-fn good_practice_refs(c: &Catalog, index: &Index) -> String {
+/// Refs of the records of a table in a posting list, sorted.
+fn refs_in<T: Keyed>(c: &Catalog, table: &Table<T>, index: &Index) -> String {
     let mut v: Vec<&str> = c
         .list(index)
         .iter()
-        .filter_map(|id| c.good_practices.get(id).map(|g| g.record.id.as_str()))
+        .filter_map(|id| table.get(id).map(|r| r.record.natural_key()))
         .collect();
     v.sort_unstable();
     v.join(";")
@@ -503,7 +528,11 @@ fn recommendation(c: &Catalog, row: &Row<model::Recommendation>) -> [String; 19]
         confirmed(c.links_of_recommendation(row.id), |l| {
             l.record.measure.as_str()
         }),
-        good_practice_refs(c, &Index::GoodPracticesByRecommendation(row.id)),
+        refs_in(
+            c,
+            &c.good_practices,
+            &Index::GoodPracticesByRecommendation(row.id),
+        ),
         row.version.to_string(),
     ]
 }
@@ -550,7 +579,7 @@ fn measure(c: &Catalog, row: &Row<model::Measure>) -> [String; 18] {
         confirmed(c.links_of_measure(row.id).into_iter(), |l| {
             l.record.recommendation.as_str()
         }),
-        good_practice_refs(c, &Index::GoodPracticesByMeasure(row.id)),
+        refs_in(c, &c.good_practices, &Index::GoodPracticesByMeasure(row.id)),
         row.version.to_string(),
     ]
 }
@@ -627,6 +656,94 @@ fn link(c: &Catalog, row: &LinkRow) -> [String; 13] {
             .get(row.measure)
             .map(|m| m.record.country.to_string())
             .unwrap_or_default(),
+        row.version.to_string(),
+    ]
+}
+
+const CONCERN_COLUMNS: [&str; 17] = [
+    "ref",
+    "id",
+    "countries",
+    "title",
+    "description",
+    "kind",
+    "severity",
+    "reported_on",
+    "themes",
+    "groups",
+    "sdgs",
+    "measures",
+    "recommendations",
+    "actions",
+    "source",
+    "source_url",
+    "version",
+];
+
+fn concern(c: &Catalog, row: &Row<model::Concern>) -> [String; 17] {
+    let r = &row.record;
+    [
+        r.id.to_string(),
+        global_id("Concern", r.id.as_str()).0,
+        codes(&r.countries),
+        r.title.clone(),
+        r.description.clone(),
+        r.kind.to_string(),
+        r.severity.to_string(),
+        r.reported_on.to_string(),
+        slugs(&r.themes),
+        slugs(&r.groups),
+        sdgs(&r.sdgs),
+        refs(&r.measures),
+        refs(&r.recommendations),
+        refs_in(c, &c.actions, &Index::ActionsByConcern(row.id)),
+        r.source.clone(),
+        text(&r.source_url),
+        row.version.to_string(),
+    ]
+}
+
+const ACTION_COLUMNS: [&str; 18] = [
+    "ref",
+    "id",
+    "countries",
+    "title",
+    "description",
+    "kind",
+    "start_date",
+    "end_date",
+    "outcome",
+    "people_reached",
+    "themes",
+    "groups",
+    "sdgs",
+    "concerns",
+    "measures",
+    "recommendations",
+    "source",
+    "version",
+];
+
+fn action(row: &Row<model::Action>) -> [String; 18] {
+    let a = &row.record;
+    [
+        a.id.to_string(),
+        global_id("Action", a.id.as_str()).0,
+        codes(&a.countries),
+        a.title.clone(),
+        a.description.clone(),
+        a.kind.to_string(),
+        a.start_date.to_string(),
+        a.end_date.map(|d| d.to_string()).unwrap_or_default(),
+        text(&a.outcome),
+        a.people_reached.map(|n| n.to_string()).unwrap_or_default(),
+        slugs(&a.themes),
+        slugs(&a.groups),
+        sdgs(&a.sdgs),
+        refs(&a.concerns),
+        refs(&a.measures),
+        refs(&a.recommendations),
+        a.source.clone(),
         row.version.to_string(),
     ]
 }

@@ -26,6 +26,7 @@ use super::graphiql::{escape, html_headers};
 use super::AppState;
 use crate::catalog::snapshot::{figures, month_axis, Figures, Period, Scope};
 use crate::catalog::Catalog;
+use crate::dataset::measures::clip;
 use crate::model::{CountryCode, Date, MeasureCategory, UnRegionalGroup};
 
 /// Scripts, styles from elsewhere, frames and forms to other hosts are all refused: the page
@@ -284,7 +285,8 @@ details { font-size: 8.5pt; }
 .legend { list-style: none; margin: 1mm 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.5mm 3mm;
           font-size: 8pt; color: #333; }
 .legend .swatch { display: inline-block; width: 2.6mm; height: 2.6mm; margin-right: 1mm; vertical-align: -0.3mm; }
-footer { margin-top: auto; font-size: 8pt; color: #666; }
+.fill { flex: 1 1 0; min-height: 0; overflow: hidden; }
+footer { flex: none; margin-top: auto; font-size: 8pt; color: #666; }
 a { color: #0b5cad; }
 ";
 
@@ -450,7 +452,7 @@ fn measures_per_month(
             title: "Measures started per month, by category",
             description: &description,
             width: 720,
-            height: 270,
+            height: 200,
         },
         &stacks,
         &series,
@@ -470,6 +472,13 @@ const CONCERN_THEMES: usize = 6;
 const TOP_CONCERNS: usize = 3;
 /// How many of a concern's mitigating measures the list names.
 const MITIGATING_SHOWN: usize = 2;
+/// How many of a concern's States the list names.
+const STATES_SHOWN: usize = 8;
+/// The longest concern title and measure title the list shows, in characters, so that the
+/// three rows fit on page 1; should a row still be too tall, the list's box (`.fill`) hides
+/// the overflow and page 1's footer still shows.
+const CONCERN_TITLE_CHARS: usize = 110;
+const MEASURE_TITLE_CHARS: usize = 60;
 
 fn concerns_by_theme(
     html: &mut String,
@@ -524,21 +533,39 @@ fn top_concerns(html: &mut String, cat: &Catalog, f: &Figures) {
         return;
     }
     html.push_str(
-        "<section aria-label=\"Main concerns\"><h2>Main concerns and the measures that mitigate them</h2>\
+        "<section class=\"fill\" aria-label=\"Main concerns\"><h2>Main concerns and the measures that mitigate them</h2>\
          <table><thead><tr><th>concern</th><th>severity</th><th>States</th><th>mitigating measures</th></tr></thead><tbody>",
     );
     for id in f.top_concerns.iter().take(TOP_CONCERNS) {
         let Some(c) = cat.concerns.get(*id) else {
             continue;
         };
-        let states: Vec<&str> = c.record.countries.iter().map(|s| s.as_str()).collect();
+        let mut states: Vec<String> = c
+            .record
+            .countries
+            .iter()
+            .take(STATES_SHOWN)
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        if c.record.countries.len() > STATES_SHOWN {
+            states.push(format!(
+                "and {} more",
+                c.record.countries.len() - STATES_SHOWN
+            ));
+        }
         let mut measures: Vec<String> = c
             .record
             .measures
             .iter()
             .filter_map(|m| cat.measures.by_ref(m.as_str()))
             .take(MITIGATING_SHOWN)
-            .map(|m| format!("{} ({})", m.record.title, m.record.country.as_str()))
+            .map(|m| {
+                format!(
+                    "{} ({})",
+                    clip(&m.record.title, MEASURE_TITLE_CHARS),
+                    m.record.country.as_str()
+                )
+            })
             .collect();
         if c.record.measures.len() > MITIGATING_SHOWN {
             measures.push(format!(
@@ -549,7 +576,7 @@ fn top_concerns(html: &mut String, cat: &Catalog, f: &Figures) {
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&c.record.title),
+            escape(&clip(&c.record.title, CONCERN_TITLE_CHARS)),
             c.record.severity.as_str().to_lowercase(),
             states.join(", "),
             if measures.is_empty() {

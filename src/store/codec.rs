@@ -8,8 +8,9 @@
 //!
 //! bincode is not self-describing, so a field added to a record changes its layout: each stored
 //! type says, through [`Versioned`], how it reads a body of an earlier format. Format 2 added
-//! `Recommendation::source_themes`, format 3 `Recommendation::set_by`; every other layout is
-//! the same in formats 1, 2 and 3.
+//! `Recommendation::source_themes`; format 3 added `Recommendation::set_by` and
+//! `MeasureCategoryInfo::coronanet` and `acaps` (the importer's crosswalks); every other
+//! layout is the same in formats 1 to 3.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -86,9 +87,35 @@ unchanged_since_format_1!(
     Theme,
     Group,
     Sdg,
-    MeasureCategoryInfo,
     HistoryEntry,
 );
+
+/// A measure category as formats 1 and 2 stored it: without the CoronaNet and ACAPS lists.
+#[derive(Deserialize)]
+struct MeasureCategoryInfoV1 {
+    code: crate::model::MeasureCategory,
+    name: String,
+    themes: Vec<crate::model::Slug>,
+    oxcgrt: Vec<String>,
+}
+
+impl Versioned for MeasureCategoryInfo {
+    fn decode_earlier(_format: u8, body: &[u8]) -> Result<Stored<Self>, DecodeError> {
+        let old: Stored<MeasureCategoryInfoV1> = decode_body(body)?;
+        let c = old.record;
+        Ok(Stored {
+            version: old.version,
+            record: MeasureCategoryInfo {
+                code: c.code,
+                name: c.name,
+                themes: c.themes,
+                oxcgrt: c.oxcgrt,
+                coronanet: Vec::new(),
+                acaps: Vec::new(),
+            },
+        })
+    }
+}
 
 /// A recommendation as format 1 stored it: without `source_themes` (nor `set_by`).
 #[derive(Deserialize)]
@@ -298,6 +325,60 @@ mod tests {
         assert_eq!(
             decode::<Link>(&link).unwrap().record.measure.as_str(),
             "M-1"
+        );
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn format_2_records_still_read() {
+        // A recommendation of format 2 (with `source_themes`): the layout of today.
+        let format_2 = "020703522d31044163742e03484e44010350525448010108010f72696768742d746f2d6865616c7468000106000103312e32010f526967687420746f206865616c7468";
+        let read = decode::<Recommendation>(&unhex(format_2)).unwrap();
+        assert_eq!(read.record.source_themes, ["Right to health"]);
+        assert_eq!(read.record.id.as_str(), "R-1");
+        // A measure category of format 2, before the CoronaNet and ACAPS lists: version 1,
+        // MOVEMENT, "Move", themes ["freedom-of-movement"], oxcgrt ["C6"].
+        let mut old = vec![2u8, 1];
+        let body = bincode::serde::encode_to_vec(
+            (
+                MeasureCategory::Movement,
+                "Move",
+                vec!["freedom-of-movement"],
+                vec!["C6"],
+            ),
+            config(),
+        )
+        .unwrap();
+        old.extend(body);
+        let read = decode::<MeasureCategoryInfo>(&old).unwrap();
+        assert_eq!(read.version, 1);
+        assert_eq!(read.record.code, MeasureCategory::Movement);
+        assert_eq!(read.record.name, "Move");
+        assert_eq!(read.record.oxcgrt, ["C6"]);
+        assert!(read.record.coronanet.is_empty() && read.record.acaps.is_empty());
+    }
+
+    #[test]
+    fn measure_category_bytes_are_frozen() {
+        let record: MeasureCategoryInfo = serde_json::from_str(
+            r#"{"code":"MOVEMENT","name":"Move","themes":["freedom-of-movement"],"oxcgrt":["C6"],
+               "coronanet":["Curfew"],"acaps":["Curfews"]}"#,
+        )
+        .unwrap();
+        let bytes = encode(&Stored { version: 1, record });
+        let read = decode::<MeasureCategoryInfo>(&bytes).unwrap();
+        assert_eq!(read.record.coronanet, ["Curfew"]);
+        assert_eq!(read.record.acaps, ["Curfews"]);
+        assert_eq!(
+            hex(&bytes),
+            "030106044d6f7665011366726565646f6d2d6f662d6d6f76656d656e74010243360106437572666577010743757266657773",
+            "record format changed: bump FORMAT_VERSION and keep reading the old one"
         );
     }
 

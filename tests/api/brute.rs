@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::helpers::{
     count, good_practice_text, measure_text, sorted, text_matches, Files, GoodPracticeRow, LinkRow,
-    MeasureRow, RecommendationRow,
+    MeasureRow, RecommendationRow, TrackerRow,
 };
 
 /// The list under `field`, if it filters (present and not empty).
@@ -147,6 +147,47 @@ pub fn country_matches(f: &crate::helpers::CountryRow, filter: &Value) -> bool {
         .get("nameContains")
         .and_then(Value::as_str)
         .is_none_or(|n| f.name.to_lowercase().contains(&n.to_lowercase()))
+}
+
+/// Whether a concern (`ConcernFilter`) or, with `concern` false, an action (`ActionFilter`)
+/// passes the filter.
+pub fn tracker_matches(f: &Files, filter: &Value, row: &TrackerRow, concern: bool) -> bool {
+    let groups: Vec<String> = row
+        .countries
+        .iter()
+        .filter_map(|c| f.group_of.get(c).cloned().flatten())
+        .collect();
+    let (day, from, to) = if concern {
+        (&row.reported_on, "reportedFrom", "reportedTo")
+    } else {
+        (&row.start_date, "startedFrom", "startedTo")
+    };
+    let day = day.as_deref().expect("a concern's or an action's day");
+    any_str(filter, "country", &strs(&row.countries))
+        && any_str(filter, "unRegionalGroup", &strs(&groups))
+        && any_str(filter, "kind", &[row.kind.as_str()])
+        && (!concern
+            || any_str(
+                filter,
+                "severity",
+                &row.severity.as_deref().into_iter().collect::<Vec<_>>(),
+            ))
+        && any_str(filter, "theme", &strs(&row.themes))
+        && any_str(filter, "group", &strs(&row.groups))
+        && any_int(filter, "sdg", &row.sdgs)
+        && str_date(filter, from).is_none_or(|d| day >= d)
+        && str_date(filter, to).is_none_or(|d| day <= d)
+        && text_ok(filter, &row.text())
+}
+
+/// The refs of the concerns (or actions) that pass, in ref order.
+pub fn tracker_refs(f: &Files, filter: &Value, concern: bool) -> Vec<String> {
+    let rows = if concern { &f.concerns } else { &f.actions };
+    sorted(
+        rows.iter()
+            .filter(|r| tracker_matches(f, filter, r, concern))
+            .map(|r| r.id.clone()),
+    )
 }
 
 /// The refs that pass, in the API's default order.

@@ -199,6 +199,16 @@ const LINK_LIST: List = List {
     ),
     type_name: "Link",
 };
+const CONCERN_LIST: List = List {
+    stem: "concerns",
+    conn: ("concerns", "ConcernFilter", "ref id"),
+    type_name: "Concern",
+};
+const ACTION_LIST: List = List {
+    stem: "actions",
+    conn: ("actions", "ActionFilter", "ref id"),
+    type_name: "Action",
+};
 
 impl List {
     fn csv_key(&self, row: &BTreeMap<String, String>) -> String {
@@ -441,6 +451,156 @@ async fn good_practice_and_link_downloads_hold_the_connections_rows() {
     assert!(rows > 0, "the link filters select something");
 }
 
+/// `n` filters of 1 to 3 fields for concerns (`concern`) or actions, every field drawn from
+/// the dataset's own values.
+fn random_tracker_filters(f: &Files, concern: bool, n: usize, seed: u64) -> Vec<Value> {
+    let mut rng = Rng(seed);
+    let rows = if concern { &f.concerns } else { &f.actions };
+    let countries = distinct(rows.iter().flat_map(|r| r.countries.clone()));
+    let kinds = distinct(rows.iter().map(|r| r.kind.clone()));
+    let themes = distinct(rows.iter().flat_map(|r| r.themes.clone()));
+    let groups = distinct(rows.iter().flat_map(|r| r.groups.clone()));
+    let days = distinct(rows.iter().filter_map(|r| {
+        if concern {
+            r.reported_on.clone()
+        } else {
+            r.start_date.clone()
+        }
+    }));
+    let (from, to) = if concern {
+        ("reportedFrom", "reportedTo")
+    } else {
+        ("startedFrom", "startedTo")
+    };
+    let words = ["rights", "covid", "access", "pandemic", "support"];
+    (0..n)
+        .map(|_| {
+            let mut filter = serde_json::Map::new();
+            for _ in 0..1 + rng.below(3) {
+                let day = json!(days[rng.below(days.len())]);
+                let (k, v) = match rng.below(10) {
+                    0 => ("country", json!(rng.some(&countries, 4))),
+                    1 => ("unRegionalGroup", json!(rng.some(&GROUPS, 2))),
+                    2 => ("kind", json!(rng.some(&kinds, 2))),
+                    3 if concern => ("severity", json!(rng.some(&["LOW", "MEDIUM", "HIGH"], 2))),
+                    3 | 4 => ("theme", json!(rng.some(&themes, 3))),
+                    5 => ("group", json!(rng.some(&groups, 3))),
+                    6 => ("sdg", json!(rng.some(&(1..=17).collect::<Vec<_>>(), 3))),
+                    7 => (from, day),
+                    8 => (to, day),
+                    _ => ("text", json!(words[rng.below(words.len())])),
+                };
+                filter.insert(k.into(), v);
+            }
+            Value::Object(filter)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn concern_and_action_downloads_hold_the_connections_rows_for_random_filters() {
+    let app = tiny_app();
+    let f = &app.files;
+    assert!(!f.concerns.is_empty() && !f.actions.is_empty());
+    for (list, concern, seed) in [
+        (&CONCERN_LIST, true, 0xd0_c0c3),
+        (&ACTION_LIST, false, 0xd0_ac71),
+    ] {
+        let mut filters = vec![json!({})];
+        filters.extend(random_tracker_filters(f, concern, 30, seed));
+        let mut nonempty = 0;
+        for filter in &filters {
+            let expected = brute::tracker_refs(f, filter, concern);
+            nonempty += usize::from(check(app, list, filter, &expected).await > 0);
+        }
+        assert!(
+            nonempty > 10,
+            "{}: the filters select something ({nonempty})",
+            list.stem
+        );
+    }
+}
+
+#[tokio::test]
+async fn concern_and_action_csv_cells_are_the_dataset_values() {
+    let app = tiny_app();
+    let f = &app.files;
+    let table = parse_csv(&fetch(app, "concerns.csv", None).await.body);
+    assert_eq!(table.rows.len(), f.concerns.len());
+    let mut cited = 0;
+    for row in &table.rows {
+        let c = f
+            .concerns
+            .iter()
+            .find(|c| c.id == row["ref"])
+            .expect("a concern of the files");
+        let acting = sorted_joined(
+            f.actions
+                .iter()
+                .filter(|a| a.concerns.contains(&c.id))
+                .map(|a| a.id.clone()),
+        );
+        cited += usize::from(!acting.is_empty());
+        assert_row(
+            row,
+            &[
+                ("id", global_id("Concern", &c.id)),
+                ("countries", c.countries.join(";")),
+                ("title", c.title.clone()),
+                ("description", c.description.clone()),
+                ("kind", c.kind.clone()),
+                ("severity", opt(&c.severity)),
+                ("reported_on", opt(&c.reported_on)),
+                ("themes", c.themes.join(";")),
+                ("groups", c.groups.join(";")),
+                ("sdgs", ints(&c.sdgs)),
+                ("measures", c.measures.join(";")),
+                ("recommendations", c.recommendations.join(";")),
+                ("actions", acting),
+                ("source", c.source.clone()),
+                ("source_url", opt(&c.source_url)),
+                ("version", "1".into()),
+            ],
+        );
+    }
+    assert!(cited > 0, "some concern is addressed by an action");
+
+    let table = parse_csv(&fetch(app, "actions.csv", None).await.body);
+    assert_eq!(table.rows.len(), f.actions.len());
+    for row in &table.rows {
+        let a = f
+            .actions
+            .iter()
+            .find(|a| a.id == row["ref"])
+            .expect("an action of the files");
+        assert_row(
+            row,
+            &[
+                ("id", global_id("Action", &a.id)),
+                ("countries", a.countries.join(";")),
+                ("title", a.title.clone()),
+                ("description", a.description.clone()),
+                ("kind", a.kind.clone()),
+                ("start_date", opt(&a.start_date)),
+                ("end_date", opt(&a.end_date)),
+                ("outcome", opt(&a.outcome)),
+                (
+                    "people_reached",
+                    a.people_reached.map(|n| n.to_string()).unwrap_or_default(),
+                ),
+                ("themes", a.themes.join(";")),
+                ("groups", a.groups.join(";")),
+                ("sdgs", ints(&a.sdgs)),
+                ("concerns", a.concerns.join(";")),
+                ("measures", a.measures.join(";")),
+                ("recommendations", a.recommendations.join(";")),
+                ("source", a.source.clone()),
+                ("version", "1".into()),
+            ],
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_single_value_stands_for_a_list_of_one_as_in_graphql() {
     let app = tiny_app();
@@ -473,7 +633,14 @@ async fn a_single_value_stands_for_a_list_of_one_as_in_graphql() {
 #[tokio::test]
 async fn files_are_labelled_as_downloads_of_their_kind() {
     let app = tiny_app();
-    for stem in ["recommendations", "measures", "good-practices", "links"] {
+    for stem in [
+        "recommendations",
+        "measures",
+        "good-practices",
+        "links",
+        "concerns",
+        "actions",
+    ] {
         let csv = fetch(app, &format!("{stem}.csv"), None).await;
         assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
         assert_eq!(
@@ -801,6 +968,8 @@ async fn json_lines_rows_are_the_lines_export_writes() {
         ("measures", "measures.jsonl"),
         ("good-practices", "good_practices.jsonl"),
         ("links", "links.jsonl"),
+        ("concerns", "concerns.jsonl"),
+        ("actions", "actions.jsonl"),
     ] {
         let exported = std::fs::read(out.path().join(file)).expect("an exported file");
         let d = fetch(&app, &format!("{stem}.jsonl"), None).await;
@@ -916,6 +1085,41 @@ async fn a_bad_filter_is_a_400_naming_the_field() {
             "links.jsonl",
             json!({ "country": ["ZZZ"] }),
             "filter.country",
+        ),
+        (
+            "concerns.csv",
+            json!({ "severity": ["GRAVE"] }),
+            "filter.severity",
+        ),
+        (
+            "concerns.jsonl",
+            json!({ "reportedFrom": "2020-13-01" }),
+            "filter.reportedFrom",
+        ),
+        (
+            "concerns.csv",
+            json!({ "unRegionalGroup": ["EUROPE"] }),
+            "filter.unRegionalGroup",
+        ),
+        (
+            "actions.csv",
+            json!({ "kind": ["LOBBYING"] }),
+            "filter.kind",
+        ),
+        (
+            "actions.jsonl",
+            json!({ "startedFrom": "2021-01-01", "startedTo": "2020-01-01" }),
+            "filter.startedTo",
+        ),
+        (
+            "actions.csv",
+            json!({ "theme": ["no-such-theme"] }),
+            "filter.theme",
+        ),
+        (
+            "actions.csv",
+            json!({ "severity": ["HIGH"] }),
+            "filter.severity",
         ),
     ] {
         let d = get(app, &path(file, Some(&filter), ""), None).await;

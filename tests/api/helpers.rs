@@ -688,6 +688,31 @@ pub struct TrackerRow {
     /// An action's first day.
     #[serde(default)]
     pub start_date: Option<String>,
+    /// A concern's or an action's kind; a concern's severity.
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub sdgs: Vec<i64>,
+    /// An action's last day and the people it reached.
+    #[serde(default)]
+    pub end_date: Option<String>,
+    #[serde(default)]
+    pub people_reached: Option<u64>,
+    /// What the record cites, by ref (an action's `concerns` too).
+    #[serde(default)]
+    pub measures: Vec<String>,
+    #[serde(default)]
+    pub recommendations: Vec<String>,
+    #[serde(default)]
+    pub concerns: Vec<String>,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub source_url: Option<String>,
 }
 
 impl TrackerRow {

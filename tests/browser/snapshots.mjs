@@ -1,7 +1,8 @@
 // Checks the Tracker's snapshot pages in a real browser: Debian's Chromium, every request to a
 // host other than this machine blocked, opens each region's page, requires that nothing was
-// blocked and the page broke no Content Security Policy rule, takes a screenshot, and prints
-// the page to PDF, which must have exactly two A4 pages.
+// blocked and the page broke no Content Security Policy rule, requires each page's footer to
+// lie inside its printed page, takes a screenshot, and prints the page to PDF, which must have
+// exactly two A4 pages.
 //
 // Usage: node snapshots.mjs BASE_URL OUT_DIR [PATH ...]
 //   BASE_URL  the server, e.g. http://127.0.0.1:8080/
@@ -88,6 +89,22 @@ try {
       continue;
     }
     const charts = await page.evaluate(() => document.querySelectorAll('svg[role="img"]').length);
+    // Every page's footer lies inside its page box, as printed: content that grows too tall
+    // for a page pushes the footer out of it (the box hides what overflows).
+    await page.emulateMedia({ media: 'print' });
+    const cut = await page.evaluate(() => [...document.querySelectorAll('section.page')]
+      .map((p, i) => {
+        const f = p.querySelector(':scope > footer');
+        if (!f) return `page ${i + 1} has no footer`;
+        const box = p.getBoundingClientRect();
+        const r = f.getBoundingClientRect();
+        return r.height > 0 && r.top >= box.top && r.bottom <= box.bottom + 0.5
+          ? null
+          : `page ${i + 1}'s footer ends at ${Math.round(r.bottom - box.top)} px, below the page's ${Math.round(box.height)} px`;
+      })
+      .filter((x) => x));
+    await page.emulateMedia({ media: null });
+    if (cut.length) failures.push(`${path}: ${cut.join('; ')}`);
     const shot = join(outDir, `${name}.png`);
     await page.screenshot({ path: shot, fullPage: true });
     const pdf = await page.pdf({ format: 'A4', preferCSSPageSize: true, printBackground: true });
