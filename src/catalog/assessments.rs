@@ -13,25 +13,43 @@ use std::sync::{Arc, OnceLock};
 
 use roaring::RoaringBitmap;
 
+use super::cow::Chunked;
 use crate::assess::{assess, Assessment};
 
-/// Assessments by recommendation id, filled on first use.
-#[derive(Clone, Default)]
+/// Assessments by recommendation id, filled on first use. In chunks ([`Chunked`]): a write
+/// forgets a few slots by copying their chunk, not every slot.
+#[derive(Clone)]
 pub struct Assessments {
-    slots: Vec<OnceLock<Arc<Assessment>>>,
+    slots: Chunked<OnceLock<Arc<Assessment>>>,
+    /// Ids below this have a slot of their own.
+    size: usize,
+}
+
+impl Default for Assessments {
+    fn default() -> Self {
+        Self::with_size(0)
+    }
 }
 
 impl Assessments {
     /// Room for ids below `size`.
     pub fn with_size(size: usize) -> Assessments {
-        Assessments {
-            slots: (0..size).map(|_| OnceLock::new()).collect(),
+        let mut slots = Chunked::new(OnceLock::new());
+        if size > 0 {
+            // Creates every chunk up to `size`.
+            slots.set(size - 1, OnceLock::new());
         }
+        Assessments { slots, size }
+    }
+
+    /// The slot of `id`, if it has one of its own (never the shared fill).
+    fn slot(&self, id: u32) -> Option<&OnceLock<Arc<Assessment>>> {
+        ((id as usize) < self.size).then(|| self.slots.get(id as usize))
     }
 
     /// The assessment of `text`, the text of recommendation `id`.
     pub fn get(&self, id: u32, text: &str) -> Arc<Assessment> {
-        match self.slots.get(id as usize) {
+        match self.slot(id) {
             Some(slot) => slot.get_or_init(|| Arc::new(assess(text))).clone(),
             // An id beyond the slots cannot be: `Catalog::absorb` makes room for every id it
             // adds. Assessing without keeping it is still right.
@@ -41,19 +59,18 @@ impl Assessments {
 
     /// Whether recommendation `id`'s assessment is already there.
     pub fn is_filled(&self, id: u32) -> bool {
-        self.slots
-            .get(id as usize)
-            .is_some_and(|s| s.get().is_some())
+        self.slot(id).is_some_and(|s| s.get().is_some())
     }
 
     /// Forgets the assessments of `ids` and makes room for ids below `size`.
     pub fn forget(&mut self, ids: &RoaringBitmap, size: usize) {
-        if self.slots.len() < size {
-            self.slots.resize_with(size, OnceLock::new);
+        if self.size < size {
+            self.slots.set(size - 1, OnceLock::new());
+            self.size = size;
         }
         for id in ids {
-            if let Some(slot) = self.slots.get_mut(id as usize) {
-                *slot = OnceLock::new();
+            if (id as usize) < self.size {
+                self.slots.set(id as usize, OnceLock::new());
             }
         }
     }
