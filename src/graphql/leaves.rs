@@ -43,7 +43,7 @@ impl<T: Plain + Sync> OutputType for Leaves<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let direct = plan::<T>(ctx).and_then(|plan| {
+        let direct = plan(ctx).and_then(|plan| {
             self.0
                 .iter()
                 .map(|item| object(&plan, item))
@@ -80,7 +80,7 @@ impl<T: Plain + Sync> OutputType for Leaf<T> {
         let Some(item) = &self.0 else {
             return Ok(Value::Null);
         };
-        match plan::<T>(ctx).and_then(|plan| object(&plan, item)) {
+        match plan(ctx).and_then(|plan| object(&plan, item)) {
             Some(value) => Ok(value),
             None => OutputType::resolve(&self.0, ctx, field).await,
         }
@@ -89,7 +89,7 @@ impl<T: Plain + Sync> OutputType for Leaf<T> {
 
 /// The response keys and field names of a selection made only of fields without
 /// arguments, directives or selections of their own; `None` for any other selection.
-fn plan<T: Plain>(ctx: &ContextSelectionSet<'_>) -> Option<Vec<(Name, Name)>> {
+fn plan(ctx: &ContextSelectionSet<'_>) -> Option<Vec<(Name, Name)>> {
     let mut plan = Vec::with_capacity(ctx.item.node.items.len());
     for s in &ctx.item.node.items {
         let Selection::Field(f) = &s.node else {
