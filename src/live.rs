@@ -27,14 +27,16 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::catalog::{Catalog, LinkRow, Row};
 use crate::model::{Concern, CountryCode, Entity, HistoryEntry, LinkKey, Measure, Ref, Timestamp};
 use crate::store::history::{history_key_from, HistoryKey};
-use crate::store::{ApplyOptions, ApplyReport, Change, Result, Store};
+use crate::store::{
+    ApplyOptions, ApplyReport, Change, ChangeSet, FeedItem, FollowPoint, Result, Store, StoreError,
+};
 
 /// How many change events a subscriber may have queued before it is dropped.
 pub const EVENT_BUFFER: usize = 1024;
@@ -381,7 +383,35 @@ pub struct Live {
     shutdown: watch::Sender<bool>,
     /// Writers pass it (shared) between commit and flush; see [`Live::hold_flushes`].
     flush_gate: RwLock<()>,
+    /// For a replicated store: how far the snapshot follows the store's feed.
+    replica: Option<Replica>,
 }
+
+/// A server's place among the servers of one replicated store.
+struct Replica {
+    /// The store's commit number the snapshot has reached, and who waits for it.
+    applied: Mutex<u64>,
+    advanced: Condvar,
+    state: Mutex<ReplicaState>,
+}
+
+/// How a server follows a replicated store (for `/ready` and the metrics).
+#[derive(Debug, Clone, Default)]
+pub struct ReplicaState {
+    /// Whether the feed is being followed now (false while reloading).
+    pub following: bool,
+    /// The store's commit number the snapshot has reached.
+    pub revision: u64,
+    /// Commits received from the feed since start.
+    pub commits: u64,
+    /// Whole reloads since start (feed lost, or the store replaced by a large write).
+    pub reloads: u64,
+    /// Why the last reload happened.
+    pub last_reload: Option<String>,
+}
+
+/// How long a write waits to see its own commit come back through the feed.
+const READ_YOUR_WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// While held, writers commit but do not flush (see [`Live::hold_flushes`]).
 pub struct FlushHold<'a>(#[allow(dead_code)] std::sync::RwLockWriteGuard<'a, ()>);
@@ -417,7 +447,45 @@ impl Live {
             revocations: broadcast::channel(64).0,
             shutdown: watch::channel(false).0,
             flush_gate: RwLock::new(()),
+            replica: None,
         }
+    }
+
+    /// A server of a replicated store: `catalog` was loaded through the view that
+    /// [`Store::pin`] returned with `point`, and holds the store's commit `revision`. A
+    /// thread follows the store's feed from there, so writes made through any server reach
+    /// this one's snapshot (and subscribers) in commit order.
+    pub fn replicated(
+        store: Arc<Store>,
+        catalog: Catalog,
+        revision: u64,
+        point: FollowPoint,
+    ) -> Arc<Live> {
+        let mut live = Live::new(store, catalog);
+        live.replica = Some(Replica {
+            applied: Mutex::new(revision),
+            advanced: Condvar::new(),
+            state: Mutex::new(ReplicaState {
+                following: true,
+                revision,
+                ..ReplicaState::default()
+            }),
+        });
+        let live = Arc::new(live);
+        let weak = Arc::downgrade(&live);
+        let shutdown = live.on_shutdown();
+        let spawned = std::thread::Builder::new()
+            .name("follow".into())
+            .spawn(move || follow(weak, point, shutdown));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the thread that follows the store");
+        }
+        live
+    }
+
+    /// How this server follows a replicated store (`None`: the store is its own).
+    pub fn replica_state(&self) -> Option<ReplicaState> {
+        self.replica.as_ref().map(|r| lock(&r.state).clone())
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -541,6 +609,9 @@ impl Live {
     /// Applies `changes` as one audited transaction by `author`, durably. Blocking: call it
     /// from a blocking thread.
     pub fn write(&self, changes: Vec<Change>, author: &str) -> Result<Committed> {
+        if let Some(replica) = &self.replica {
+            return self.write_replicated(replica, changes, author);
+        }
         let (seq, report, next) = {
             let mut head = lock(&self.head);
             let report = self.store.apply(
@@ -560,33 +631,7 @@ impl Live {
                 self.release(seq);
                 return Ok(Committed { report, catalog });
             }
-            let mut next = (*head.catalog).clone();
-            if let Err(e) = next.absorb(&self.store, &report.changes) {
-                // The store has the write; a snapshot that cannot follow it is rebuilt whole.
-                tracing::error!(error = %e, "catalog could not absorb a write; reloading it");
-                let generation = next.generation + 1;
-                next = Catalog::load(&self.store)?;
-                next.generation = generation;
-            }
-            let next = Arc::new(next);
-            let previous = std::mem::replace(&mut head.catalog, next.clone());
-            head.seq += 1;
-            let events = report
-                .history
-                .iter()
-                .map(|e| Arc::new(ChangeEvent::new(e.clone(), &next, &previous)))
-                .collect();
-            let history = report
-                .history
-                .iter()
-                .map(|e| crate::store::history::history_key(e.at, e.seq))
-                .collect();
-            lock(&self.pending).commits.push_back(PendingCommit {
-                seq: head.seq,
-                catalog: next.clone(),
-                events,
-                history,
-            });
+            let next = self.stage(&mut head, &report.changes, &report.history)?;
             (head.seq, report, next)
         };
         {
@@ -598,6 +643,138 @@ impl Live {
             report,
             catalog: next,
         })
+    }
+
+    /// Derives the next catalog from the head's by one commit, and queues the commit (its
+    /// catalog, events and audit keys) as pending under the next sequence number. Called
+    /// under the writer lock, so commits queue in commit order.
+    fn stage(
+        &self,
+        head: &mut Head,
+        changes: &ChangeSet,
+        history: &[HistoryEntry],
+    ) -> Result<Arc<Catalog>> {
+        let mut next = (*head.catalog).clone();
+        if let Err(e) = next.absorb(&self.store, changes) {
+            // The store has the write; a snapshot that cannot follow it is rebuilt whole.
+            tracing::error!(error = %e, "catalog could not absorb a write; reloading it");
+            let generation = next.generation + 1;
+            next = Catalog::load(&self.store)?;
+            next.generation = generation;
+        }
+        let next = Arc::new(next);
+        let previous = std::mem::replace(&mut head.catalog, next.clone());
+        head.seq += 1;
+        let events = history
+            .iter()
+            .map(|e| Arc::new(ChangeEvent::new(e.clone(), &next, &previous)))
+            .collect();
+        let history = history
+            .iter()
+            .map(|e| crate::store::history::history_key(e.at, e.seq))
+            .collect();
+        lock(&self.pending).commits.push_back(PendingCommit {
+            seq: head.seq,
+            catalog: next.clone(),
+            events,
+            history,
+        });
+        Ok(next)
+    }
+
+    /// A write to a replicated store: committed by the store (etcd's commit is durable), then
+    /// seen back through the feed like every other server's writes, which this waits for so
+    /// that the answer reflects the write.
+    fn write_replicated(
+        &self,
+        replica: &Replica,
+        changes: Vec<Change>,
+        author: &str,
+    ) -> Result<Committed> {
+        let report = self.store.apply(
+            changes,
+            ApplyOptions {
+                author: Some(author),
+                report_changes: true,
+                ..ApplyOptions::default()
+            },
+        )?;
+        let want = report.changes.revision;
+        let applied = lock(&replica.applied);
+        let (applied, waited) = replica
+            .advanced
+            .wait_timeout_while(applied, READ_YOUR_WRITE_WAIT, |at| *at < want)
+            .unwrap_or_else(|p| p.into_inner());
+        if waited.timed_out() {
+            tracing::warn!(
+                revision = want,
+                applied = *applied,
+                "a write is committed but this server has not seen it come back yet"
+            );
+        }
+        drop(applied);
+        Ok(Committed {
+            report,
+            catalog: self.snapshot(),
+        })
+    }
+
+    /// One commit from the feed of a replicated store: staged and released at once (it is
+    /// durable already).
+    fn apply_from_feed(&self, changes: ChangeSet, history: Vec<HistoryEntry>) -> Result<()> {
+        let Some(replica) = &self.replica else {
+            return Ok(());
+        };
+        let seq = {
+            let mut head = lock(&self.head);
+            self.stage(&mut head, &changes, &history)?;
+            head.seq
+        };
+        self.release(seq);
+        self.advance(replica, changes.revision, |s| s.commits += 1);
+        Ok(())
+    }
+
+    fn advance(&self, replica: &Replica, revision: u64, note: impl FnOnce(&mut ReplicaState)) {
+        {
+            let mut state = lock(&replica.state);
+            state.revision = revision;
+            note(&mut state);
+        }
+        let mut applied = lock(&replica.applied);
+        *applied = revision;
+        replica.advanced.notify_all();
+    }
+
+    /// Loads the whole snapshot again from the store as it is now; returns where to follow
+    /// the feed from.
+    fn reload(&self, why: &str) -> Result<FollowPoint> {
+        let Some(replica) = &self.replica else {
+            return Err(StoreError::Unsupported("not a replicated store".into()));
+        };
+        {
+            let mut state = lock(&replica.state);
+            state.following = false;
+            state.reloads += 1;
+            state.last_reload = Some(why.to_owned());
+        }
+        let (view, point) = self
+            .store
+            .pin()?
+            .ok_or_else(|| StoreError::Unsupported("not a replicated store".into()))?;
+        let mut catalog = Catalog::load(&view)?;
+        let revision = view.revision()?;
+        let keys = view.history_keys()?;
+        {
+            let mut head = lock(&self.head);
+            catalog.generation = head.catalog.generation + 1;
+            let catalog = Arc::new(catalog);
+            head.catalog = catalog.clone();
+            *self.history.write().unwrap_or_else(|p| p.into_inner()) = DurableHistory { keys };
+            *self.current.write().unwrap_or_else(|p| p.into_inner()) = catalog;
+        }
+        self.advance(replica, revision, |s| s.following = true);
+        Ok(point)
     }
 
     /// Moves the durable watermark up to commit `seq` (just flushed) and releases every
@@ -683,6 +860,72 @@ impl Live {
         }
         for (topic, id) in lagged {
             registry.remove(&topic, id);
+        }
+    }
+}
+
+/// The follower of a replicated store: applies each commit of the feed to the snapshot,
+/// reloads when the feed is lost, and ends with the server (or once the server is gone).
+fn follow(live: Weak<Live>, mut point: FollowPoint, mut shutdown: watch::Receiver<bool>) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "the follower cannot start");
+            return;
+        }
+    };
+    loop {
+        let Some(l) = live.upgrade() else { return };
+        let feed = l.store.follow(point);
+        drop(l);
+        let why = match feed {
+            Err(e) => format!("the feed could not start: {e}"),
+            Ok(mut feed) => loop {
+                let next = rt.block_on(async {
+                    tokio::select! {
+                        item = feed.next() => Some(item),
+                        _ = shutdown.wait_for(|stop| *stop) => None,
+                    }
+                });
+                let Some(item) = next else { return };
+                let Some(l) = live.upgrade() else { return };
+                match item {
+                    FeedItem::Commit { changes, history } => {
+                        if let Err(e) = l.apply_from_feed(changes, history) {
+                            break format!("a commit could not be applied: {e}");
+                        }
+                    }
+                    FeedItem::Lost(why) => break why,
+                }
+            },
+        };
+        // Reload, retrying while the store cannot be reached.
+        let mut wait = std::time::Duration::from_millis(100);
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let Some(l) = live.upgrade() else { return };
+            tracing::warn!(reason = %why, "the store's feed was lost; reloading the snapshot");
+            match l.reload(&why) {
+                Ok(p) => {
+                    tracing::info!(
+                        revision = l.replica_state().map_or(0, |s| s.revision),
+                        "snapshot reloaded; following the store again"
+                    );
+                    point = p;
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reloading the snapshot failed; retrying");
+                    drop(l);
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(std::time::Duration::from_secs(5));
+                }
+            }
         }
     }
 }

@@ -35,6 +35,12 @@ struct Cli {
         default_value = "recover-better.sled"
     )]
     data: PathBuf,
+    /// Where the store is, instead of `--data`: a folder, or a replicated store in an etcd
+    /// cluster, `etcd://HOST:PORT[,HOST:PORT…]/PREFIX` (builds with the `etcd` feature).
+    /// Several servers may serve one etcd store; see the README, "Running more than one
+    /// server".
+    #[arg(long, global = true, env = "RECOVER_BETTER_STORE")]
+    store: Option<String>,
     /// How log lines are written to stderr: `text`, or `json` (one object a line).
     #[arg(
         long,
@@ -363,18 +369,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(cli_data: &std::path::Path) -> Result<Store, Box<dyn std::error::Error>> {
-    Ok(Store::open(cli_data)?)
+/// Where the store is: `--store`, else the `--data` folder.
+fn location(cli: &Cli) -> String {
+    match &cli.store {
+        Some(s) => s.clone(),
+        None => cli.data.display().to_string(),
+    }
+}
+
+fn open(location: &str) -> Result<Store, Box<dyn std::error::Error>> {
+    Ok(Store::open_location(location)?)
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let at = location(&cli);
     let Some(command) = cli.command else {
         unreachable!("Cli::parse_with_default gives a command")
     };
     match command {
-        Command::Serve(args) => serve(&cli.data, args),
+        Command::Serve(args) => serve(&at, args),
         Command::Import { dir, default } => {
-            let store = open(&cli.data)?;
+            let store = open(&at)?;
             let source: Box<dyn dataset::Source> = match (dir, default) {
                 (Some(dir), _) => Box::new(Folder(dir)),
                 (None, _) => Box::new(DefaultDataset),
@@ -382,11 +397,11 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             import(&store, source.as_ref())
         }
         Command::Init => {
-            let store = open(&cli.data)?;
+            let store = open(&at)?;
             import(&store, &DefaultDataset)
         }
         Command::Export { dir } => {
-            let store = open(&cli.data)?;
+            let store = open(&at)?;
             let summary = dataset::export::export(&store, &dir)?;
             for (file, n) in summary {
                 println!("{file:<36} {n:>9}");
@@ -394,7 +409,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Token { action } => {
-            let store = open(&cli.data)?;
+            let store = open(&at)?;
             match action {
                 TokenCommand::Create { name, role } => {
                     let secret = store.create_token(&name, role)?;
@@ -418,7 +433,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
-            let store = open(&cli.data)?;
+            let store = open(&at)?;
             let report = check::check(&store)?;
             for v in &report.violations {
                 println!("{v}");
@@ -457,7 +472,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     }
                 }
             };
-            let store = open(&cli.data)?;
+            let store = open(&at)?;
             let options = dataset::measures::MeasureImportOptions {
                 format,
                 countries: (!countries.is_empty()).then(|| countries.into_iter().collect()),
@@ -512,7 +527,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }),
                 None => None,
             };
-            let store = open(&cli.data)?;
+            let store = open(&at)?;
             let options = recs::ImportOptions { session, state };
             match recs::import_file(&store, format, &file, &options) {
                 Ok(summary) => {
@@ -572,14 +587,14 @@ fn import(
     }
 }
 
-fn serve(data: &std::path::Path, args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+fn serve(data: &str, args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let persisted_queries = match &args.persisted_queries {
         Some(path) => Some(Arc::new(server::http::PersistedQueryManifest::load(path)?)),
         None => None,
     };
     let store = Arc::new(open(data)?);
     if store.is_empty()? && !args.empty {
-        tracing::info!(store = %data.display(), "new store: loading the embedded default dataset");
+        tracing::info!(store = %data, "new store: loading the embedded default dataset");
         let summary =
             dataset::import::import(&store, &DefaultDataset, ImportOptions { progress: true })?;
         tracing::info!(records = summary.total().records, "default dataset loaded");

@@ -117,11 +117,15 @@ impl AppBuilder {
 
     /// Loads the catalog (unless given) and assembles the app.
     pub fn build(self) -> Result<App, StoreError> {
+        // A replicated store is read through a view pinned at one revision, and followed
+        // from there (a catalog given must be of the store as it is now).
+        let pinned = self.store.pin()?;
         let catalog = match self.catalog {
             Some(c) => c,
             None => {
                 let started = std::time::Instant::now();
-                let catalog = Catalog::load(&self.store)?;
+                let from = pinned.as_ref().map_or(&*self.store, |(view, _)| view);
+                let catalog = Catalog::load(from)?;
                 tracing::info!(
                     recommendations = catalog.recommendations.len(),
                     measures = catalog.measures.len(),
@@ -131,7 +135,10 @@ impl AppBuilder {
                 catalog
             }
         };
-        let live = Arc::new(Live::new(self.store, catalog));
+        let live = match pinned {
+            Some((view, point)) => Live::replicated(self.store, catalog, view.revision()?, point),
+            None => Arc::new(Live::new(self.store, catalog)),
+        };
         if self.assess_in_background {
             assess_in_background(live.clone());
         }

@@ -230,17 +230,31 @@ async fn ready(State(live): State<Arc<Live>>) -> Response {
         .store()
         .count(crate::store::Entity::Recommendation)
         .is_ok();
-    let (status, word) = match (shutting_down, store) {
-        (true, _) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
-        (false, false) => (StatusCode::SERVICE_UNAVAILABLE, "store unreadable"),
-        (false, true) => (StatusCode::OK, "ready"),
+    // On a replicated store: whether the snapshot follows the store's feed (while it
+    // reloads, it serves an older snapshot: out of rotation until it caught up).
+    let replica = live.replica_state();
+    let following = replica.as_ref().is_none_or(|r| r.following);
+    let (status, word) = match (shutting_down, store, following) {
+        (true, _, _) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+        (false, false, _) => (StatusCode::SERVICE_UNAVAILABLE, "store unreadable"),
+        (false, true, false) => (StatusCode::SERVICE_UNAVAILABLE, "reloading"),
+        (false, true, true) => (StatusCode::OK, "ready"),
     };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": word,
         "version": version,
         "store": if store { "open" } else { "unreadable" },
         "snapshotGeneration": generation,
     });
+    if let Some(r) = replica {
+        body["replica"] = serde_json::json!({
+            "following": r.following,
+            "revision": r.revision,
+            "commits": r.commits,
+            "reloads": r.reloads,
+            "lastReload": r.last_reload,
+        });
+    }
     (status, Json(body)).into_response()
 }
 

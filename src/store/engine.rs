@@ -14,6 +14,8 @@
 //! key space. The byte layouts of keys and values stay the store's business
 //! ([`super::keys`], [`super::codec`]).
 //!
+//! The embedded engine is sled; with the `etcd` feature, [`super::etcd`] is the replicated one.
+//!
 //! The embedded engine is sled. sled acknowledges a write before it is on disk, so durable
 //! writers flush; write sets larger than [`SINGLE_TRANSACTION_MAX_WRITES`] go through the
 //! undo journal of [`super::journal`], since a sled transaction pins every page it touches.
@@ -115,6 +117,8 @@ impl From<sled::Error> for CommitError {
 /// The engine a store runs on.
 pub(super) enum Engine {
     Sled(SledEngine),
+    #[cfg(feature = "etcd")]
+    Etcd(super::etcd::EtcdEngine),
 }
 
 pub(super) struct SledEngine {
@@ -162,6 +166,8 @@ impl Engine {
     pub fn pending_rollback(&self) -> Result<bool> {
         match self {
             Engine::Sled(e) => journal::pending(e),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.pending_rollback(),
         }
     }
 
@@ -169,18 +175,24 @@ impl Engine {
     pub fn recover(&self) -> Result<bool> {
         match self {
             Engine::Sled(e) => journal::recover(e),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.recover(),
         }
     }
 
     pub fn get(&self, t: TreeId, k: &[u8]) -> Result<Option<Bytes>> {
         match self {
             Engine::Sled(e) => Ok(e.tree(t).get(k)?),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.get(t, k),
         }
     }
 
     pub fn contains(&self, t: TreeId, k: &[u8]) -> Result<bool> {
         match self {
             Engine::Sled(e) => Ok(e.tree(t).contains_key(k)?),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => Ok(e.get(t, k)?.is_some()),
         }
     }
 
@@ -193,6 +205,8 @@ impl Engine {
     pub fn prefix(&self, t: TreeId, prefix: &[u8]) -> Scan<'_> {
         match self {
             Engine::Sled(e) => Box::new(e.tree(t).scan_prefix(prefix).map(sled_pair)),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.prefix(t, prefix, false),
         }
     }
 
@@ -200,6 +214,8 @@ impl Engine {
     pub fn prefix_rev(&self, t: TreeId, prefix: &[u8]) -> Scan<'_> {
         match self {
             Engine::Sled(e) => Box::new(e.tree(t).scan_prefix(prefix).rev().map(sled_pair)),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.prefix(t, prefix, true),
         }
     }
 
@@ -207,6 +223,8 @@ impl Engine {
     pub fn range(&self, t: TreeId, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Scan<'_> {
         match self {
             Engine::Sled(e) => Box::new(e.tree(t).range::<&[u8], _>((from, to)).map(sled_pair)),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.range(t, from, to, false),
         }
     }
 
@@ -214,6 +232,8 @@ impl Engine {
     pub fn commit(&self, set: &WriteSet) -> Result<(), CommitError> {
         match self {
             Engine::Sled(e) => e.commit(set),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.commit(set),
         }
     }
 
@@ -224,6 +244,9 @@ impl Engine {
                 e.db.flush()?;
                 Ok(())
             }
+            // etcd's commit is the durability point (a quorum's fsync).
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(_) => Ok(()),
         }
     }
 
@@ -231,6 +254,8 @@ impl Engine {
     pub fn size_on_disk(&self) -> Result<u64> {
         match self {
             Engine::Sled(e) => Ok(e.db.size_on_disk()?),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.size_on_disk(),
         }
     }
 }

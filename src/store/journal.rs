@@ -146,7 +146,11 @@ mod tests {
     #[test]
     fn recovery_restores_before_images_and_is_idempotent() {
         let engine = super::super::engine::Engine::temporary_sled().unwrap();
-        let super::super::engine::Engine::Sled(store) = &engine;
+        #[allow(irrefutable_let_patterns)]
+        let super::super::engine::Engine::Sled(store) = &engine
+        else {
+            unreachable!()
+        };
         let countries = store.tree(TreeId::Countries);
         countries.insert(b"AAA", b"old".as_slice()).unwrap();
         // A journal as step 1 would write it, the marker of step 2, and a partial step 3.

@@ -16,6 +16,9 @@
 pub mod check;
 pub mod codec;
 mod engine;
+#[cfg(feature = "etcd")]
+mod etcd;
+mod feed;
 pub mod history;
 mod journal;
 pub mod keys;
@@ -31,6 +34,7 @@ use roaring::RoaringBitmap;
 
 use crate::model::*;
 pub use codec::Stored;
+pub use feed::{Feed, FeedItem, FollowPoint};
 use keys::*;
 pub use keys::{Index, RefKind};
 pub use write::{
@@ -181,6 +185,10 @@ impl std::fmt::Display for Rejection {
 pub enum StoreError {
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
+    #[error("etcd: {0}")]
+    Etcd(String),
+    #[error("{0}")]
+    Unsupported(String),
     #[error(
         "the store at {0} is in use by another process (stop it, or choose another --data folder)"
     )]
@@ -224,9 +232,105 @@ impl Store {
         Self::on(Engine::open_sled(path)?, path.to_owned())
     }
 
+    /// Opens (or creates) the store named by `--store`: a folder (sled), or
+    /// `etcd://HOST:PORT[,HOST:PORT…]/PREFIX` (a replicated store, with the `etcd` feature).
+    pub fn open_location(location: &str) -> Result<Store> {
+        if location.starts_with("etcd://") {
+            return Self::open_etcd(location);
+        }
+        Self::open(Path::new(location))
+    }
+
+    #[cfg(feature = "etcd")]
+    fn open_etcd(url: &str) -> Result<Store> {
+        let parsed = etcd::EtcdUrl::parse(url).map_err(StoreError::Unsupported)?;
+        Self::on(
+            Engine::Etcd(etcd::EtcdEngine::connect(&parsed)?),
+            PathBuf::from(url),
+        )
+    }
+
+    #[cfg(not(feature = "etcd"))]
+    fn open_etcd(url: &str) -> Result<Store> {
+        Err(StoreError::Unsupported(format!(
+            "{url}: this binary was built without the etcd backend; build it with `cargo build --release --features etcd` (which needs protoc: Debian's protobuf-compiler)"
+        )))
+    }
+
     /// A store that lives in memory and a temporary folder, removed on drop (for tests).
+    ///
+    /// With `RECOVER_BETTER_TEST_STORE=etcd://HOST:PORT/PREFIX` (and the `etcd` feature), a
+    /// store of its own under a new random prefix in that etcd instead: the same tests run
+    /// against either engine.
     pub fn temporary() -> Result<Store> {
+        #[cfg(feature = "etcd")]
+        if let Ok(url) = std::env::var("RECOVER_BETTER_TEST_STORE") {
+            if url.starts_with("etcd://") {
+                let unique = format!(
+                    "{}/t-{:016x}",
+                    url.trim_end_matches('/'),
+                    rand::random::<u64>()
+                );
+                return Self::open_etcd(&unique);
+            }
+        }
         Self::on(Engine::temporary_sled()?, PathBuf::from("(temporary)"))
+    }
+
+    /// Whether several servers may share this store (each then follows its [`Feed`]).
+    pub fn is_replicated(&self) -> bool {
+        !matches!(self.engine, Engine::Sled(_))
+    }
+
+    /// For a replicated store: a read-only view of it as it is now, and the point to
+    /// [`Store::follow`] it from once a snapshot is loaded through the view. `None` for sled,
+    /// which one process owns and whose writes need no feed.
+    pub fn pin(&self) -> Result<Option<(Store, FollowPoint)>> {
+        match &self.engine {
+            Engine::Sled(_) => Ok(None),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => {
+                let (view, revision) = e.pin()?;
+                let generation = view.pinned_generation().unwrap_or(0);
+                Ok(Some((
+                    Store {
+                        engine: Engine::Etcd(view),
+                        path: self.path.clone(),
+                        writer: Mutex::new(()),
+                    },
+                    FollowPoint {
+                        revision,
+                        generation,
+                    },
+                )))
+            }
+        }
+    }
+
+    /// Every commit after `from`, whichever server made it, in commit order.
+    pub fn follow(&self, from: FollowPoint) -> Result<Feed> {
+        match &self.engine {
+            Engine::Sled(_) => {
+                let _ = from;
+                Err(StoreError::Unsupported(
+                    "a store in a folder has no feed: one process owns it".into(),
+                ))
+            }
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => Ok(Feed {
+                rx: e.follow(from.revision, from.generation),
+            }),
+        }
+    }
+
+    /// The store's commit number: it counts every write ([`ChangeSet::revision`]).
+    pub fn revision(&self) -> Result<u64> {
+        Ok(self
+            .engine
+            .get(TreeId::Meta, write::REVISION)?
+            .and_then(|v| v.as_ref().try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
     }
 
     fn on(engine: Engine, path: PathBuf) -> Result<Store> {

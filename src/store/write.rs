@@ -464,7 +464,7 @@ const MAX_ATTEMPTS: u32 = 16;
 /// The meta key counting commits: every write reads it and bumps it, and commits only if
 /// it is unchanged, so writers are serialised by the engine itself, whatever else they
 /// read (scans included).
-const REVISION: &[u8] = b"revision";
+pub(super) const REVISION: &[u8] = b"revision";
 
 type Problems = Vec<Refusal>;
 
@@ -1485,7 +1485,7 @@ impl<'s> Plan<'s> {
 }
 
 /// Where the record stored at `at` lives in a snapshot.
-fn location(entity: Entity, at: &[u8]) -> Location {
+pub(super) fn location(entity: Entity, at: &[u8]) -> Location {
     let id = || decode_id(at).map_or(Location::Natural, Location::Id);
     match entity {
         Entity::Link => decode_link_key(at).map_or(Location::Natural, |(r, m)| Location::Link {

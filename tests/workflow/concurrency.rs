@@ -26,11 +26,11 @@ const RECS: [&str; 4] = [
     "R-37-UKR-001",
 ];
 const MEASURES: [&str; 3] = ["M-HND-001", "M-USA-001", "M-UKR-001"];
-const CLIENTS: usize = 16;
+pub(crate) const CLIENTS: usize = 16;
 
 /// A change the server acknowledged: the link's key, what happened and the version it made.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Ack {
+pub(crate) struct Ack {
     key: String,
     kind: ChangeKind,
     version: i64,
@@ -43,6 +43,26 @@ async fn client(
     seed: u64,
     until: Instant,
     acks: Arc<Mutex<Vec<Ack>>>,
+) -> (usize, usize) {
+    editor(address, token, seed, until, acks, Unavailable::Fails).await
+}
+
+/// What an editor makes of a server that answers with an internal error (a store that cannot
+/// be reached for a moment): a failed test, or a write not acknowledged.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unavailable {
+    Fails,
+    NotAcknowledged,
+}
+
+/// [`client`], telling how it takes internal errors; returns (sent, refused).
+pub(crate) async fn editor(
+    address: String,
+    token: String,
+    seed: u64,
+    until: Instant,
+    acks: Arc<Mutex<Vec<Ack>>>,
+    unavailable: Unavailable,
 ) -> (usize, usize) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -78,6 +98,8 @@ async fn client(
                 .and_then(|l| l["version"].as_i64())
         };
         let op = rng.gen_range(0..3);
+        // The version an unlink removes, for its acknowledgement.
+        let mut unlinked = 0;
         let reply = match op {
             0 => {
                 let relation = ["IMPLEMENTS", "RELATED", "CONTRADICTS"]
@@ -106,22 +128,32 @@ async fn client(
                     json!({ "input": { "recommendation": r, "measure": m, "expectedVersion": v } }),
                 )
                 .await
-                .map(|resp| (resp, v))
-                .map(|(resp, v)| {
-                    // Remember the version for the acknowledgement below.
-                    UNLINKED.with(|u| u.set(v));
-                    resp
-                })
+                .inspect(|_| unlinked = v)
             }
         };
         sent += 1;
-        // The server is gone (killed): this client stops.
-        let Ok(reply) = reply else { break };
+        let reply = match reply {
+            Ok(r) => r,
+            // A write that took too long (a store failing over) is not acknowledged.
+            Err(e) if unavailable == Unavailable::NotAcknowledged && e.is_timeout() => {
+                refused += 1;
+                continue;
+            }
+            // The server is gone (killed): this client stops.
+            Err(_) => break,
+        };
         let Ok(body) = reply.json::<Value>().await else {
             continue;
         };
         if body.get("errors").is_some() {
             let code = &body["errors"][0]["extensions"]["code"];
+            if unavailable == Unavailable::NotAcknowledged
+                && code != "CONFLICT"
+                && code != "NOT_FOUND"
+            {
+                refused += 1;
+                continue;
+            }
             assert!(
                 code == "CONFLICT" || code == "NOT_FOUND",
                 "only conflicts and vanished links are expected: {body}"
@@ -153,7 +185,7 @@ async fn client(
             _ => Ack {
                 key: key.clone(),
                 kind: ChangeKind::Deleted,
-                version: UNLINKED.with(|u| u.get()),
+                version: unlinked,
             },
         };
         acks.lock().unwrap().push(ack);
@@ -161,12 +193,8 @@ async fn client(
     (sent, refused)
 }
 
-thread_local! {
-    static UNLINKED: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
-}
-
 /// Every acknowledged change has its history entry, by the right author.
-fn assert_acknowledged(store: &Store, acks: &[Ack], author: &str) {
+pub(crate) fn assert_acknowledged(store: &Store, acks: &[Ack], author: &str) {
     let entries: HashSet<Ack> = store
         .all_history()
         .map(Result::unwrap)
@@ -186,7 +214,7 @@ fn assert_acknowledged(store: &Store, acks: &[Ack], author: &str) {
 }
 
 /// The newest state of each link agrees with its last history entry.
-fn assert_history_matches_links(store: &Store) {
+pub(crate) fn assert_history_matches_links(store: &Store) {
     let mut last: std::collections::HashMap<String, (ChangeKind, u32)> = Default::default();
     for e in store.all_history().map(Result::unwrap) {
         last.insert(e.key, (e.change, e.version));
@@ -250,13 +278,22 @@ async fn sixteen_concurrent_editors_lose_nothing() {
 
 /// Starts `serve` on a free port; returns the child and its address.
 fn start_server(data: &std::path::Path) -> (Child, String) {
+    start_server_at(data.to_str().unwrap())
+}
+
+/// Starts `serve` on a free port over the store at `location` (a folder, or `etcd://…`).
+pub(crate) fn start_server_at(location: &str) -> (Child, String) {
+    start_server_logging(location, Stdio::null())
+}
+
+/// [`start_server_at`], its log (warnings and errors) going to `log`.
+pub(crate) fn start_server_logging(location: &str, log: Stdio) -> (Child, String) {
     let mut child = Command::new(bin())
-        .args(["--data"])
-        .arg(data)
+        .args(["--store", location])
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();

@@ -11,6 +11,8 @@ mod concurrency;
 mod harness;
 mod history;
 mod mutations;
+#[cfg(feature = "etcd")]
+mod replicas;
 mod snapshot;
 mod subscriptions;
 mod suggestions;

@@ -1,0 +1,691 @@
+//! Several API servers on one replicated store: a 3-node etcd cluster on loopback ports and
+//! two servers on it. Concurrent editors split across both servers lose nothing, the servers
+//! agree with each other and with a fresh load, and both survive an etcd node and a server
+//! killed with SIGKILL; a sled store exported, imported into etcd and back gives identical
+//! files.
+//!
+//! Needs the `etcd` feature and Debian's `etcd-server` (`.ci/run` installs it).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use recover_better::model::ChangeKind;
+use recover_better::store::{check, Store};
+
+use crate::common::{self, bin, Dataset};
+use crate::concurrency::{
+    assert_acknowledged, assert_history_matches_links, editor, start_server_at,
+    start_server_logging, Ack, Unavailable, CLIENTS,
+};
+
+/// An etcd cluster of its own on free loopback ports, in a temporary folder; killed on drop.
+struct Cluster {
+    dir: tempfile::TempDir,
+    nodes: Vec<Node>,
+}
+
+struct Node {
+    name: String,
+    client: u16,
+    peer: u16,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether an etcd node answers `/health` with `{"health":"true"}` (a plain HTTP/1.0 GET).
+fn health(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /health HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.replace(' ', "").contains("\"health\":\"true\"")
+}
+
+fn etcd_binary() -> PathBuf {
+    let path = std::env::var_os("ETCD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("etcd"));
+    let found = Command::new(&path)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "etcd is needed by the replica tests: install Debian's etcd-server (.ci/run does), or set ETCD_BIN"
+    );
+    path
+}
+
+impl Cluster {
+    fn start(n: usize) -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("etcd-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
+        let nodes: Vec<Node> = (0..n)
+            .map(|i| Node {
+                name: format!("n{i}"),
+                client: free_port(),
+                peer: free_port(),
+                child: None,
+            })
+            .collect();
+        let mut cluster = Cluster { dir, nodes };
+        for i in 0..n {
+            cluster.launch(i, "new");
+        }
+        cluster.wait_healthy();
+        cluster
+    }
+
+    fn initial_cluster(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("{}=http://127.0.0.1:{}", n.name, n.peer))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn launch(&mut self, i: usize, state: &str) {
+        let initial = self.initial_cluster();
+        let dir = self.dir.path().join(&self.nodes[i].name);
+        let log = std::fs::File::create(self.dir.path().join(format!("n{i}.log"))).unwrap();
+        let n = &mut self.nodes[i];
+        let client = format!("http://127.0.0.1:{}", n.client);
+        let peer = format!("http://127.0.0.1:{}", n.peer);
+        let child = Command::new(etcd_binary())
+            .args(["--name", &n.name])
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(["--listen-client-urls", &client])
+            .args(["--advertise-client-urls", &client])
+            .args(["--listen-peer-urls", &peer])
+            .args(["--initial-advertise-peer-urls", &peer])
+            .args(["--initial-cluster", &initial])
+            .args(["--initial-cluster-state", state])
+            .args(["--initial-cluster-token", "recover-better-test"])
+            // The limits the README asks an operator to set: a write set of a few thousand
+            // keys is one transaction.
+            .args(["--max-txn-ops", "10000"])
+            .args(["--max-request-bytes", "10485760"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        n.child = Some(child);
+    }
+
+    /// `etcd://` address of every node.
+    fn url(&self, prefix: &str) -> String {
+        let hosts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.client))
+            .collect();
+        format!("etcd://{}/{prefix}", hosts.join(","))
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for n in self.nodes.iter().filter(|n| n.child.is_some()) {
+            loop {
+                let healthy = health(n.client);
+                if healthy {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "etcd node {} did not become healthy; see {}",
+                    n.name,
+                    self.dir.path().display()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// SIGKILL one node.
+    fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// A server process; killed on drop.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(location: &str) -> Server {
+        let (child, address) = start_server_at(location);
+        Server { child, address }
+    }
+
+    /// With its log in `CARGO_TARGET_TMPDIR/<name>.log` (printed when a test fails).
+    fn logged(location: &str, name: &str) -> Server {
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.log"));
+        eprintln!("server log: {}", path.display());
+        let file = std::fs::File::create(&path).unwrap();
+        let (child, address) = start_server_logging(location, Stdio::from(file));
+        Server { child, address }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary on the store at `location`; its stdout.
+fn run(location: &str, args: &[&str]) -> String {
+    let out = Command::new(bin())
+        .args(["--store", location])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The small dataset imported and an editor's token made, through the command line.
+fn seed(location: &str) -> String {
+    let dataset = Dataset::small().write_temp();
+    run(location, &["import", dataset.path().to_str().unwrap()]);
+    let out = run(
+        location,
+        &["token", "create", "--name", "eddie", "--role", "editor"],
+    );
+    let token = out.lines().last().unwrap().to_owned();
+    assert!(token.starts_with("rb_"), "{out}");
+    token
+}
+
+async fn post(address: &str, query: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn get_text(address: &str, path: &str) -> String {
+    reqwest::get(format!("{address}{path}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The server's `/ready` answer.
+async fn ready(address: &str) -> Value {
+    reqwest::get(format!("{address}/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// What the servers are compared on: every link and recommendation downloaded whole, and a
+/// few of the read API's queries.
+async fn view(address: &str) -> BTreeMap<&'static str, String> {
+    let mut v = BTreeMap::new();
+    v.insert("links", get_text(address, "/export/links.jsonl").await);
+    v.insert(
+        "recommendations",
+        get_text(address, "/export/recommendations.jsonl").await,
+    );
+    v.insert(
+        "measures",
+        get_text(address, "/export/measures.jsonl").await,
+    );
+    let queries = [
+        "{ recommendations(first: 20, filter: { cycle: 3 }) { totalCount edges { node { ref text response actionCategory } } } }",
+        "{ measures(first: 10) { totalCount edges { node { ref title links { recommendation { ref } relation version } } } } }",
+        "{ recommendations(first: 5) { facets { theme { value count } response { value count } } } }",
+        "{ changes(first: 100) { totalCount edges { node { entity key kind version author } } } }",
+    ];
+    for (i, q) in queries.iter().enumerate() {
+        let name: &'static str = ["q1", "q2", "q3", "q4"][i];
+        v.insert(name, post(address, q).await.to_string());
+    }
+    v
+}
+
+/// Waits until every server has reached the store's last commit.
+async fn converge(addresses: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut revisions = vec![];
+        for a in addresses {
+            revisions.push(ready(a).await["replica"]["revision"].as_u64());
+        }
+        if revisions.iter().all(|r| r.is_some() && *r == revisions[0]) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "servers did not converge: {revisions:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Per link, versions only go up between a creation and a deletion, in history order.
+fn assert_versions_never_go_back(store: &Store) {
+    let mut last: BTreeMap<String, u32> = BTreeMap::new();
+    for e in store.all_history().map(Result::unwrap) {
+        match e.change {
+            ChangeKind::Created => {
+                assert_eq!(e.version, 1, "{} created at version {}", e.key, e.version);
+                last.insert(e.key, 1);
+            }
+            ChangeKind::Deleted => {
+                last.remove(&e.key);
+            }
+            _ => {
+                let before = last.get(&e.key).copied().unwrap_or(0);
+                assert!(
+                    e.version > before,
+                    "{}: version {} after {before}",
+                    e.key,
+                    e.version
+                );
+                last.insert(e.key, e.version);
+            }
+        }
+    }
+}
+
+async fn editors(
+    servers: &[&str],
+    token: &str,
+    seed: u64,
+    until: Instant,
+    acks: Arc<Mutex<Vec<Ack>>>,
+    unavailable: Unavailable,
+) -> Vec<tokio::task::JoinHandle<(usize, usize)>> {
+    (0..CLIENTS as u64)
+        .map(|i| {
+            tokio::spawn(editor(
+                servers[i as usize % servers.len()].to_owned(),
+                token.to_owned(),
+                seed + i,
+                until,
+                acks.clone(),
+                unavailable,
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_on_a_three_node_cluster_agree_under_sixteen_editors() {
+    let cluster = Cluster::start(3);
+    let url = cluster.url("rb");
+    let token = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || seed(&url)
+    })
+    .await
+    .unwrap();
+    let a = Server::start(&url);
+    let b = Server::start(&url);
+
+    // The same answers from A, B and a server on a sled store of the same dataset.
+    let sled_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let sled = sled_dir.path().join("store").display().to_string();
+    tokio::task::spawn_blocking({
+        let sled = sled.clone();
+        move || seed(&sled)
+    })
+    .await
+    .unwrap();
+    let c = Server::start(&sled);
+    let on_sled = view(&c.address).await;
+    assert_eq!(view(&a.address).await, on_sled, "server A and sled differ");
+    assert_eq!(view(&b.address).await, on_sled, "server B and sled differ");
+    drop(c);
+
+    // A write through A is read through B.
+    let link = "mutation { linkRecommendation(input: { recommendation: \"R-36-HND-001\", measure: \"M-USA-001\", relation: RELATED }) { link { version } } }";
+    let r: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", a.address))
+        .bearer_auth(&token)
+        .json(&json!({ "query": link }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["data"]["linkRecommendation"]["link"]["version"], 1, "{r}");
+    converge(&[&a.address, &b.address]).await;
+    let seen = post(
+        &b.address,
+        "{ recommendation(ref: \"R-36-HND-001\") { links { measure { ref } } } }",
+    )
+    .await;
+    assert!(seen.to_string().contains("M-USA-001"), "{seen}");
+
+    // Sixteen editors, half on each server.
+    let acks = Arc::new(Mutex::new(vec![]));
+    let until = Instant::now() + Duration::from_secs(6);
+    let tasks = editors(
+        &[&a.address, &b.address],
+        &token,
+        0,
+        until,
+        acks.clone(),
+        Unavailable::Fails,
+    )
+    .await;
+    let (mut sent, mut refused) = (0, 0);
+    for t in tasks {
+        let (s, r) = t.await.unwrap();
+        sent += s;
+        refused += r;
+    }
+    let acks = acks.lock().unwrap().clone();
+    eprintln!(
+        "{sent} mutations through two servers, {} acknowledged, {refused} conflicts",
+        acks.len()
+    );
+    assert!(acks.len() > 50, "too few changes: {}", acks.len());
+    assert!(
+        refused > 0,
+        "16 editors on 12 pairs must conflict sometimes"
+    );
+
+    converge(&[&a.address, &b.address]).await;
+    let store = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || Store::open_location(&url).unwrap()
+    })
+    .await
+    .unwrap();
+    let store = Arc::new(store);
+    {
+        let (store, acks) = (store.clone(), acks.clone());
+        tokio::task::spawn_blocking(move || {
+            let report = check::check(&store).unwrap();
+            assert!(report.is_clean(), "{:?}", report.violations);
+            assert_acknowledged(&store, &acks, "eddie");
+            assert_history_matches_links(&store);
+            assert_versions_never_go_back(&store);
+        })
+        .await
+        .unwrap();
+    }
+    // Both servers equal a fresh load (a third server started now).
+    let fresh = Server::start(&url);
+    let expected = view(&fresh.address).await;
+    assert_eq!(
+        view(&a.address).await,
+        expected,
+        "server A differs from a fresh load"
+    );
+    assert_eq!(
+        view(&b.address).await,
+        expected,
+        "server B differs from a fresh load"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_etcd_node_and_a_server_killed_under_load_lose_nothing() {
+    let mut cluster = Cluster::start(3);
+    let url = cluster.url("rb");
+    let token = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || seed(&url)
+    })
+    .await
+    .unwrap();
+    let mut a = Server::logged(&url, "replica-kill-a");
+    let b = Server::logged(&url, "replica-kill-b");
+
+    let acks = Arc::new(Mutex::new(vec![]));
+    let until = Instant::now() + Duration::from_secs(10);
+    let tasks = editors(
+        &[&a.address, &b.address],
+        &token,
+        1000,
+        until,
+        acks.clone(),
+        Unavailable::NotAcknowledged,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.kill(0); // SIGKILL one of three etcd nodes: a quorum remains
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    a.child.kill().unwrap(); // SIGKILL server A
+    a.child.wait().unwrap();
+    let acked_at_kill = acks.lock().unwrap().len();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acks = acks.lock().unwrap().clone();
+    eprintln!(
+        "{} acknowledged, {acked_at_kill} of them before server A was killed",
+        acks.len()
+    );
+    assert!(acked_at_kill > 10, "only {acked_at_kill} acknowledged");
+    assert!(
+        acks.len() > acked_at_kill + 10,
+        "server B stopped acknowledging writes after the kills: {} then {acked_at_kill}",
+        acks.len()
+    );
+
+    // Server A restarts on the two remaining nodes and catches up.
+    let survivors = {
+        let hosts: Vec<String> = cluster.nodes[1..]
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.client))
+            .collect();
+        format!("etcd://{}/rb", hosts.join(","))
+    };
+    a = Server::start(&survivors);
+    converge(&[&a.address, &b.address]).await;
+    let store = Arc::new(
+        tokio::task::spawn_blocking({
+            let url = survivors.clone();
+            move || Store::open_location(&url).unwrap()
+        })
+        .await
+        .unwrap(),
+    );
+    {
+        let (store, acks) = (store.clone(), acks.clone());
+        tokio::task::spawn_blocking(move || {
+            let report = check::check(&store).unwrap();
+            assert!(report.is_clean(), "{:?}", report.violations);
+            assert_acknowledged(&store, &acks, "eddie");
+            assert_history_matches_links(&store);
+            assert_versions_never_go_back(&store);
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        view(&a.address).await,
+        view(&b.address).await,
+        "the restarted server and the survivor differ"
+    );
+}
+
+#[test]
+fn a_sled_store_moved_to_etcd_and_back_exports_the_same_files() {
+    let cluster = Cluster::start(1);
+    let sled = common::store_with_small_dataset();
+    let first = common::export_bytes(&sled);
+
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in &first {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let etcd = Store::open_location(&cluster.url("moved")).unwrap();
+    common::import_dir(&etcd, dir.path()).unwrap();
+    common::assert_clean(&etcd);
+    let second = common::export_bytes(&etcd);
+    common::assert_same_files(&first, &second);
+
+    let back_dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in &second {
+        let path = back_dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let back_store = tempfile::tempdir().unwrap();
+    let back = Store::open(&back_store.path().join("store")).unwrap();
+    common::import_dir(&back, back_dir.path()).unwrap();
+    common::assert_same_files(&first, &common::export_bytes(&back));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_hands_over_each_commit_as_its_writer_saw_it() {
+    use recover_better::store::{ApplyOptions, Change, FeedItem, Key, Record};
+    let cluster = Cluster::start(1);
+    let url = cluster.url("feed");
+    let store = Arc::new(
+        tokio::task::spawn_blocking(move || {
+            let store = Store::open_location(&url).unwrap();
+            let dir = Dataset::small().write_temp();
+            common::import_dir(&store, dir.path()).unwrap();
+            store
+        })
+        .await
+        .unwrap(),
+    );
+    let (_view, point) = store.pin().unwrap().expect("an etcd store is followed");
+    let mut feed = store.follow(point).unwrap();
+
+    // An edit, a creation with its index entries, a deletion that cascades to links.
+    let (_, rec) = store.recommendations().next().unwrap().unwrap();
+    let mut edited = rec.record.clone();
+    edited.text.push_str(" (edited)");
+    let (_, measure) = store
+        .measures()
+        .map(Result::unwrap)
+        .find(|(id, m)| {
+            let linked = store
+                .links()
+                .map(Result::unwrap)
+                .any(|((_, x), _)| x == *id);
+            let cited = store
+                .good_practices()
+                .map(Result::unwrap)
+                .any(|(_, g)| g.record.measures.contains(&m.record.id));
+            let mitigates = store
+                .concerns()
+                .map(Result::unwrap)
+                .any(|(_, c)| c.record.measures.contains(&m.record.id));
+            let acted = store
+                .actions()
+                .map(Result::unwrap)
+                .any(|(_, a)| a.record.measures.contains(&m.record.id));
+            linked && !cited && !mitigates && !acted
+        })
+        .expect("a measure with links that nothing else refers to");
+    let writes = vec![
+        vec![Change::put(Record::Recommendation(edited))],
+        vec![Change::delete(Key::Measure(measure.record.id.clone()))],
+    ];
+    for changes in writes {
+        let s = store.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            s.apply(
+                changes,
+                ApplyOptions {
+                    author: Some("feed-test"),
+                    report_changes: true,
+                    ..ApplyOptions::default()
+                },
+            )
+            .unwrap()
+        })
+        .await
+        .unwrap();
+        let item = tokio::time::timeout(Duration::from_secs(10), feed.next())
+            .await
+            .expect("the commit comes through the feed");
+        let FeedItem::Commit { changes, history } = item else {
+            panic!("the feed was lost")
+        };
+        let sorted = |v: Vec<String>| {
+            let mut v = v;
+            v.sort();
+            v
+        };
+        assert_eq!(changes.revision, report.changes.revision);
+        assert_eq!(
+            sorted(changes.records.iter().map(|r| format!("{r:?}")).collect()),
+            sorted(
+                report
+                    .changes
+                    .records
+                    .iter()
+                    .map(|r| format!("{r:?}"))
+                    .collect()
+            ),
+        );
+        assert_eq!(
+            sorted(changes.postings.iter().map(|p| format!("{p:?}")).collect()),
+            sorted(
+                report
+                    .changes
+                    .postings
+                    .iter()
+                    .map(|p| format!("{p:?}"))
+                    .collect()
+            ),
+        );
+        assert_eq!(history, report.history);
+        assert!(!history.is_empty());
+    }
+}
