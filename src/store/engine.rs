@@ -250,6 +250,17 @@ impl Engine {
         }
     }
 
+    /// For a remote engine: the same engine with every key read into memory at once, to
+    /// plan a large write against (see [`super::Store::apply`]); `None` when reads are local
+    /// anyway.
+    pub fn bulk(&self) -> Result<Option<Engine>> {
+        match self {
+            Engine::Sled(_) => Ok(None),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => Ok(Some(Engine::Etcd(e.bulk()?))),
+        }
+    }
+
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
         match self {

@@ -114,6 +114,15 @@ struct Shared {
 pub struct EtcdEngine {
     shared: Arc<Shared>,
     pinned: Option<(i64, u64)>,
+    /// A whole generation read into memory at one revision, for planning a large write
+    /// without a round trip per key ([`EtcdEngine::bulk`]); writes still go to etcd.
+    local: Option<Arc<Local>>,
+}
+
+/// Every tree of one generation, as etcd held it at one revision.
+struct Local {
+    generation: u64,
+    trees: Vec<std::collections::BTreeMap<Vec<u8>, Bytes>>,
 }
 
 /// One key of a committed transaction, as the feed hands it over.
@@ -370,6 +379,7 @@ impl EtcdEngine {
         Ok(EtcdEngine {
             shared,
             pinned: None,
+            local: None,
         })
     }
 
@@ -383,15 +393,55 @@ impl EtcdEngine {
             EtcdEngine {
                 shared: self.shared.clone(),
                 pinned: Some((revision, generation)),
+                local: None,
             },
             revision,
         ))
     }
 
     fn generation(&self) -> u64 {
-        match self.pinned {
-            Some((_, g)) => g,
-            None => self.shared.current(),
+        match (&self.pinned, &self.local) {
+            (Some((_, g)), _) => *g,
+            (None, Some(l)) => l.generation,
+            (None, None) => self.shared.current(),
+        }
+    }
+
+    /// The same engine reading the whole current generation from memory, as it is now (one
+    /// paged read): a large write is planned against it with no round trip per key, and
+    /// committed to etcd as usual (its preconditions say whether what it read still holds).
+    pub fn bulk(&self) -> Result<EtcdEngine> {
+        let (view, _) = self.pin()?;
+        let generation = view.generation();
+        let mut trees = vec![std::collections::BTreeMap::new(); TreeId::ALL.len()];
+        for (i, t) in TreeId::ALL.iter().enumerate() {
+            for kv in view.range(*t, Bound::Unbounded, Bound::Unbounded, false) {
+                let (k, v) = kv?;
+                trees[i].insert(k.to_vec(), v);
+            }
+        }
+        Ok(EtcdEngine {
+            shared: self.shared.clone(),
+            pinned: None,
+            local: Some(Arc::new(Local { generation, trees })),
+        })
+    }
+
+    /// A scan of the in-memory generation.
+    fn local_range<'a>(
+        local: &'a Local,
+        t: TreeId,
+        from: Bound<Vec<u8>>,
+        to: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> Scan<'a> {
+        let range = local.trees[t as usize]
+            .range::<Vec<u8>, _>((from, to))
+            .map(|(k, v)| Ok((Bytes::from(k.as_slice()), v.clone())));
+        if reverse {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
         }
     }
 
@@ -407,6 +457,9 @@ impl EtcdEngine {
     }
 
     pub fn get(&self, t: TreeId, k: &[u8]) -> Result<Option<Bytes>> {
+        if let Some(l) = &self.local {
+            return Ok(l.trees[t as usize].get(k).cloned());
+        }
         let kv = self.shared.client.kv_client();
         let key = self.key(t, k);
         let options = self.get_options();
@@ -448,6 +501,13 @@ impl EtcdEngine {
 
     /// Pairs whose key starts with `p`, in key order (or reversed).
     pub fn prefix(&self, t: TreeId, p: &[u8], reverse: bool) -> Scan<'_> {
+        if let Some(l) = &self.local {
+            let to = match range_end(p) {
+                end if p.is_empty() || end.as_slice() <= p => Bound::Unbounded,
+                end => Bound::Excluded(end),
+            };
+            return Self::local_range(l, t, Bound::Included(p.to_vec()), to, reverse);
+        }
         let tree = self.shared.tree_prefix(self.generation(), t);
         let start = [&tree[..], p].concat();
         // The tree's prefix ends in '/', so the range end is always past `start`.
@@ -462,7 +522,7 @@ impl EtcdEngine {
                 "a pinned view of the store is read-only".into(),
             )));
         }
-        let generation = self.shared.current();
+        let generation = self.generation();
         let bytes: usize = set
             .writes
             .iter()
@@ -595,7 +655,7 @@ impl EtcdEngine {
     /// applied, under a new generation, then switched to in one transaction.
     fn commit_as_generation(&self, set: &WriteSet) -> std::result::Result<(), CommitError> {
         self.remove_stale_generations()?;
-        let old = self.shared.current();
+        let old = self.generation();
         let new = loop {
             let g = rand::random::<u64>();
             if g != old {
@@ -649,6 +709,7 @@ impl EtcdEngine {
         let reader = EtcdEngine {
             shared: self.shared.clone(),
             pinned: Some((revision, old)),
+            local: None,
         };
         let mut batches: Vec<Vec<TxnOp>> = vec![];
         let mut batch: Vec<TxnOp> = vec![];

@@ -383,7 +383,18 @@ impl Store {
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut attempt = 1;
         loop {
-            match self.plan_and_commit(&changes, &options)? {
+            // A large write on a remote engine is planned against all of the store read in
+            // one go, not one round trip per key it looks at.
+            let bulk = match changes.len() >= BULK_CHANGES {
+                true => self.engine.bulk()?.map(|engine| Store {
+                    engine,
+                    path: self.path.clone(),
+                    writer: std::sync::Mutex::new(()),
+                }),
+                false => None,
+            };
+            let planner = bulk.as_ref().unwrap_or(self);
+            match planner.plan_and_commit(&changes, &options)? {
                 Ok(report) => {
                     if options.durable {
                         self.flush()?;
@@ -457,6 +468,10 @@ impl Store {
         }))
     }
 }
+
+/// Writes of at least this many changes are planned against a bulk read of the store
+/// ([`super::engine::Engine::bulk`]) when its engine is remote.
+const BULK_CHANGES: usize = 256;
 
 /// How many times a write is planned again after losing a race to another writer.
 const MAX_ATTEMPTS: u32 = 16;

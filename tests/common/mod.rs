@@ -2,6 +2,9 @@
 //! taxonomy included) that tests copy and mutate, and ways to snapshot a store.
 #![allow(dead_code)]
 
+#[cfg(feature = "etcd")]
+pub mod etcd;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
