@@ -440,6 +440,9 @@ fn absorb_row<T: Tabled>(
 impl Catalog {
     /// Reads the whole store into a snapshot.
     pub fn load(store: &Store) -> Result<Catalog> {
+        // Every record is read: on a remote engine, all of them in one go.
+        let bulk = store.bulk_view()?;
+        let store = bulk.as_ref().unwrap_or(store);
         let recommendations = Table::build(store.recommendations().collect::<Result<Vec<_>>>()?);
         let size = recommendations.all.max().map_or(0, |m| m as usize + 1);
         let measures = Table::build(store.measures().collect::<Result<Vec<_>>>()?);

@@ -61,6 +61,9 @@ fn missing(what: &str, id: u32) -> StoreError {
 
 pub fn export(store: &Store, dir: &Path) -> Result<ExportSummary, DatasetError> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    // Every record is read, at one moment: on a remote engine, all of them in one go.
+    let bulk = store.bulk_view()?;
+    let store = bulk.as_ref().unwrap_or(store);
     let mut out = Out {
         dir,
         summary: vec![],

@@ -30,6 +30,9 @@ impl CheckReport {
 
 /// Reads the whole store once; memory grows with the number of index entries.
 pub fn check(store: &Store) -> Result<CheckReport> {
+    // Every key is read: on a remote engine, all of them in one go.
+    let bulk = store.bulk_view()?;
+    let store = bulk.as_ref().unwrap_or(store);
     let view = Plan::new(store)?;
     let mut report = CheckReport::default();
     if store.engine.pending_rollback()? {

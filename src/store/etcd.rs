@@ -321,9 +321,11 @@ impl EtcdEngine {
                 // A request to a member that died is given up quickly, and retried (by
                 // the store's writer, or the caller) on another.
                 .with_timeout(std::time::Duration::from_secs(5))
+                // Not more often than etcd allows (`--grpc-keepalive-min-time`, 5 s by
+                // default): a member pinged more often closes the connection.
                 .with_keep_alive(
-                    std::time::Duration::from_secs(2),
-                    std::time::Duration::from_secs(2),
+                    std::time::Duration::from_secs(10),
+                    std::time::Duration::from_secs(5),
                 )
                 .with_keep_alive_while_idle(true)
                 // A member cut off from the quorum refuses at once instead of waiting.
@@ -411,7 +413,18 @@ impl EtcdEngine {
     /// paged read): a large write is planned against it with no round trip per key, and
     /// committed to etcd as usual (its preconditions say whether what it read still holds).
     pub fn bulk(&self) -> Result<EtcdEngine> {
-        let (view, _) = self.pin()?;
+        if self.local.is_some() {
+            return Err(StoreError::Unsupported("a bulk view of a bulk view".into()));
+        }
+        // A pinned view is read at its revision (and stays read-only); otherwise, now.
+        let pinned;
+        let view = match self.pinned {
+            Some(_) => self,
+            None => {
+                pinned = self.pin()?.0;
+                &pinned
+            }
+        };
         let generation = view.generation();
         let mut trees = vec![std::collections::BTreeMap::new(); TreeId::ALL.len()];
         for (i, t) in TreeId::ALL.iter().enumerate() {
@@ -422,7 +435,7 @@ impl EtcdEngine {
         }
         Ok(EtcdEngine {
             shared: self.shared.clone(),
-            pinned: None,
+            pinned: self.pinned,
             local: Some(Arc::new(Local { generation, trees })),
         })
     }

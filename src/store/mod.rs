@@ -323,6 +323,17 @@ impl Store {
         }
     }
 
+    /// For a remote engine: a view of the whole store read into memory in one go (writes
+    /// through it still go to the engine, guarded as usual), for work that reads every key
+    /// (a large write's plan, `check`, `export`). `None` when reads are local anyway.
+    pub fn bulk_view(&self) -> Result<Option<Store>> {
+        Ok(self.engine.bulk()?.map(|engine| Store {
+            engine,
+            path: self.path.clone(),
+            writer: Mutex::new(()),
+        }))
+    }
+
     /// The store's commit number: it counts every write ([`ChangeSet::revision`]).
     pub fn revision(&self) -> Result<u64> {
         Ok(self

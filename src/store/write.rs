@@ -386,11 +386,7 @@ impl Store {
             // A large write on a remote engine is planned against all of the store read in
             // one go, not one round trip per key it looks at.
             let bulk = match changes.len() >= BULK_CHANGES {
-                true => self.engine.bulk()?.map(|engine| Store {
-                    engine,
-                    path: self.path.clone(),
-                    writer: std::sync::Mutex::new(()),
-                }),
+                true => self.bulk_view()?,
                 false => None,
             };
             let planner = bulk.as_ref().unwrap_or(self);
