@@ -286,7 +286,11 @@ impl<T: Clone> Runs<T> {
 
     /// Inserts `v` at position `i` (`i <= len`).
     pub fn insert(&mut self, i: usize, v: T) {
-        assert!(i <= self.len, "insertion at {i} past the end ({})", self.len);
+        assert!(
+            i <= self.len,
+            "insertion at {i} past the end ({})",
+            self.len
+        );
         if self.runs.is_empty() {
             self.runs.push(Arc::new(vec![v]));
         } else {
@@ -378,7 +382,10 @@ mod tests {
             let v = rng.gen_range(0..12_000u32);
             let at = model.partition_point(|&x| x < v);
             assert_eq!(runs.partition_point(|&x| x < v), at);
-            assert_eq!(runs.binary_search_by(|x| x.cmp(&v)), model.binary_search(&v));
+            assert_eq!(
+                runs.binary_search_by(|x| x.cmp(&v)),
+                model.binary_search(&v)
+            );
             if model.get(at) == Some(&v) {
                 assert_eq!(runs.remove(at), model.remove(at));
             } else {

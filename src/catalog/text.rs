@@ -313,7 +313,8 @@ impl TextIndex {
                     let tid = self.next_term;
                     self.next_term += 1;
                     self.names.insert(name.clone(), tid);
-                    self.terms.set(tid as usize, Some(Arc::new(Term::new(name))));
+                    self.terms
+                        .set(tid as usize, Some(Arc::new(Term::new(name))));
                     tid
                 }
             };
@@ -651,5 +652,106 @@ mod tests {
             s.starts_with('…') && s.ends_with('…') && s.contains("<mark>violence</mark>"),
             "{s}"
         );
+    }
+
+    /// BM25 straight from the texts, for comparison with the index.
+    fn naive_scores(
+        a: &Analyzer,
+        docs: &HashMap<u32, String>,
+        terms: &[String],
+    ) -> Vec<(u32, f32)> {
+        let counts: HashMap<u32, (HashMap<String, u16>, u32)> = docs
+            .iter()
+            .map(|(&id, text)| {
+                let mut c: HashMap<String, u16> = HashMap::new();
+                let mut len = 0;
+                for (_, stem) in a.tokens(text) {
+                    *c.entry(stem).or_default() += 1;
+                    len += 1;
+                }
+                (id, (c, len))
+            })
+            .collect();
+        let n = docs.len().max(1) as f32;
+        let total: u64 = counts.values().map(|(_, l)| *l as u64).sum();
+        let avg = (total as f32 / n).max(1.0);
+        let mut out: Vec<(u32, f32)> = counts
+            .iter()
+            .filter(|(_, (c, _))| !terms.is_empty() && terms.iter().all(|t| c.contains_key(t)))
+            .map(|(&id, (c, len))| {
+                let mut score = 0.0f32;
+                for t in terms {
+                    let df = counts.values().filter(|(c, _)| c.contains_key(t)).count() as f32;
+                    let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                    let tf = c[t] as f32;
+                    let len = *len as f32;
+                    score += idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg));
+                }
+                (id, score)
+            })
+            .collect();
+        out.sort_by_key(|p| p.0);
+        out
+    }
+
+    use proptest::prelude::*;
+
+    const WORDS: &[&str] = &[
+        "right",
+        "rights",
+        "protect",
+        "protection",
+        "violence",
+        "women",
+        "children",
+        "the",
+        "education",
+        "health",
+        "prison",
+        "torture",
+        "free",
+        "speech",
+        "7",
+        "2024",
+    ];
+
+    proptest! {
+        #[test]
+        fn random_edits_equal_a_fresh_build_and_rank_as_bm25(
+            edits in proptest::collection::vec(
+                (0usize..40, proptest::collection::vec(0usize..WORDS.len(), 0..12)), 1..80),
+            query in proptest::collection::vec(0usize..WORDS.len(), 1..3),
+        ) {
+            let a = Analyzer::default();
+            // Ids spread over several postings blocks.
+            let id_of = |k: usize| (k as u32) * 37_003;
+            let mut model: HashMap<u32, String> = HashMap::new();
+            let mut idx = TextIndex::build(&a, std::iter::empty());
+            for (k, words) in &edits {
+                let id = id_of(*k);
+                if words.is_empty() {
+                    idx.remove(id);
+                    model.remove(&id);
+                } else {
+                    let text: Vec<&str> = words.iter().map(|&w| WORDS[w]).collect();
+                    let text = text.join(" ");
+                    idx.insert(&a, id, &text);
+                    model.insert(id, text);
+                }
+            }
+            let mut sorted: Vec<(u32, &str)> = model.iter().map(|(i, t)| (*i, t.as_str())).collect();
+            sorted.sort();
+            let fresh = TextIndex::build(&a, sorted.into_iter());
+            prop_assert!(idx.same_as(&fresh));
+            prop_assert!(fresh.same_as(&idx));
+            prop_assert_eq!(idx.len(), model.len());
+            let q: Vec<&str> = query.iter().map(|&w| WORDS[w]).collect();
+            let terms = a.query_terms(&q.join(" "));
+            let docs = idx.matching(&terms);
+            prop_assert_eq!(&docs, &fresh.matching(&terms));
+            let mut got: Vec<(u32, f32)> = idx.scores(&terms, &docs).into_iter().collect();
+            got.sort_by_key(|p| p.0);
+            prop_assert_eq!(got, naive_scores(&a, &model, &terms));
+        }
     }
 }
