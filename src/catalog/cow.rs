@@ -170,6 +170,155 @@ impl<K: Hash + Eq + Clone, V: Clone + PartialEq> PartialEq for Sharded<K, V> {
     }
 }
 
+/// Elements per run of a [`Runs`] when it is built; a run that grows to twice this splits.
+const RUN: usize = 1024;
+
+/// A sequence kept in order (a sorted list, say), in runs of about [`RUN`] elements behind
+/// their own `Arc`s, read by position as one vector. An insertion or a removal copies one
+/// run and the list of runs (a few hundred pointers at 600,000 elements), not the whole
+/// sequence.
+#[derive(Clone)]
+pub struct Runs<T> {
+    runs: Vec<Arc<Vec<T>>>,
+    /// The position of each run's first element.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl<T: Clone> Default for Runs<T> {
+    fn default() -> Self {
+        Runs::from(vec![])
+    }
+}
+
+impl<T: Clone> From<Vec<T>> for Runs<T> {
+    fn from(v: Vec<T>) -> Runs<T> {
+        let len = v.len();
+        let mut runs = vec![];
+        let mut it = v.into_iter().peekable();
+        while it.peek().is_some() {
+            runs.push(Arc::new(it.by_ref().take(RUN).collect::<Vec<T>>()));
+        }
+        let mut r = Runs {
+            runs,
+            starts: vec![],
+            len,
+        };
+        r.restart();
+        r
+    }
+}
+
+impl<T: Clone> Runs<T> {
+    fn restart(&mut self) {
+        self.starts.clear();
+        let mut at = 0;
+        for r in &self.runs {
+            self.starts.push(at);
+            at += r.len();
+        }
+        self.len = at;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The run holding position `i` (the last run for `i == len`), and `i` within it.
+    fn locate(&self, i: usize) -> (usize, usize) {
+        let k = self.starts.partition_point(|&s| s <= i).saturating_sub(1);
+        (k, i - self.starts.get(k).copied().unwrap_or(0))
+    }
+
+    pub fn get(&self, i: usize) -> Option<&T> {
+        if i >= self.len {
+            return None;
+        }
+        let (k, at) = self.locate(i);
+        self.runs[k].get(at)
+    }
+
+    /// Every element, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.runs.iter().flat_map(|r| r.iter())
+    }
+
+    /// The elements at positions `range`, in order.
+    pub fn range(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = &T> {
+        let to = range.end.min(self.len);
+        let from = range.start.min(to);
+        let (k, at) = self.locate(from);
+        self.runs[k.min(self.runs.len())..]
+            .iter()
+            .flat_map(|r| r.iter())
+            .skip(at)
+            .take(to - from)
+    }
+
+    /// The first position where `pred` is false (`pred` true then false along the
+    /// sequence, as for `slice::partition_point`).
+    pub fn partition_point(&self, mut pred: impl FnMut(&T) -> bool) -> usize {
+        // The first run whose last element fails `pred` holds the point.
+        let k = self
+            .runs
+            .partition_point(|r| r.last().is_some_and(&mut pred));
+        match self.runs.get(k) {
+            Some(r) => self.starts[k] + r.partition_point(pred),
+            None => self.len,
+        }
+    }
+
+    /// As `slice::binary_search_by`, over the whole sequence.
+    pub fn binary_search_by(
+        &self,
+        mut f: impl FnMut(&T) -> std::cmp::Ordering,
+    ) -> Result<usize, usize> {
+        let p = self.partition_point(|x| f(x) == std::cmp::Ordering::Less);
+        match self.get(p) {
+            Some(x) if f(x) == std::cmp::Ordering::Equal => Ok(p),
+            _ => Err(p),
+        }
+    }
+
+    /// Inserts `v` at position `i` (`i <= len`).
+    pub fn insert(&mut self, i: usize, v: T) {
+        assert!(
+            i <= self.len,
+            "insertion at {i} past the end ({})",
+            self.len
+        );
+        if self.runs.is_empty() {
+            self.runs.push(Arc::new(vec![v]));
+        } else {
+            let (k, at) = self.locate(i);
+            let run = Arc::make_mut(&mut self.runs[k]);
+            run.insert(at, v);
+            if run.len() >= 2 * RUN {
+                let tail = run.split_off(run.len() / 2);
+                self.runs.insert(k + 1, Arc::new(tail));
+            }
+        }
+        self.restart();
+    }
+
+    /// Removes and returns the element at position `i` (`i < len`).
+    pub fn remove(&mut self, i: usize) -> T {
+        assert!(i < self.len, "removal at {i} past the end ({})", self.len);
+        let (k, at) = self.locate(i);
+        let run = Arc::make_mut(&mut self.runs[k]);
+        let v = run.remove(at);
+        if run.is_empty() {
+            self.runs.remove(k);
+        }
+        self.restart();
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +369,50 @@ mod tests {
             .filter(|(x, y)| Arc::ptr_eq(x, y))
             .count();
         assert!(shared >= SHARDS - 3, "only the shards written are copied");
+    }
+
+    #[test]
+    fn runs_behave_as_a_sorted_vector_and_copy_one_run() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let mut model: Vec<u32> = (0..5000).map(|i| i * 2).collect();
+        let mut runs = Runs::from(model.clone());
+        for step in 0..4000 {
+            let before = runs.clone();
+            let v = rng.gen_range(0..12_000u32);
+            let at = model.partition_point(|&x| x < v);
+            assert_eq!(runs.partition_point(|&x| x < v), at);
+            assert_eq!(
+                runs.binary_search_by(|x| x.cmp(&v)),
+                model.binary_search(&v)
+            );
+            if model.get(at) == Some(&v) {
+                assert_eq!(runs.remove(at), model.remove(at));
+            } else {
+                runs.insert(at, v);
+                model.insert(at, v);
+            }
+            let shared = before
+                .runs
+                .iter()
+                .filter(|r| runs.runs.iter().any(|q| Arc::ptr_eq(r, q)))
+                .count();
+            assert!(shared + 1 >= before.runs.len(), "one run copied at most");
+            if step % 500 == 0 {
+                assert_eq!(runs.len(), model.len());
+                assert!(runs.iter().eq(model.iter()));
+                for i in [0, 1, model.len() / 2, model.len() - 1, model.len()] {
+                    assert_eq!(runs.get(i), model.get(i));
+                    let to = (i + 1500).min(model.len());
+                    assert!(runs.range(i..to).eq(model[i..to].iter()));
+                }
+            }
+        }
+        let mut empty: Runs<u32> = Runs::default();
+        assert_eq!(empty.partition_point(|&x| x < 3), 0);
+        assert_eq!(empty.range(0..0).count(), 0);
+        empty.insert(0, 3);
+        assert_eq!(empty.remove(0), 3);
+        assert!(empty.is_empty());
     }
 }

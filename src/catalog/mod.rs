@@ -29,7 +29,7 @@ use roaring::RoaringBitmap;
 
 use crate::model::*;
 use crate::store::{ChangeSet, Entity, Index, Key, Location, Record, Result, Store, Stored};
-use cow::{Chunked, Sharded};
+use cow::{Chunked, Runs, Sharded};
 pub use page::{Page, PageRequest};
 use text::{Analyzer, TextIndex};
 
@@ -268,7 +268,7 @@ pub struct Catalog {
     pub actions: Arc<Table<Action>>,
     /// Every link, in natural-key order; a link's position is its id in pagination (within
     /// one snapshot).
-    pub links: Arc<Vec<Arc<LinkRow>>>,
+    pub links: Arc<Runs<Arc<LinkRow>>>,
     postings: Sharded<Index, Arc<RoaringBitmap>>,
     /// Recommendations by cycle (the union of the cycle's sessions).
     recommendations_by_cycle: Arc<HashMap<CycleNumber, RoaringBitmap>>,
@@ -416,9 +416,7 @@ fn absorb_row<T: Tabled>(
             let new_text = text_of(record);
             if old_text.as_ref() != Some(&new_text) {
                 let text = Arc::make_mut(text);
-                if let Some(old) = &old_text {
-                    text.remove(analyzer, id, old);
-                }
+                text.remove(id);
                 text.insert(analyzer, id, &new_text);
             }
             table.upsert(
@@ -430,8 +428,8 @@ fn absorb_row<T: Tabled>(
             );
         }
         None => {
-            if let Some(old) = table.remove(id) {
-                Arc::make_mut(text).remove(analyzer, id, &text_of(&old.record));
+            if table.remove(id).is_some() {
+                Arc::make_mut(text).remove(id);
             }
         }
     }
@@ -521,7 +519,7 @@ impl Catalog {
             good_practices: Arc::new(good_practices),
             concerns: Arc::new(concerns),
             actions: Arc::new(actions),
-            links: Arc::new(links),
+            links: Arc::new(Runs::from(links)),
             postings,
             recommendations_by_cycle: Arc::default(),
             linked_recommendations: Arc::new(linked_recommendations),
@@ -618,9 +616,11 @@ impl Catalog {
                             .ok(),
                         _ => None,
                     };
-                    if let Some(at) =
-                        found.filter(|&at| links[at].recommendation == r && links[at].measure == m)
-                    {
+                    if let Some(at) = found.filter(|&at| {
+                        links
+                            .get(at)
+                            .is_some_and(|l| l.recommendation == r && l.measure == m)
+                    }) {
                         links.remove(at);
                     }
                     if let Some((version, link)) = after.and_then(Link::of) {
@@ -707,34 +707,33 @@ impl Catalog {
             let size = self.recommendations.all.max().map_or(0, |m| m as usize + 1);
             Arc::make_mut(&mut self.assessments).forget(&edited_recommendations, size);
         }
-        if !touched_recommendations.is_empty() {
-            let mut linked = (*self.linked_recommendations).clone();
-            for r in &touched_recommendations {
-                let confirmed = self
-                    .links_of_recommendation(r)
-                    .any(|l| l.record.status == LinkStatus::Confirmed);
+        // The linked sets are copied only when one of their members changes.
+        for r in &touched_recommendations {
+            let confirmed = self
+                .links_of_recommendation(r)
+                .any(|l| l.record.status == LinkStatus::Confirmed);
+            if confirmed != self.linked_recommendations.contains(r) {
+                let linked = Arc::make_mut(&mut self.linked_recommendations);
                 if confirmed {
                     linked.insert(r);
                 } else {
                     linked.remove(r);
                 }
             }
-            self.linked_recommendations = Arc::new(linked);
         }
-        if !touched_measures.is_empty() {
-            let mut linked = (*self.linked_measures).clone();
-            for m in &touched_measures {
-                if self
-                    .links_of_measure(m)
-                    .iter()
-                    .any(|l| l.record.status == LinkStatus::Confirmed)
-                {
+        for m in &touched_measures {
+            let confirmed = self
+                .links_of_measure(m)
+                .iter()
+                .any(|l| l.record.status == LinkStatus::Confirmed);
+            if confirmed != self.linked_measures.contains(m) {
+                let linked = Arc::make_mut(&mut self.linked_measures);
+                if confirmed {
                     linked.insert(m);
                 } else {
                     linked.remove(m);
                 }
             }
-            self.linked_measures = Arc::new(linked);
         }
         self.memo = Arc::default();
         self.generation += 1;
@@ -809,7 +808,7 @@ impl Catalog {
             }
             None => 0..0,
         };
-        self.links[range].iter()
+        self.links.range(range)
     }
 
     /// The links of a measure, in natural-key order (through the `LinksByMeasure` posting
@@ -837,7 +836,7 @@ impl Catalog {
                 (l.record.recommendation.as_str(), l.record.measure.as_str()).cmp(&key)
             })
             .ok()
-            .map(|i| &self.links[i])
+            .and_then(|i| self.links.get(i))
     }
 
     /// A page of links (by position in `links`), cursors being link keys.
@@ -853,7 +852,10 @@ impl Catalog {
                 .map_err(|p| p as u32)
         };
         page::page(&order, &order, set, req, position, |i| {
-            self.links[i as usize].key()
+            self.links
+                .get(i as usize)
+                .map(|l| l.key())
+                .unwrap_or_default()
         })
     }
 }
