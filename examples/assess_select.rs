@@ -111,7 +111,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let started = Instant::now();
             let m = fit_multiclass(&train, labels.clone(), epochs, 1.0);
             report(
-                &format!("perceptron {set} epochs={epochs} ({:.1} s)", started.elapsed().as_secs_f64()),
+                &format!(
+                    "perceptron {set} epochs={epochs} ({:.1} s)",
+                    started.elapsed().as_secs_f64()
+                ),
                 &m,
                 &valid,
                 10.0,
@@ -121,7 +124,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for l2 in [0.1, 1.0, 10.0] {
                 for balance in [0.0, 0.5] {
                     let started = Instant::now();
-                    let m = fit_logistic_weighted(&train, labels.clone(), epochs, l2, 0.01, balance);
+                    let m =
+                        fit_logistic_weighted(&train, labels.clone(), epochs, l2, 0.01, balance);
                     report(
                         &format!(
                             "logistic {set} epochs={epochs} l2={l2} balance={balance} ({:.1} s)",

