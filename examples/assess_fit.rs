@@ -13,17 +13,21 @@ use recover_better::assess::fit;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let jsonl = std::fs::read_to_string("data/default/recommendations.jsonl")?;
     let fitted = fit::fit(&fit::read(&jsonl)?);
-    for (file, what, model) in [
+    for (file, header, model) in [
         (
             "action_category.tsv",
-            "UPR Info action category (1-5)",
+            fit::action_header(),
             &fitted.action_category,
         ),
-        ("themes.tsv", "UPR Info issues (themes)", &fitted.themes),
-        ("groups.tsv", "Affected groups", &fitted.groups),
+        (
+            "themes.tsv",
+            fit::header("UPR Info issues (themes)"),
+            &fitted.themes,
+        ),
+        ("groups.tsv", fit::header("Affected groups"), &fitted.groups),
     ] {
         let path = format!("data/assess/{file}");
-        std::fs::write(&path, model.to_table(&fit::header(what)))?;
+        std::fs::write(&path, model.to_table(&header))?;
         println!("wrote {path}");
     }
     Ok(())

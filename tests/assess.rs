@@ -150,14 +150,15 @@ fn agreement_with_upr_info_on_the_held_out_sessions_stays_above_its_floor() {
     let coded = fit::read(jsonl).expect("the default recommendations read");
     let e = fit::evaluate(&coded);
     println!("{e}");
-    // Measured: 88.7 % (11,745 of 13,236), themes micro-F1 0.875, groups 0.989.
+    // Measured 2026-11-29: 89.2 % (11,808 of 13,236), themes micro-F1 0.875, groups 0.989,
+    // expected calibration error of the confidence 0.019.
     assert!(
         e.total() > 13_000,
         "sessions 16-20 are all there: {}",
         e.total()
     );
     assert!(
-        e.agreement() >= 0.88,
+        e.agreement() >= 0.89,
         "action category agreement {:.4}",
         e.agreement()
     );
@@ -172,6 +173,16 @@ fn agreement_with_upr_info_on_the_held_out_sessions_stays_above_its_floor() {
         e.groups.f1()
     );
     for v in 1..=5 {
-        assert!(e.recall(v) >= 0.7, "category {v} recall {:.4}", e.recall(v));
+        assert!(
+            e.recall(v) >= 0.75,
+            "category {v} recall {:.4}",
+            e.recall(v)
+        );
     }
+    // The confidence is calibrated on 13-15: on 16-20 it stays close to the share that agree.
+    assert!(
+        e.reliability.error() <= 0.04,
+        "expected calibration error {:.4}",
+        e.reliability.error()
+    );
 }

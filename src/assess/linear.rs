@@ -29,28 +29,107 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Which kinds of features a model reads (see [`features_of`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cues {
+    /// `p1`/`p2`/`p3`: the first one, two and three words.
+    pub prefixes: bool,
+    /// `c:first+word`: the opening word paired with every later word.
+    pub conjunctions: bool,
+    /// `s:...`: the shape of the text, which words alone miss: whether it holds a number, a
+    /// year, a percentage, how many capitalised words (named laws, bodies, instruments)
+    /// follow the opening one, and its length in words.
+    pub shape: bool,
+}
+
 /// The features of a text, each once.
 pub fn features(text: &str, prefixes: bool) -> Vec<Feature> {
-    features_with(text, prefixes, false)
+    features_of(
+        text,
+        Cues {
+            prefixes,
+            ..Cues::default()
+        },
+    )
 }
 
 /// The features of a text, each once; with `conjunctions`, also the opening word paired with
 /// every later word (`c:take+law`: "Take ... law"), so a model can weigh what the opening
 /// verb acts on ("Take measures" against "Take ... adopt ... law").
 pub fn features_with(text: &str, prefixes: bool, conjunctions: bool) -> Vec<Feature> {
+    features_of(
+        text,
+        Cues {
+            prefixes,
+            conjunctions,
+            shape: false,
+        },
+    )
+}
+
+/// A count in a few bands, so a shape feature generalises: `0`, `1`, `2`, `3-4`, `5+`.
+fn band(n: usize) -> &'static str {
+    match n {
+        0 => "0",
+        1 => "1",
+        2 => "2",
+        3 | 4 => "3-4",
+        _ => "5+",
+    }
+}
+
+/// The `s:` features of [`Cues::shape`].
+fn shape(text: &str, w: &[String], out: &mut Vec<Feature>) {
+    let tokens: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tokens.iter().any(|t| t.chars().any(|c| c.is_ascii_digit())) {
+        out.push("s:number".to_owned());
+    }
+    if tokens.iter().any(|t| {
+        t.len() == 4 && (t.starts_with("19") || t.starts_with("20")) && t.parse::<u16>().is_ok()
+    }) {
+        out.push("s:year".to_owned());
+    }
+    if text.contains('%') || text.contains("per cent") || text.contains("percent") {
+        out.push("s:percent".to_owned());
+    }
+    let capitalised = tokens
+        .iter()
+        .skip(1)
+        .filter(|t| t.chars().next().is_some_and(char::is_uppercase))
+        .count();
+    out.push(format!("s:capitals={}", band(capitalised)));
+    let length = match w.len() {
+        0..=6 => "1-6",
+        7..=10 => "7-10",
+        11..=15 => "11-15",
+        16..=25 => "16-25",
+        _ => "26+",
+    };
+    out.push(format!("s:words={length}"));
+}
+
+/// The features of a text, each once, of the kinds `cues` asks for; always `bias`, `w:`
+/// (a word anywhere) and `b:` (two words together).
+pub fn features_of(text: &str, cues: Cues) -> Vec<Feature> {
     let w = words(text);
     let mut out = vec!["bias".to_owned()];
-    if prefixes {
+    if cues.prefixes {
         for k in 1..=3.min(w.len()) {
             out.push(format!("p{k}:{}", w[..k].join(" ")));
         }
     }
-    if conjunctions {
+    if cues.conjunctions {
         if let Some((first, rest)) = w.split_first() {
             for x in rest {
                 out.push(format!("c:{first}+{x}"));
             }
         }
+    }
+    if cues.shape {
+        shape(text, &w, &mut out);
     }
     for x in &w {
         out.push(format!("w:{x}"));
@@ -67,6 +146,14 @@ pub fn features_with(text: &str, prefixes: bool, conjunctions: bool) -> Vec<Feat
 pub fn describe(feature: &str) -> String {
     match feature.split_once(':') {
         Some(("p1" | "p2" | "p3", rest)) => format!("starts with '{rest}'"),
+        Some(("s", "number")) => "holds a number".to_owned(),
+        Some(("s", "year")) => "names a year".to_owned(),
+        Some(("s", "percent")) => "names a percentage".to_owned(),
+        Some(("s", rest)) => match rest.split_once('=') {
+            Some(("capitals", n)) => format!("{n} capitalised words after the first (names)"),
+            Some(("words", n)) => format!("{n} words long"),
+            _ => format!("'{rest}'"),
+        },
         Some(("c", rest)) => match rest.split_once('+') {
             Some((first, word)) => format!("starts with '{first}' and has '{word}'"),
             None => format!("'{rest}'"),
@@ -80,6 +167,9 @@ pub fn describe(feature: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Model {
     pub labels: Vec<String>,
+    /// The divisor of the scores before a softmax turns them into probabilities, fitted on
+    /// a validation split (see `fit::calibrate`); None for a table without one.
+    pub temperature: Option<f32>,
     weights: HashMap<Feature, Vec<(u16, f32)>>,
 }
 
@@ -117,6 +207,14 @@ impl Model {
                 continue;
             }
             let cols: Vec<&str> = line.split('\t').collect();
+            if cols[0] == "temperature" {
+                let t = cols.get(1).and_then(|t| t.parse::<f32>().ok());
+                match t {
+                    Some(t) if t > 0.0 => model.temperature = Some(t),
+                    _ => return Err(err("temperature is not a positive number".to_owned())),
+                }
+                continue;
+            }
             if cols[0] == "labels" {
                 model.labels = cols[1..].iter().map(|s| (*s).to_owned()).collect();
                 index = (0..)
@@ -157,6 +255,9 @@ impl Model {
             let _ = writeln!(out, "# {line}");
         }
         let _ = writeln!(out, "labels\t{}", self.labels.join("\t"));
+        if let Some(t) = self.temperature {
+            let _ = writeln!(out, "temperature\t{t:.4}");
+        }
         let mut features: Vec<&Feature> = self.weights.keys().collect();
         features.sort_unstable();
         for f in features {
@@ -167,6 +268,37 @@ impl Model {
             }
         }
         out
+    }
+
+    /// How many features have a weight.
+    pub fn len(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Whether no feature has a weight.
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_empty()
+    }
+
+    /// Adds `by` to label `label`'s prior (the `bias` feature): shifts the boundary between
+    /// that label and the others, as a class weight would, without refitting.
+    pub fn shift(&mut self, label: usize, by: f32) {
+        let ws = self.weights.entry("bias".to_owned()).or_default();
+        match ws.iter_mut().find(|(l, _)| *l as usize == label) {
+            Some((_, w)) => *w = ((*w + by) * 1000.0).round() / 1000.0,
+            None => ws.push((label as u16, by)),
+        }
+    }
+
+    /// The scores of every label, without reasons (for fitting and evaluation).
+    pub fn scores(&self, features: &[Feature]) -> Vec<f32> {
+        let mut scores = vec![0.0f32; self.labels.len()];
+        for ws in features.iter().filter_map(|f| self.weights.get(f)) {
+            for &(l, w) in ws {
+                scores[l as usize] += w;
+            }
+        }
+        scores
     }
 
     /// Every label's score, with its positive contributions.
@@ -302,7 +434,11 @@ impl Averaged {
                 weights.insert(name, ws);
             }
         }
-        Model { labels, weights }
+        Model {
+            labels,
+            temperature: None,
+            weights,
+        }
     }
 }
 
@@ -381,6 +517,20 @@ pub fn fit_logistic(
     l2: f64,
     keep: f32,
 ) -> Model {
+    fit_logistic_weighted(examples, labels, epochs, l2, keep, 0.0)
+}
+
+/// [`fit_logistic`] with class weights: an example of class `c` weighs
+/// `(n / (labels × n_c)) ^ balance`, so `balance` 0 is the plain fit and 1 gives every class
+/// the same total weight.
+pub fn fit_logistic_weighted(
+    examples: &[(Vec<Feature>, usize)],
+    labels: Vec<String>,
+    epochs: usize,
+    l2: f64,
+    keep: f32,
+    balance: f64,
+) -> Model {
     const RATE: f64 = 0.5;
     let (vocabulary, xs) =
         Vocabulary::number(&examples.iter().map(|e| e.0.clone()).collect::<Vec<_>>());
@@ -391,6 +541,14 @@ pub fn fit_logistic(
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut p = vec![0.0f64; k];
+    let mut per_class = vec![0usize; k];
+    for (_, y) in examples {
+        per_class[*y] += 1;
+    }
+    let class_weight: Vec<f64> = per_class
+        .iter()
+        .map(|&c| (n / (k as f64 * c.max(1) as f64)).powf(balance))
+        .collect();
     for _ in 0..epochs {
         order.shuffle(&mut rng);
         for &i in &order {
@@ -405,7 +563,7 @@ pub fn fit_logistic(
                 sum += *pl;
             }
             for (l, pl) in p.iter().enumerate() {
-                let err = pl / sum - if l == y { 1.0 } else { 0.0 };
+                let err = class_weight[y] * (pl / sum - if l == y { 1.0 } else { 0.0 });
                 for &f in fs {
                     let j = f as usize * k + l;
                     let g = err + l2 / n * w[j];
@@ -427,5 +585,9 @@ pub fn fit_logistic(
             weights.insert(name, ws);
         }
     }
-    Model { labels, weights }
+    Model {
+        labels,
+        temperature: None,
+        weights,
+    }
 }

@@ -32,9 +32,9 @@ pub const ACTION_CATEGORIES: [&str; 5] = [
     "specific action",
 ];
 
-/// Scores are counted in perceptron updates, a decisive opening word weighing 20-40 of them:
-/// dividing by this before the softmax keeps `confidence` from being 1 for nearly every text.
-/// A scale chosen by eye, not calibrated.
+/// The temperature of a table that does not give its own (every table `assess_fit` writes
+/// does, see `fit::calibrate`): the scale chosen by eye before calibration, perceptron scores
+/// being counted in updates.
 const TEMPERATURE: f32 = 10.0;
 
 /// The most reasons given for one suggestion: the strongest, as a reader wants them.
@@ -54,8 +54,9 @@ pub struct Assessment {
 pub struct ActionCategory {
     /// 1-5, as UPR Info codes it.
     pub value: u8,
-    /// The model's share of belief in `value`, in (0, 1]: a softmax of the five scores
-    /// divided by [`TEMPERATURE`]; relative, not a calibrated probability.
+    /// The estimated probability that UPR Info's coders give `value`, in (0, 1]: a softmax of
+    /// the five scores divided by the table's temperature, fitted on sessions 13-15
+    /// (`fit::calibrate`); on the held-out 16-20 its expected calibration error is 0.019.
     pub confidence: f32,
     pub reasons: Vec<String>,
 }
@@ -110,10 +111,21 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| Tables {
     .expect("the embedded SMART rules read"),
 });
 
-/// Features of the action-category model: it reads the opening words too, where the
-/// requested action usually sits ("Consider ratifying", "Continue to").
+/// The features the action-category model reads, chosen on the validation split (sessions
+/// 13-15, see `examples/assess_select.rs`): the opening words too, where the requested action
+/// usually sits ("Consider ratifying", "Continue to"), the opening word with every later word
+/// ("Take ... adopt ... law"), and the text's shape (numbers, years, capitalised names,
+/// length), which together agreed best on 13-15 (89.1 % against 88.6 % for the opening words
+/// alone; benches/README.md).
+pub const ACTION_CUES: linear::Cues = linear::Cues {
+    prefixes: true,
+    conjunctions: true,
+    shape: true,
+};
+
+/// Features of the action-category model (see [`ACTION_CUES`]).
 pub fn action_features(text: &str) -> Vec<linear::Feature> {
-    features(text, true)
+    linear::features_of(text, ACTION_CUES)
 }
 
 /// Features of the theme and group models: the words wherever they are.
@@ -142,9 +154,10 @@ fn action_category(text: &str) -> ActionCategory {
             reasons: vec!["no model".to_owned()],
         };
     };
+    let temperature = model.temperature.unwrap_or(TEMPERATURE);
     let sum: f32 = scored
         .iter()
-        .map(|s| ((s.score - best.score) / TEMPERATURE).exp())
+        .map(|s| ((s.score - best.score) / temperature).exp())
         .sum();
     let value: u8 = model.labels[best.label].parse().unwrap_or(4);
     let name = ACTION_CATEGORIES[usize::from(value.clamp(1, 5)) - 1];
@@ -222,4 +235,69 @@ pub fn assess(text: &str) -> Assessment {
             total,
         },
     }
+}
+
+/// What a catalog keeps of an assessment: its values without their reasons (a few dozen
+/// bytes rather than a few kilobytes of text). The reasons are computed again, by [`assess`],
+/// when someone asks for them; the assessment is deterministic, so they are the reasons of
+/// these values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Brief {
+    /// 1-5.
+    pub action_category: u8,
+    /// As [`ActionCategory::confidence`].
+    pub confidence: f32,
+    /// Specific, measurable, achievable, relevant and time-bound, in SMART's order.
+    pub smart: [f32; 5],
+    /// Their mean.
+    pub smart_total: f32,
+    /// Suggested themes and groups, most likely first, as indices into the tables' labels.
+    themes: Box<[u16]>,
+    groups: Box<[u16]>,
+}
+
+fn indices(model: &Model, list: &[Suggestion]) -> Box<[u16]> {
+    list.iter()
+        .filter_map(|s| model.labels.iter().position(|l| *l == s.slug))
+        .map(|i| i as u16)
+        .collect()
+}
+
+impl Brief {
+    /// The values of `a`.
+    pub fn of(a: &Assessment) -> Brief {
+        let t = &*TABLES;
+        let s = &a.smart;
+        Brief {
+            action_category: a.action_category.value,
+            confidence: a.action_category.confidence,
+            smart: [
+                s.specific.score,
+                s.measurable.score,
+                s.achievable.score,
+                s.relevant.score,
+                s.time_bound.score,
+            ],
+            smart_total: s.total,
+            themes: indices(&t.themes, &a.themes),
+            groups: indices(&t.groups, &a.groups),
+        }
+    }
+
+    /// The suggested themes' slugs, most likely first.
+    pub fn themes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let labels = &TABLES.themes.labels;
+        self.themes.iter().map(|&i| labels[usize::from(i)].as_str())
+    }
+
+    /// The suggested groups' slugs, most likely first.
+    pub fn groups(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let labels = &TABLES.groups.labels;
+        self.groups.iter().map(|&i| labels[usize::from(i)].as_str())
+    }
+}
+
+/// The values of the assessment of `text` ([`Brief::of`] of [`assess`]).
+pub fn brief(text: &str) -> Brief {
+    Brief::of(&assess(text))
 }

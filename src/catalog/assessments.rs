@@ -8,19 +8,24 @@
 //! it. A write forgets the slots of the recommendations it touched ([`Assessments::forget`]),
 //! so a changed text is assessed again and never shows a stale assessment; the other slots
 //! carry over to the new snapshot, and the background pass fills the forgotten ones again.
+//!
+//! A slot holds the assessment's values only ([`Brief`]: the category, its confidence, the
+//! SMART scores, the suggested themes and groups as indices), not its reasons, which are
+//! text and were most of the memory: `Recommendation.assessment` computes the reasons again
+//! when a query asks for them (see `graphql::assess`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use roaring::RoaringBitmap;
 
 use super::cow::Chunked;
-use crate::assess::{assess, Assessment};
+use crate::assess::{brief, Brief};
 
 /// Assessments by recommendation id, filled on first use. In chunks ([`Chunked`]): a write
 /// forgets a few slots by copying their chunk, not every slot.
 #[derive(Clone)]
 pub struct Assessments {
-    slots: Chunked<OnceLock<Arc<Assessment>>>,
+    slots: Chunked<OnceLock<Brief>>,
     /// Ids below this have a slot of their own.
     size: usize,
 }
@@ -43,17 +48,25 @@ impl Assessments {
     }
 
     /// The slot of `id`, if it has one of its own (never the shared fill).
-    fn slot(&self, id: u32) -> Option<&OnceLock<Arc<Assessment>>> {
+    fn slot(&self, id: u32) -> Option<&OnceLock<Brief>> {
         ((id as usize) < self.size).then(|| self.slots.get(id as usize))
     }
 
     /// The assessment of `text`, the text of recommendation `id`.
-    pub fn get(&self, id: u32, text: &str) -> Arc<Assessment> {
+    pub fn get(&self, id: u32, text: &str) -> Brief {
         match self.slot(id) {
-            Some(slot) => slot.get_or_init(|| Arc::new(assess(text))).clone(),
+            Some(slot) => slot.get_or_init(|| brief(text)).clone(),
             // An id beyond the slots cannot be: `Catalog::absorb` makes room for every id it
             // adds. Assessing without keeping it is still right.
-            None => Arc::new(assess(text)),
+            None => brief(text),
+        }
+    }
+
+    /// Reads the assessment of `text`, the text of recommendation `id`, without copying it.
+    pub fn with<R>(&self, id: u32, text: &str, read: impl FnOnce(&Brief) -> R) -> R {
+        match self.slot(id) {
+            Some(slot) => read(slot.get_or_init(|| brief(text))),
+            None => read(&brief(text)),
         }
     }
 

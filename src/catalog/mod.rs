@@ -748,8 +748,9 @@ impl Catalog {
             .unwrap_or(&self.empty)
     }
 
-    /// The assessment of recommendation `id`, if there is one.
-    pub fn assessment(&self, id: u32) -> Option<Arc<crate::assess::Assessment>> {
+    /// The assessment of recommendation `id` (its values, see [`assessments`]), if there is
+    /// such a recommendation.
+    pub fn assessment(&self, id: u32) -> Option<crate::assess::Brief> {
         let row = self.recommendations.get(id)?;
         Some(self.assessments.get(id, &row.record.text))
     }
@@ -1008,7 +1009,7 @@ impl Catalog {
         let mut assessed = 0;
         for row in self.recommendations.order_by_id() {
             if !self.assessments.is_filled(row.id) {
-                self.assessments.get(row.id, &row.record.text);
+                self.assessments.with(row.id, &row.record.text, |_| ());
                 assessed += 1;
             }
         }

@@ -563,10 +563,10 @@ impl RecommendationFilter {
             let Some(a) = c.assessment(id) else {
                 return false;
             };
-            categories.is_none_or(|v| v.contains(&i32::from(a.action_category.value)))
+            categories.is_none_or(|v| v.contains(&i32::from(a.action_category)))
                 && self
                     .smart_score
-                    .is_none_or(|r| r.contains(f64::from(a.smart.total)))
+                    .is_none_or(|r| r.contains(f64::from(a.smart_total)))
         });
         Ok(())
     }

@@ -71,7 +71,11 @@ async fn a_coded_recommendation_shows_upr_info_s_category_and_its_own_assessment
     let q = r#"query($r: String!) {
       recommendation(ref: $r) {
         actionCategory actionCategorySource themesSource
-        assessment { actionCategory { value } smart { total } }
+        assessment {
+          actionCategory { value confidence reasons }
+          themes { slug reasons }
+          smart { total specific { score reasons } timeBound { score reasons } }
+        }
       }
     }"#;
     let data = app.data(q, json!({ "r": r.id })).await;
@@ -87,6 +91,29 @@ async fn a_coded_recommendation_shows_upr_info_s_category_and_its_own_assessment
     );
     let total = rec["assessment"]["smart"]["total"].as_f64().unwrap_or(-1.0);
     assert!((total - f64::from(assessed.smart.total)).abs() < 1e-6);
+    // The catalog keeps the values only; the reasons, computed again on demand, are those of
+    // the same assessment.
+    let a = &rec["assessment"];
+    assert_eq!(
+        a["actionCategory"]["reasons"],
+        json!(assessed.action_category.reasons)
+    );
+    let confidence = a["actionCategory"]["confidence"].as_f64().unwrap_or(-1.0);
+    assert!((confidence - f64::from(assessed.action_category.confidence)).abs() < 1e-6);
+    let themes: Vec<_> = assessed
+        .themes
+        .iter()
+        .map(|t| json!({ "slug": t.slug, "reasons": t.reasons }))
+        .collect();
+    assert_eq!(a["themes"], json!(themes));
+    assert_eq!(
+        a["smart"]["specific"]["reasons"],
+        json!(assessed.smart.specific.reasons)
+    );
+    assert_eq!(
+        a["smart"]["timeBound"]["reasons"],
+        json!(assessed.smart.time_bound.reasons)
+    );
 }
 
 #[tokio::test]

@@ -76,7 +76,7 @@ impl Recommendation {
     async fn action_category(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
         Ok(Some(match self.0.record.action_category {
             Some(a) => a.get() as i32,
-            None => i32::from(self.assessed(ctx)?.action_category.value),
+            None => i32::from(self.assessed(ctx)?.action_category),
         }))
     }
     /// Where `actionCategory` comes from: EDITOR when a person set it, UPR_INFO when it came
@@ -100,7 +100,10 @@ impl Recommendation {
     /// with reasons), always computed, even where UPR Info coded the recommendation, so the
     /// two can be compared.
     async fn assessment(&self, ctx: &Context<'_>) -> Result<Assessment> {
-        Ok(Assessment::from(self.assessed(ctx)?.as_ref()))
+        Ok(Assessment::of_stored(
+            self.assessed(ctx)?,
+            self.0.record.text.clone(),
+        ))
     }
     /// UPR Info issues the recommendation is classified under (or an editor's choice); for a
     /// record imported without any, the themes the assessment suggests (see `themesSource`).
@@ -110,9 +113,8 @@ impl Recommendation {
         if self.themes_source() == AssessmentSource::Assessed {
             let assessed = self.assessed(ctx)?;
             return Ok(assessed
-                .themes
-                .iter()
-                .filter_map(|t| c.theme(&t.slug).cloned().map(Theme))
+                .themes()
+                .filter_map(|t| c.theme(t).cloned().map(Theme))
                 .collect());
         }
         Ok(super::themes_of(c.as_ref(), &self.0.record.themes))
@@ -132,9 +134,8 @@ impl Recommendation {
         if self.groups_source() == AssessmentSource::Assessed {
             let assessed = self.assessed(ctx)?;
             return Ok(assessed
-                .groups
-                .iter()
-                .filter_map(|g| c.group(&g.slug).cloned().map(Group))
+                .groups()
+                .filter_map(|g| c.group(g).cloned().map(Group))
                 .collect());
         }
         Ok(super::groups_of(c.as_ref(), &self.0.record.groups))
@@ -250,8 +251,8 @@ impl Recommendation {
 }
 
 impl Recommendation {
-    /// The snapshot's assessment of the record (computed once per snapshot).
-    fn assessed(&self, ctx: &Context<'_>) -> Result<Arc<crate::assess::Assessment>> {
+    /// The snapshot's assessment of the record (its values, computed once per snapshot).
+    fn assessed(&self, ctx: &Context<'_>) -> Result<crate::assess::Brief> {
         Ok(catalog(ctx)?
             .assessments
             .get(self.0.id, &self.0.record.text))
@@ -572,7 +573,7 @@ impl RecommendationFacets {
         let mut counts: FxHashMap<u8, u64> = FxHashMap::default();
         for id in self.set.iter() {
             if let Some(a) = c.assessment(id) {
-                *counts.entry(a.action_category.value).or_default() += 1;
+                *counts.entry(a.action_category).or_default() += 1;
             }
         }
         Ok(Facets(counted(counts)))
@@ -585,7 +586,7 @@ impl RecommendationFacets {
         let mut counts = [0u64; SMART_BANDS.len()];
         for id in self.set.iter() {
             if let Some(a) = c.assessment(id) {
-                let v = f64::from(a.smart.total);
+                let v = f64::from(a.smart_total);
                 if let Some(i) = SMART_BANDS.iter().position(|(_, r)| r.contains(v)) {
                     counts[i] += 1;
                 }
