@@ -82,6 +82,7 @@ ticks() { # user + system ticks of a process, all threads (fields 14 and 15 of /
 }
 # The product assesses every recommendation in a background thread after it starts: wait
 # until both servers are idle (under 2 ticks in a second), so that work is not measured.
+WAIT_START=$(date +%s)
 for name in "${!PID[@]}"; do
   [ "$name" = bare ] && continue
   for _ in $(seq 1 600); do
@@ -89,6 +90,7 @@ for name in "${!PID[@]}"; do
     [ $((b - a)) -lt 2 ] && break
   done
 done
+echo "waited $(($(date +%s) - WAIT_START)) s for the products' start-up work to end"
 
 python3 -c 'import json; print(json.dumps({"query": "{ __typename }"}))' >"$WORK/q0.json"
 for name in "${!PID[@]}"; do
