@@ -7,6 +7,7 @@
 #   FLOOR_TASKSET_SERVER=0 FLOOR_TASKSET_WRK=1 bash benches/floor.sh   # optional core pinning
 #                                            (the same cpu list for every server, and for wrk)
 #   FLOOR_PRESET=world (default)             the dataset the product serves (Q0 reads none of it)
+#   FLOOR_BIN=path, FLOOR_NO_BUILD=1        measure that binary of the product; do not build
 #   FLOOR_BASE_BIN=path/to/recover-better    also measures that build of the product (metrics on)
 #                                            as `base`: a before/after in the same run
 #
@@ -39,9 +40,9 @@ PIN_WRK=()
 [ -n "${FLOOR_TASKSET_WRK:-}" ] && PIN_WRK=(taskset -c "$FLOOR_TASKSET_WRK")
 
 command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-cargo build --release --quiet --bin recover-better --example bare
+[ -n "${FLOOR_NO_BUILD:-}" ] || cargo build --release --quiet --bin recover-better --example bare
 TARGET=${CARGO_TARGET_DIR:-target}
-BIN=$TARGET/release/recover-better
+BIN=${FLOOR_BIN:-$TARGET/release/recover-better}
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
