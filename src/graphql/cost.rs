@@ -76,10 +76,11 @@ impl Cost {
 
     /// `extensions.cost` of a response: the numbers and the limits they are held against.
     pub fn extension(&self, limits: &Limits) -> ConstValue {
-        // Names are reference-counted strings: made once, cloned per response.
-        static KEYS: OnceLock<[Name; 6]> = OnceLock::new();
-        let keys = KEYS.get_or_init(|| {
-            [
+        // Names are reference-counted strings: made once per thread, cloned per response.
+        // Per thread, because a count that every core increments for every response is a
+        // cache line the cores pass back and forth (benches/README, the framework floor).
+        thread_local! {
+            static KEYS: [Name; 6] = [
                 "complexity",
                 "depth",
                 "selections",
@@ -87,8 +88,8 @@ impl Cost {
                 "maxDepth",
                 "maxSelections",
             ]
-            .map(Name::new)
-        });
+            .map(Name::new);
+        }
         let values = [
             self.complexity,
             self.depth,
@@ -97,12 +98,14 @@ impl Cost {
             limits.depth,
             limits.selections,
         ];
-        ConstValue::Object(
-            keys.iter()
-                .zip(values)
-                .map(|(k, v)| (k.clone(), ConstValue::from(v as u64)))
-                .collect(),
-        )
+        KEYS.with(|keys| {
+            ConstValue::Object(
+                keys.iter()
+                    .zip(values)
+                    .map(|(k, v)| (k.clone(), ConstValue::from(v as u64)))
+                    .collect(),
+            )
+        })
     }
 }
 

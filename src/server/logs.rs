@@ -123,19 +123,41 @@ fn write_batches(shared: &Shared, mut out: impl Write) {
 
 impl Write for BatchedWriter {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
-        let mut pending = self.shared.lock();
-        if pending.bytes.len() + line.len() > MAX_BUFFERED {
-            pending.dropped += 1;
-            return Ok(line.len());
-        }
-        let was_empty = pending.bytes.is_empty();
-        pending.bytes.extend_from_slice(line);
-        let wake = was_empty || pending.bytes.len() >= HIGH_WATER;
-        drop(pending);
-        if wake {
-            self.shared.ready.notify_one();
-        }
-        Ok(line.len())
+        append(&self.shared, line)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Appends a line for the writer thread, waking it only for the first line of a batch.
+fn append(shared: &Shared, line: &[u8]) -> std::io::Result<usize> {
+    let mut pending = shared.lock();
+    if pending.bytes.len() + line.len() > MAX_BUFFERED {
+        pending.dropped += 1;
+        return Ok(line.len());
+    }
+    let was_empty = pending.bytes.is_empty();
+    pending.bytes.extend_from_slice(line);
+    let wake = was_empty || pending.bytes.len() >= HIGH_WATER;
+    drop(pending);
+    if wake {
+        shared.ready.notify_one();
+    }
+    Ok(line.len())
+}
+
+/// What `tracing_subscriber` writes one line into: a borrow of the [`BatchedWriter`], so a
+/// line costs no reference count (on two cores, every shared count is a cache line that the
+/// cores pass back and forth).
+pub struct LineWriter<'a> {
+    shared: &'a Shared,
+}
+
+impl Write for LineWriter<'_> {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        append(self.shared, line)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -144,10 +166,12 @@ impl Write for BatchedWriter {
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BatchedWriter {
-    type Writer = BatchedWriter;
+    type Writer = LineWriter<'a>;
 
-    fn make_writer(&'a self) -> BatchedWriter {
-        self.clone()
+    fn make_writer(&'a self) -> LineWriter<'a> {
+        LineWriter {
+            shared: &self.shared,
+        }
     }
 }
 

@@ -17,10 +17,10 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::graphql::auth::Principal;
 use crate::live::Live;
@@ -42,6 +42,9 @@ const BUCKETS: &[f64] = &[
 
 /// The metrics of one app.
 pub struct Metrics {
+    /// Tells this app's series apart from another's in the per-thread cache (unique in the
+    /// process, unlike an address, which a later app may reuse).
+    id: u64,
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
@@ -85,7 +88,9 @@ impl Metrics {
         let gauge =
             |name: &str, help: &str| register(&registry, IntGauge::new(name, help).expect("valid"));
         let first_generation = live.snapshot().generation;
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Metrics {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             requests: register(
                 &registry,
                 IntCounterVec::new(
@@ -149,6 +154,11 @@ impl Metrics {
     }
 
     /// Counts one answered request.
+    ///
+    /// The series' handles come from a per-thread cache ([`HANDLES`]): resolving them
+    /// through the registry takes two read locks, two label hashes and two reference counts
+    /// per request, each an atomic on a cache line that both cores write, so under load it
+    /// cost more than the counting itself.
     pub fn observe(
         &self,
         route: &str,
@@ -157,14 +167,45 @@ impl Metrics {
         code: Option<&str>,
         elapsed: Duration,
     ) {
-        let operation = operation.map_or("", |o| self.operations.label(o));
-        let code = code.map_or("", |c| self.codes.label(c));
-        self.requests
-            .with_label_values(&[route, status.as_str(), operation, code])
-            .inc();
-        self.duration
-            .with_label_values(&[route, operation])
-            .observe(elapsed.as_secs_f64());
+        let key = SeriesKey {
+            metrics: self.id,
+            route,
+            status: status.as_u16(),
+            operation: operation.unwrap_or(""),
+            code: code.unwrap_or(""),
+            has_operation: operation.is_some(),
+            has_code: code.is_some(),
+        };
+        HANDLES.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let handles = cache.get_or_insert(&key, || self.resolve(&key));
+            handles.requests.inc();
+            handles.duration.observe(elapsed.as_secs_f64());
+        });
+    }
+
+    /// The series of a request, from the registry (the slow way, once per thread and key).
+    fn resolve(&self, key: &SeriesKey<'_>) -> Handles {
+        let operation = if key.has_operation {
+            self.operations.label(key.operation)
+        } else {
+            ""
+        };
+        let code = if key.has_code {
+            self.codes.label(key.code)
+        } else {
+            ""
+        };
+        let status = StatusCode::from_u16(key.status).unwrap_or(StatusCode::OK);
+        Handles {
+            requests: self.requests.with_label_values(&[
+                key.route,
+                status.as_str(),
+                operation,
+                code,
+            ]),
+            duration: self.duration.with_label_values(&[key.route, operation]),
+        }
     }
 
     /// The text exposition of every series, the read ones read now.
@@ -232,6 +273,109 @@ pub async fn scrape(State(metrics): State<Arc<Metrics>>, headers: HeaderMap) -> 
         .into_response()
 }
 
+/// The series one request is counted in.
+struct Handles {
+    requests: IntCounter,
+    duration: Histogram,
+}
+
+/// What picks a request's series: the app, and the raw values before they become labels
+/// (so a hit skips [`Labels`] too; a value's label never changes once given).
+#[derive(Hash)]
+struct SeriesKey<'a> {
+    metrics: u64,
+    route: &'a str,
+    status: u16,
+    operation: &'a str,
+    code: &'a str,
+    has_operation: bool,
+    has_code: bool,
+}
+
+impl SeriesKey<'_> {
+    fn owned(&self) -> OwnedKey {
+        OwnedKey {
+            metrics: self.metrics,
+            route: self.route.into(),
+            status: self.status,
+            operation: self.operation.into(),
+            code: self.code.into(),
+            has_operation: self.has_operation,
+            has_code: self.has_code,
+        }
+    }
+}
+
+#[derive(PartialEq, Eq)]
+struct OwnedKey {
+    metrics: u64,
+    route: Box<str>,
+    status: u16,
+    operation: Box<str>,
+    code: Box<str>,
+    has_operation: bool,
+    has_code: bool,
+}
+
+impl OwnedKey {
+    fn is(&self, k: &SeriesKey<'_>) -> bool {
+        self.metrics == k.metrics
+            && self.status == k.status
+            && self.has_operation == k.has_operation
+            && self.has_code == k.has_code
+            && *self.route == *k.route
+            && *self.operation == *k.operation
+            && *self.code == *k.code
+    }
+}
+
+/// Most keys one thread keeps; past it the cache starts again (operation names come from
+/// clients, so the keys are not bounded by the server).
+const MAX_CACHED_SERIES: usize = 1024;
+
+/// A thread's handles to the series it counted requests in, by the hash of their key.
+#[derive(Default)]
+struct HandleCache {
+    by_hash: FxHashMap<u64, Vec<(OwnedKey, Handles)>>,
+    len: usize,
+}
+
+impl HandleCache {
+    fn get_or_insert(
+        &mut self,
+        key: &SeriesKey<'_>,
+        resolve: impl FnOnce() -> Handles,
+    ) -> &Handles {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut hasher = rustc_hash::FxBuildHasher.build_hasher();
+        key.hash(&mut hasher);
+        let hash = hasher.finish();
+        let found = self
+            .by_hash
+            .get(&hash)
+            .and_then(|entries| entries.iter().position(|(k, _)| k.is(key)));
+        if found.is_none() && self.len >= MAX_CACHED_SERIES {
+            self.by_hash.clear();
+            self.len = 0;
+        }
+        let entries = self.by_hash.entry(hash).or_default();
+        let i = match found {
+            Some(i) if i < entries.len() => i,
+            _ => {
+                entries.push((key.owned(), resolve()));
+                self.len += 1;
+                entries.len() - 1
+            }
+        };
+        &entries[i].1
+    }
+}
+
+thread_local! {
+    /// Per thread, so a request touches no shared lock or reference count to find its series.
+    static HANDLES: std::cell::RefCell<HandleCache> = std::cell::RefCell::default();
+}
+
 /// A bounded set of label values: the first `cap` distinct ones.
 struct Labels {
     known: RwLock<FxHashSet<Box<str>>>,
@@ -282,6 +426,81 @@ impl Labels {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Catalog;
+    use crate::store::Store;
+
+    fn metrics() -> Metrics {
+        let store = Arc::new(Store::temporary().unwrap());
+        let live = Arc::new(Live::new(store.clone(), Catalog::load(&store).unwrap()));
+        Metrics::new(live, Arc::new(ConnectionStats::default()), None, false)
+    }
+
+    fn count(m: &Metrics, series: &str) -> Option<u64> {
+        m.render()
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    }
+
+    /// The per-thread cache of series handles keeps two apps of one process apart, and
+    /// counts every request in the series of its own labels, on every thread.
+    #[test]
+    fn cached_handles_count_each_app_and_each_series_apart() {
+        let (a, b) = (metrics(), metrics());
+        let ms = Duration::from_millis(1);
+        for _ in 0..3 {
+            a.observe("/graphql", StatusCode::OK, Some("Q"), None, ms);
+        }
+        b.observe("/graphql", StatusCode::OK, Some("Q"), None, ms);
+        a.observe("/graphql", StatusCode::OK, None, None, ms);
+        a.observe(
+            "/graphql",
+            StatusCode::BAD_REQUEST,
+            Some("Q"),
+            Some("BAD_REQUEST"),
+            ms,
+        );
+        std::thread::scope(|s| {
+            s.spawn(|| a.observe("/graphql", StatusCode::OK, Some("Q"), None, ms));
+        });
+        let ok_q = "recover_better_http_requests_total{code=\"\",operation=\"Q\",route=\"/graphql\",status=\"200\"}";
+        assert_eq!(count(&a, ok_q), Some(4));
+        assert_eq!(count(&b, ok_q), Some(1));
+        assert_eq!(
+            count(&a, "recover_better_http_requests_total{code=\"\",operation=\"\",route=\"/graphql\",status=\"200\"}"),
+            Some(1)
+        );
+        assert_eq!(
+            count(&a, "recover_better_http_requests_total{code=\"BAD_REQUEST\",operation=\"Q\",route=\"/graphql\",status=\"400\"}"),
+            Some(1)
+        );
+        assert_eq!(
+            count(&a, "recover_better_http_request_duration_seconds_count{operation=\"Q\",route=\"/graphql\"}"),
+            Some(5)
+        );
+    }
+
+    /// Past its bound the cache starts again, and nothing is lost.
+    #[test]
+    fn the_handle_cache_is_bounded() {
+        let m = metrics();
+        let ms = Duration::from_millis(1);
+        let names: Vec<String> = (0..MAX_CACHED_SERIES + 10)
+            .map(|i| format!("Op{i}"))
+            .collect();
+        for n in &names {
+            m.observe("/graphql", StatusCode::OK, Some(n), None, ms);
+        }
+        HANDLES.with(|c| assert!(c.borrow().len <= MAX_CACHED_SERIES));
+        m.observe("/graphql", StatusCode::OK, Some("Op0"), None, ms);
+        let op0 = "recover_better_http_requests_total{code=\"\",operation=\"Op0\",route=\"/graphql\",status=\"200\"}";
+        assert_eq!(count(&m, op0), Some(2));
+        // Names past the label cap are counted as `other`, cached or not.
+        let other = "recover_better_http_requests_total{code=\"\",operation=\"other\",route=\"/graphql\",status=\"200\"}";
+        assert_eq!(
+            count(&m, other),
+            Some((names.len() - MAX_OPERATIONS) as u64)
+        );
+    }
 
     #[test]
     fn labels_keep_the_first_names_then_count_the_rest_as_other() {

@@ -21,6 +21,7 @@
 
 mod app;
 pub mod charts;
+pub mod cors;
 pub mod downloads;
 pub mod graphiql;
 pub mod http;
@@ -158,7 +159,8 @@ fn router(
     limiter: Option<Arc<rate_limit::RateLimiter>>,
     metrics: Option<Arc<metrics::Metrics>>,
 ) -> Router {
-    let cors = if options.cors_origins.iter().any(|o| o == "*") {
+    let permissive = options.cors_origins.iter().any(|o| o == "*");
+    let cors = if permissive {
         CorsLayer::permissive()
     } else {
         let origins: Vec<HeaderValue> = options
@@ -206,13 +208,16 @@ fn router(
     }
     // No body-limit layer: `/graphql` is the only route that reads a body and enforces
     // `max_body_bytes` itself, so that announced and streamed bodies both get a JSON 413.
-    router
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            options.request_timeout,
-        ))
-        .layer(cors)
-        .layer(observe::ObserveLayer { metrics })
+    let router = router.layer(TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        options.request_timeout,
+    ));
+    let router = if permissive {
+        router.layer(cors)
+    } else {
+        router.layer(cors::CorsForOrigins { cors })
+    };
+    router.layer(observe::ObserveLayer { metrics })
 }
 
 /// Liveness: the process answers. Touches nothing.
