@@ -346,10 +346,8 @@ impl HandleCache {
         key: &SeriesKey<'_>,
         resolve: impl FnOnce() -> Handles,
     ) -> &Handles {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let mut hasher = rustc_hash::FxBuildHasher.build_hasher();
-        key.hash(&mut hasher);
-        let hash = hasher.finish();
+        use std::hash::BuildHasher;
+        let hash = rustc_hash::FxBuildHasher.hash_one(key);
         let found = self
             .by_hash
             .get(&hash)

@@ -7,7 +7,6 @@
 //! Needs the `etcd` feature and Debian's `etcd-server` (`.ci/run` installs it).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

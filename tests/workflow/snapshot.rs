@@ -67,7 +67,7 @@ fn random_change(rng: &mut impl Rng, c: &Catalog, n: usize) -> Change {
             }))
         }
         3 if !c.links.is_empty() => {
-            let l = c.links.choose(rng).unwrap();
+            let l = c.links.get(rng.gen_range(0..c.links.len())).unwrap();
             Change::delete(Key::Link(l.record.key()))
         }
         4 => {
