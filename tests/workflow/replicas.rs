@@ -157,6 +157,23 @@ async fn converge(addresses: &[&str]) {
     }
 }
 
+/// The store at `location` after editors made the acknowledged changes `acks`: its check is
+/// clean, every acknowledged change has its history entry, each link agrees with its last
+/// entry, and versions never went back.
+async fn verify_store(location: &str, acks: &[Ack]) {
+    let (location, acks) = (location.to_owned(), acks.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let store = Store::open_location(&location).unwrap();
+        let report = check::check(&store).unwrap();
+        assert!(report.is_clean(), "{:?}", report.violations);
+        assert_acknowledged(&store, &acks, "eddie");
+        assert_history_matches_links(&store);
+        assert_versions_never_go_back(&store);
+    })
+    .await
+    .unwrap();
+}
+
 /// Per link, versions only go up between a creation and a deletion, in history order.
 fn assert_versions_never_go_back(store: &Store) {
     let mut last: BTreeMap<String, u32> = BTreeMap::new();
@@ -284,25 +301,7 @@ async fn two_servers_on_a_three_node_cluster_agree_under_sixteen_editors() {
     );
 
     converge(&[&a.address, &b.address]).await;
-    let store = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || Store::open_location(&url).unwrap()
-    })
-    .await
-    .unwrap();
-    let store = Arc::new(store);
-    {
-        let (store, acks) = (store.clone(), acks.clone());
-        tokio::task::spawn_blocking(move || {
-            let report = check::check(&store).unwrap();
-            assert!(report.is_clean(), "{:?}", report.violations);
-            assert_acknowledged(&store, &acks, "eddie");
-            assert_history_matches_links(&store);
-            assert_versions_never_go_back(&store);
-        })
-        .await
-        .unwrap();
-    }
+    verify_store(&url, &acks).await;
     // Both servers equal a fresh load (a third server started now).
     let fresh = Server::start(&url);
     let expected = view(&fresh.address).await;
@@ -373,26 +372,7 @@ async fn an_etcd_node_and_a_server_killed_under_load_lose_nothing() {
     };
     a = Server::start(&survivors);
     converge(&[&a.address, &b.address]).await;
-    let store = Arc::new(
-        tokio::task::spawn_blocking({
-            let url = survivors.clone();
-            move || Store::open_location(&url).unwrap()
-        })
-        .await
-        .unwrap(),
-    );
-    {
-        let (store, acks) = (store.clone(), acks.clone());
-        tokio::task::spawn_blocking(move || {
-            let report = check::check(&store).unwrap();
-            assert!(report.is_clean(), "{:?}", report.violations);
-            assert_acknowledged(&store, &acks, "eddie");
-            assert_history_matches_links(&store);
-            assert_versions_never_go_back(&store);
-        })
-        .await
-        .unwrap();
-    }
+    verify_store(&survivors, &acks).await;
     assert_eq!(
         view(&a.address).await,
         view(&b.address).await,
