@@ -129,13 +129,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// `CLIENTS` clients sending `make(client, i)` to the addresses in turn for `secs`; returns
-/// (answers without errors, answers with errors, latencies sorted).
+/// (answers without errors, answers with errors by `extensions.code`, latencies sorted).
 async fn drive(
     addresses: &[String],
     token: Option<&str>,
     secs: u64,
     make: impl Fn(usize, usize) -> Value + Send + Sync + 'static,
-) -> (usize, usize, Vec<Duration>, Duration) {
+) -> (usize, Errors, Vec<Duration>, Duration) {
     let make = Arc::new(make);
     let until = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
@@ -146,7 +146,7 @@ async fn drive(
             let make = make.clone();
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
-                let (mut ok, mut failed, mut times) = (0, 0, vec![]);
+                let (mut ok, mut failed, mut times) = (0, Errors::default(), vec![]);
                 let mut i = 0;
                 while Instant::now() < until {
                     let body = make(c, i);
@@ -155,7 +155,10 @@ async fn drive(
                     let v = post(&http, &address, token.as_deref(), &body).await;
                     times.push(t.elapsed());
                     if v.get("errors").is_some() {
-                        failed += 1;
+                        let code = v["errors"][0]["extensions"]["code"]
+                            .as_str()
+                            .unwrap_or("(no code)");
+                        *failed.0.entry(code.to_owned()).or_default() += 1;
                     } else {
                         ok += 1;
                     }
@@ -164,15 +167,31 @@ async fn drive(
             })
         })
         .collect();
-    let (mut ok, mut failed, mut times) = (0, 0, vec![]);
+    let (mut ok, mut failed, mut times) = (0, Errors::default(), vec![]);
     for t in tasks {
         let (a, b, c) = t.await.unwrap();
         ok += a;
-        failed += b;
+        for (code, n) in b.0 {
+            *failed.0.entry(code).or_default() += n;
+        }
         times.extend(c);
     }
     times.sort();
     (ok, failed, times, started.elapsed())
+}
+
+/// Answers with errors, counted by their first error's `extensions.code`.
+#[derive(Default)]
+struct Errors(std::collections::BTreeMap<String, usize>);
+
+impl std::fmt::Display for Errors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return write!(f, "0");
+        }
+        let parts: Vec<String> = self.0.iter().map(|(c, n)| format!("{n} {c}")).collect();
+        write!(f, "{}", parts.join(", "))
+    }
 }
 
 async fn refs(address: &str) -> (Vec<String>, Vec<String>, String) {

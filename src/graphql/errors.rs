@@ -26,6 +26,10 @@ pub enum ClientError {
         message: String,
         required_role: Role,
     },
+    /// The store cannot take the write now (a replicated store without a quorum, or a
+    /// write that kept losing races); the client may try again. The message says whether
+    /// the write was made.
+    Unavailable(String),
     /// A failure of ours; the cause is logged, the client is told nothing more.
     Internal(String),
 }
@@ -86,6 +90,7 @@ impl ClientError {
             }
             ClientError::Unauthenticated(_) => "UNAUTHENTICATED",
             ClientError::Forbidden { .. } => "FORBIDDEN",
+            ClientError::Unavailable(_) => "UNAVAILABLE",
             ClientError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -111,6 +116,10 @@ impl ClientError {
                 e.set("code", code);
                 e.set("requiredRole", required_role.as_str());
             }),
+            ClientError::Unavailable(message) => {
+                tracing::warn!(%message, "a write was refused for now");
+                Error::new(message).extend_with(|_, e| e.set("code", code))
+            }
             ClientError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 Error::new("internal error").extend_with(|_, e| e.set("code", code))
@@ -174,6 +183,9 @@ impl From<StoreError> for ClientError {
         match e {
             StoreError::Rejected(r) => {
                 ClientError::Refused(r.into_iter().map(|r| r.refusal).collect())
+            }
+            e @ (StoreError::Unavailable(_) | StoreError::Contended { .. }) => {
+                ClientError::Unavailable(e.to_string())
             }
             other => ClientError::Internal(other.to_string()),
         }

@@ -14,6 +14,17 @@
 //! and deletes. etcd's commit (Raft, fsync on a quorum) is the durability point: there is no
 //! flush of ours.
 //!
+//! A transaction whose answer is lost (a timeout, a leader change, a member that died while
+//! it held the request) may or may not have been applied, and may still be applied later.
+//! Each process therefore writes through a *fence*, `P/w/<writer>`: every transaction it
+//! sends compares that key with the sequence number of its last commit and puts the next
+//! one. After a lost answer the writer asks etcd, in one transaction, to move the fence past
+//! the lost transaction if it is still where it was: if that succeeds the lost transaction
+//! can never apply, and the write is sent again; if the fence had already moved, the lost
+//! transaction was applied, and the write is done. Either way it is applied exactly once, or
+//! the writer says the outcome is unknown ([`StoreError::Unavailable`]) when etcd does not
+//! answer within [`PATIENCE`]. A fence key stays behind each process that wrote (a few bytes).
+//!
 //! A write set larger than one transaction may be (etcd's `--max-txn-ops`, default 128, and
 //! `--max-request-bytes`, default 1.5 MiB) is written as a new generation: the current one
 //! copied, with the write set applied, under a new prefix in many small transactions, then
@@ -53,6 +64,9 @@ const COPY_BATCH_OPS: usize = 100;
 const COPY_BATCH_BYTES: usize = 1 << 20;
 /// Copy transactions in flight at once.
 const COPY_IN_FLIGHT: usize = 16;
+/// How long a write keeps trying while etcd does not answer (no leader, a member down, a
+/// lost answer) before it gives up with [`StoreError::Unavailable`].
+pub(super) const PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Where a store lives in etcd: the cluster's endpoints and the store's key prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +121,63 @@ struct Shared {
     root: Vec<u8>,
     /// The generation this process believes current (checked by every write).
     generation: Mutex<u64>,
+    /// This process's writer fence; held while a transaction is sent and settled, so this
+    /// process's transactions go one at a time.
+    fence: Mutex<Fence>,
+    /// Tests only: the next transaction's answer is lost (after it was sent, or before).
+    lose_next: Mutex<Option<LoseAnswer>>,
+}
+
+/// A writer's fence (see the module documentation).
+struct Fence {
+    /// `P/w/<writer>`.
+    key: Vec<u8>,
+    /// The sequence number the key holds (0: not written yet).
+    seq: u64,
+    /// A transaction sent with `seq + 1` whose answer was lost, still to be settled.
+    pending: bool,
+}
+
+impl Fence {
+    fn new(root: &[u8]) -> Fence {
+        use std::hash::{BuildHasher, Hasher};
+        // Random (std's hasher keys are), and different for every engine of the process.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        let writer = format!("{:016x}{:016x}", h.finish(), rand::random::<u64>());
+        Fence {
+            key: [root, b"w/", writer.as_bytes()].concat(),
+            seq: 0,
+            pending: false,
+        }
+    }
+
+    /// The compare that holds while nobody else moved the fence.
+    fn unchanged(&self) -> Compare {
+        match self.seq {
+            0 => Compare::version(self.key.clone(), CompareOp::Equal, 0),
+            n => Compare::value(self.key.clone(), CompareOp::Equal, n.to_string()),
+        }
+    }
+
+    fn advance(&self) -> TxnOp {
+        TxnOp::put(self.key.clone(), (self.seq + 1).to_string(), None)
+    }
+}
+
+/// A fault a test can inject: how the next transaction's answer is lost.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoseAnswer {
+    /// The transaction reached etcd and was applied; its answer did not come back.
+    AfterApplying,
+    /// The request failed before etcd applied it (e.g. it timed out in a queue).
+    BeforeApplying,
 }
 
 /// The store on etcd. A *pinned* engine reads at one etcd revision (a consistent view for
@@ -301,6 +372,153 @@ impl Shared {
     fn set_current(&self, g: u64) {
         *self.generation.lock().unwrap_or_else(|p| p.into_inner()) = g;
     }
+
+    /// Sends a transaction of this process's writer through its fence: applied exactly once
+    /// when this returns `Ok(true)`, not applied (a compare failed) on `Ok(false)`, and sent
+    /// again while etcd does not answer, for up to [`PATIENCE`].
+    fn fenced(
+        &self,
+        compares: Vec<Compare>,
+        ops: Vec<TxnOp>,
+    ) -> std::result::Result<bool, FencedError> {
+        let mut fence = self.fence.lock().unwrap_or_else(|p| p.into_inner());
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let mut attempt = 0u32;
+        loop {
+            if fence.pending {
+                // An earlier write's lost answer: its outcome was reported as unknown; now
+                // it is settled, one way or the other, before anything else is sent.
+                self.settle(&mut fence, deadline)?;
+            }
+            let mut when = compares.clone();
+            when.push(fence.unchanged());
+            let mut then = ops.clone();
+            then.push(fence.advance());
+            let txn = Txn::new().when(when).and_then(then);
+            let lose = self
+                .lose_next
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            let sent = match lose {
+                None => self.run(txn_retrying(self.client.kv_client(), txn)),
+                Some(LoseAnswer::AfterApplying) => self
+                    .run(txn_retrying(self.client.kv_client(), txn))
+                    .and(Err(StoreError::Etcd(
+                        "injected: the answer was lost".into(),
+                    ))),
+                Some(LoseAnswer::BeforeApplying) => {
+                    Err(StoreError::Etcd("injected: the request was lost".into()))
+                }
+            };
+            match sent {
+                Ok(resp) if resp.succeeded() => {
+                    fence.seq += 1;
+                    return Ok(true);
+                }
+                Ok(_) => return Ok(false),
+                Err(StoreError::Etcd(m))
+                    if m.contains("too many operations") || m.contains("request is too large") =>
+                {
+                    return Err(FencedError::TooLarge(m));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "an etcd transaction's answer was lost; settling it");
+                    fence.pending = true;
+                    if self.settle(&mut fence, deadline)? {
+                        return Ok(true);
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return Err(FencedError::Store(StoreError::Unavailable(format!(
+                            "etcd did not take the write within {} s ({e}); nothing was written",
+                            PATIENCE.as_secs()
+                        ))));
+                    }
+                    attempt += 1;
+                    std::thread::sleep(backoff(attempt));
+                }
+            }
+        }
+    }
+
+    /// Decides a transaction whose answer was lost: moves the fence past it if it is still
+    /// where it was (then it can never apply: `false`), or finds the fence moved by it (it
+    /// was applied: `true`).
+    fn settle(
+        &self,
+        fence: &mut Fence,
+        deadline: std::time::Instant,
+    ) -> std::result::Result<bool, FencedError> {
+        let mut attempt = 0u32;
+        loop {
+            let txn = Txn::new()
+                .when([fence.unchanged()])
+                .and_then([fence.advance()])
+                .or_else([TxnOp::get(fence.key.clone(), None)]);
+            match self.run(txn_retrying(self.client.kv_client(), txn)) {
+                Ok(resp) => {
+                    fence.seq += 1;
+                    fence.pending = false;
+                    if resp.succeeded() {
+                        return Ok(false);
+                    }
+                    let now = resp.op_responses().into_iter().find_map(|r| match r {
+                        etcd_client::TxnOpResponse::Get(g) => Some(
+                            g.kvs()
+                                .first()
+                                .map(|kv| String::from_utf8_lossy(kv.value()).into_owned()),
+                        ),
+                        _ => None,
+                    });
+                    return match now.flatten() {
+                        Some(v) if v == fence.seq.to_string() => Ok(true),
+                        other => Err(FencedError::Store(StoreError::Corrupt {
+                            tree: "etcd",
+                            reason: format!(
+                                "the writer fence {} holds {other:?}, not {} or {}",
+                                String::from_utf8_lossy(&fence.key),
+                                fence.seq - 1,
+                                fence.seq
+                            ),
+                        })),
+                    };
+                }
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    return Err(FencedError::Store(StoreError::Unavailable(format!(
+                        "etcd did not answer for {} s ({e}); whether the last write was made is \
+                         not known yet (read it back before repeating it)",
+                        PATIENCE.as_secs()
+                    ))));
+                }
+                Err(_) => {
+                    attempt += 1;
+                    std::thread::sleep(backoff(attempt));
+                }
+            }
+        }
+    }
+}
+
+/// Why a fenced transaction was not applied.
+enum FencedError {
+    /// Over etcd's request limits (nothing was applied).
+    TooLarge(String),
+    Store(StoreError),
+}
+
+impl From<FencedError> for StoreError {
+    fn from(e: FencedError) -> StoreError {
+        match e {
+            FencedError::TooLarge(m) => StoreError::Etcd(m),
+            FencedError::Store(e) => e,
+        }
+    }
+}
+
+/// 10, 20, 40 … up to 500 ms, with jitter.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 10u64.saturating_mul(1 << attempt.min(6)).min(500);
+    std::time::Duration::from_millis(base / 2 + rand::random::<u64>() % (base / 2 + 1))
 }
 
 impl EtcdEngine {
@@ -355,6 +573,8 @@ impl EtcdEngine {
             client,
             root: format!("{}/", url.prefix).into_bytes(),
             generation: Mutex::new(0),
+            fence: Mutex::new(Fence::new(format!("{}/", url.prefix).as_bytes())),
+            lose_next: Mutex::new(None),
         });
         let generation = match shared.read_generation()?.0 {
             Some(g) => g,
@@ -568,18 +788,22 @@ impl EtcdEngine {
                 });
             }
         }
-        let kv = self.shared.client.kv_client();
-        let txn = Txn::new().when(compares).and_then(ops);
-        match self.shared.run(txn_retrying(kv, txn)) {
-            Ok(resp) if resp.succeeded() => Ok(()),
-            Ok(_) => Err(self.which_conflict(set)),
-            Err(StoreError::Etcd(m))
-                if m.contains("too many operations") || m.contains("request is too large") =>
-            {
-                self.commit_as_generation(set)
-            }
-            Err(e) => Err(CommitError::Store(e)),
+        match self.shared.fenced(compares, ops) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.which_conflict(set)),
+            Err(FencedError::TooLarge(_)) => self.commit_as_generation(set),
+            Err(FencedError::Store(e)) => Err(CommitError::Store(e)),
         }
+    }
+
+    /// Tests only: loses the answer of this process's next transaction.
+    #[doc(hidden)]
+    pub fn lose_next_answer(&self, how: LoseAnswer) {
+        *self
+            .shared
+            .lose_next
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(how);
     }
 
     /// After a refused transaction: which precondition failed (the generation, or a key).
@@ -815,14 +1039,12 @@ impl EtcdEngine {
                 Some(v) => Compare::value(key, CompareOp::Equal, v.to_vec()),
             }
         }));
-        let txn = Txn::new().when(compares).and_then([
+        let ops = vec![
             TxnOp::put(pointer, format!("{new:016x}"), None),
             TxnOp::delete(marker.to_vec(), None),
             TxnOp::put(self.shared.marker(old), "retired", None),
-        ]);
-        let kv = self.shared.client.kv_client();
-        let resp = self.shared.run(txn_retrying(kv, txn))?;
-        Ok(resp.succeeded())
+        ];
+        Ok(self.shared.fenced(compares, ops)?)
     }
 
     /// Bytes the cluster member answering takes on disk (its whole database).

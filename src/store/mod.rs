@@ -189,6 +189,10 @@ pub enum StoreError {
     Etcd(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The store could not take a write in time (a replicated store without a quorum, or a
+    /// write that kept losing races); the message says whether it was made.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
     #[error(
         "the store at {0} is in use by another process (stop it, or choose another --data folder)"
     )]
@@ -280,6 +284,26 @@ impl Store {
     /// Whether several servers may share this store (each then follows its [`Feed`]).
     pub fn is_replicated(&self) -> bool {
         !matches!(self.engine, Engine::Sled(_))
+    }
+
+    /// Tests only: on an etcd store, the answer of this process's next transaction is lost
+    /// after etcd applied it (`applied`), or before; `false` on sled, which has no such fault.
+    #[doc(hidden)]
+    pub fn lose_next_answer(&self, applied: bool) -> bool {
+        match &self.engine {
+            Engine::Sled(_) => {
+                let _ = applied;
+                false
+            }
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => {
+                e.lose_next_answer(match applied {
+                    true => etcd::LoseAnswer::AfterApplying,
+                    false => etcd::LoseAnswer::BeforeApplying,
+                });
+                true
+            }
+        }
     }
 
     /// For a replicated store: a read-only view of it as it is now, and the point to

@@ -382,6 +382,7 @@ impl Store {
         // A poisoned lock only means another writer panicked; its transaction never committed.
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut attempt = 1;
+        let started = std::time::Instant::now();
         loop {
             // A large write on a remote engine is planned against all of the store read in
             // one go, not one round trip per key it looks at.
@@ -398,13 +399,24 @@ impl Store {
                     return Ok(report);
                 }
                 // What the plan read changed under it (another process wrote): plan again.
-                Err(CommitError::Conflict { tree, key }) if attempt < MAX_ATTEMPTS => {
+                Err(CommitError::Conflict { tree, key })
+                    if attempt < MAX_ATTEMPTS
+                        || (self.is_replicated() && started.elapsed() < CONTENDED_PATIENCE) =>
+                {
                     tracing::debug!(
                         tree = tree.name(),
                         key = %String::from_utf8_lossy(&key),
                         attempt,
                         "write raced another; planning again"
                     );
+                    // Servers writing back to back on a replicated store: a writer that keeps
+                    // losing steps aside for a moment instead of racing again at once.
+                    if attempt >= 3 && self.is_replicated() {
+                        let ms = 2u64 << attempt.min(5);
+                        std::thread::sleep(std::time::Duration::from_millis(
+                            rand::random::<u64>() % ms,
+                        ));
+                    }
                     attempt += 1;
                 }
                 Err(e) => return Err(e.into_store()),
@@ -471,6 +483,10 @@ const BULK_CHANGES: usize = 256;
 
 /// How many times a write is planned again after losing a race to another writer.
 const MAX_ATTEMPTS: u32 = 16;
+/// On a replicated store, where every server's writers race each other: how long a write
+/// keeps planning again, however many races it lost, before it gives up
+/// ([`StoreError::Contended`]).
+const CONTENDED_PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The meta key counting commits: every write reads it and bumps it, and commits only if
 /// it is unchanged, so writers are serialised by the engine itself, whatever else they

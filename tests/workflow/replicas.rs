@@ -45,6 +45,19 @@ impl Server {
     }
 }
 
+/// Prints the warnings and errors of the log of [`Server::logged`] `name`.
+fn print_warnings(name: &str) {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.log"));
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
+    for line in log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .take(40)
+    {
+        println!("{name}: {line}");
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -232,8 +245,8 @@ async fn two_servers_on_a_three_node_cluster_agree_under_sixteen_editors() {
     })
     .await
     .unwrap();
-    let a = Server::start(&url);
-    let b = Server::start(&url);
+    let a = Server::logged(&url, "replica-agree-a");
+    let b = Server::logged(&url, "replica-agree-b");
 
     // The same answers from A, B and a server on a sled store of the same dataset.
     let sled_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
@@ -285,7 +298,16 @@ async fn two_servers_on_a_three_node_cluster_agree_under_sixteen_editors() {
     .await;
     let (mut sent, mut refused) = (0, 0);
     for t in tasks {
-        let (s, r) = t.await.unwrap();
+        let (s, r) = match t.await {
+            Ok(counts) => counts,
+            Err(e) => {
+                // What the servers logged says why an editor got an answer it should not.
+                for name in ["replica-agree-a", "replica-agree-b"] {
+                    print_warnings(name);
+                }
+                std::panic::resume_unwind(e.into_panic());
+            }
+        };
         sent += s;
         refused += r;
     }
@@ -511,4 +533,70 @@ async fn the_feed_hands_over_each_commit_as_its_writer_saw_it() {
         assert_eq!(history, report.history);
         assert!(!history.is_empty());
     }
+}
+
+/// A transaction whose answer is lost (a timeout, a leader change) may have been applied or
+/// not; the writer settles it through its fence and the write is made exactly once, with one
+/// history entry, whichever way the answer was lost.
+#[test]
+fn a_write_whose_answer_is_lost_is_made_exactly_once() {
+    use recover_better::model::Ref;
+    use recover_better::store::{ApplyOptions, Change, Outcome, Record};
+
+    let cluster = Cluster::start(3);
+    let url = cluster.url("rb");
+    seed(&url);
+    let store = Store::open_location(&url).unwrap();
+    let before = store.all_history().count();
+    let (_, measure) = store
+        .measure(&Ref::parse("M-USA-001").unwrap())
+        .unwrap()
+        .unwrap();
+    let mut version = measure.version;
+    for (i, applied) in [true, false, true].into_iter().enumerate() {
+        assert!(store.lose_next_answer(applied), "an etcd store");
+        let mut m = measure.record.clone();
+        m.title = format!("Edited with a lost answer ({i})");
+        let report = store
+            .apply(
+                vec![Change::Put {
+                    record: Record::Measure(m),
+                    expected_version: Some(version),
+                }],
+                ApplyOptions {
+                    author: Some("eddie"),
+                    ..ApplyOptions::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("lost answer {i} (applied: {applied}): {e}"));
+        assert_eq!(
+            report.outcomes,
+            vec![Outcome::Updated {
+                version: version + 1
+            }],
+            "answer {i} lost (applied: {applied})"
+        );
+        version += 1;
+    }
+    let (_, now) = store
+        .measure(&Ref::parse("M-USA-001").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.version, version);
+    assert_eq!(now.record.title, "Edited with a lost answer (2)");
+    // One entry per write: none lost, none doubled.
+    let entries: Vec<_> = store
+        .all_history()
+        .skip(before)
+        .map(Result::unwrap)
+        .map(|e| (e.key, e.version))
+        .collect();
+    assert_eq!(
+        entries,
+        (measure.version + 1..=version)
+            .map(|v| ("M-USA-001".to_owned(), v))
+            .collect::<Vec<_>>()
+    );
+    let report = check::check(&store).unwrap();
+    assert!(report.is_clean(), "{:?}", report.violations);
 }
