@@ -3,20 +3,28 @@
 #
 #   bash benches/load.sh [duration-seconds=10] [connections=32]
 #   SERVER_ARGS="--no-metrics" bash benches/load.sh    # extra `serve` options
+#   SCALE=10 QUERIES="Q3 Q5" BASELINES=0 bash benches/load.sh   # world ×10, two queries only
+#   LOAD_NO_BUILD=1 bash benches/load.sh               # measure the release binary already built
 #
 # Generates the world dataset, imports it into a temporary store, starts the server on a free
 # port and drives Q0-Q6 with wrk (POST, JSON bodies) at the given concurrency. Prints
 # requests/s, p50 and p99 latency per query and the server's resident memory. Q0 is
 # `{ __typename }`: the floor of what axum + async-graphql serve on this machine, measured in
-# the same run so ratios are comparable. Nothing here asserts a time.
+# the same run so ratios are comparable. With SCALE, the world is multiplied (`generate
+# --scale`), and the run also prints what one machine pays for it: import time, the time
+# until the server serves and until its start-up work is over, and its memory then.
+# Nothing here asserts a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 CONNECTIONS=${2:-32}
 THREADS=2
+SCALE=${SCALE:-1}
+QUERIES=${QUERIES:-Q0 Q1 Q2 Q3 Q4 Q5 Q6}
+BASELINES=${BASELINES:-1}
 
 command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-cargo build --release --quiet --bin recover-better --example bare
+[ -n "${LOAD_NO_BUILD:-}" ] || cargo build --release --quiet --bin recover-better --example bare
 # Built where cargo builds (CARGO_TARGET_DIR when set, as on a machine shared by several
 # worktrees), so the binary measured is the one just built.
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -27,12 +35,15 @@ BARE_PID=
 cleanup() { for p in $SERVER_PID $BARE_PID; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-"$BIN" generate --preset world --out "$WORK/world" >/dev/null
+"$BIN" generate --preset world --scale "$SCALE" --out "$WORK/world" >/dev/null
+started=$(date +%s.%N)
 "$BIN" --data "$WORK/store" import "$WORK/world" | tail -1
+imported=$(date +%s.%N)
 # shellcheck disable=SC2086
 "$BIN" --data "$WORK/store" serve --empty --listen 127.0.0.1:0 ${SERVER_ARGS:-} >"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER_PID=$!
-for _ in $(seq 1 300); do grep -q 'GraphiQL: http://' "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 6000); do grep -q 'GraphiQL: http://' "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
+serving=$(date +%s.%N)
 ADDR=$(grep -o 'http://[0-9.:]*' "$WORK/server.out" | head -1)
 [ -n "$ADDR" ] || { echo "server did not start:"; cat "$WORK/server.err"; exit 1; }
 URL="$ADDR/graphql"
@@ -43,6 +54,11 @@ for _ in $(seq 1 600); do
   a=$(ticks "$SERVER_PID"); sleep 1; b=$(ticks "$SERVER_PID")
   [ $((b - a)) -lt 2 ] && break
 done
+idle=$(date +%s.%N)
+mib() { echo $(($(awk "/$1/ {print \$2}" "/proc/$SERVER_PID/status") / 1024)); }
+echo "world ×$SCALE: $(wc -l <"$WORK/world/recommendations.jsonl") recommendations, $(wc -l <"$WORK/world/measures.jsonl") measures, $(wc -l <"$WORK/world/links.jsonl") links"
+awk -v a="$started" -v b="$imported" -v c="$serving" -v d="$idle" 'BEGIN { printf "import %.1f s; server serving after %.1f s, start-up work over after %.1f s\n", b - a, c - b, d - b }'
+echo "server RSS when idle, before the queries: $(mib VmRSS) MiB (peak $(mib VmHWM) MiB); store on disk: $(du -sm "$WORK/store" | cut -f1) MB"
 
 # Keys taken from the generated data, so the queries hit real records.
 REC=$(head -1 "$WORK/world/recommendations.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
@@ -75,10 +91,10 @@ end
 LUA
 
 echo
-echo "world preset; wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per query; $(nproc) cores"
+echo "world ×$SCALE; wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per query; $(nproc) cores"
 printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' query "req/s" "p50 ms" "p99 ms" errors "p50 ms (c=1)"
 printf '|------|-----------:|----------:|----------:|--------:|--------------:|\n'
-for name in Q0 Q1 Q2 Q3 Q4 Q5 Q6; do
+for name in $QUERIES; do
   python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "${Q[$name]}" >"$WORK/$name.json"
   # Each query must succeed before it is measured.
   if ! curl -sf -H 'content-type: application/json' --data @"$WORK/$name.json" "$URL" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(1 if d.get("errors") else 0)'; then
@@ -92,6 +108,7 @@ for name in Q0 Q1 Q2 Q3 Q4 Q5 Q6; do
   printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "$name" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
 done
 
+if [ "$BASELINES" = 1 ]; then
 # A cached GET: `{ __typename }` with the ETag of its last answer, so the server answers 304
 # without running it.
 GET_URL="$URL?query=%7B%20__typename%20%7D"
@@ -127,6 +144,7 @@ line1=$(BODY_FILE="$WORK/bare.json" wrk -t1 -c1 -d3s -s "$WORK/post.lua" "$BARE_
 read -r _ _ p50_c1 _ _ _ <<<"$line1"
 printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "bare" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
 kill "$BARE_PID" 2>/dev/null; BARE_PID=
+fi
 
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 HWM=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")

@@ -261,6 +261,16 @@ impl Engine {
         }
     }
 
+    /// For a remote engine: the view a writer plans against, every read at one revision
+    /// (see [`super::etcd::EtcdEngine::writer_view`]); `None` when reads are local anyway.
+    pub fn writer_view(&self) -> Result<Option<Engine>> {
+        match self {
+            Engine::Sled(_) => Ok(None),
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => Ok(Some(Engine::Etcd(e.writer_view()?))),
+        }
+    }
+
     /// Bytes the store takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
         match self {

@@ -180,11 +180,16 @@ pub enum LoseAnswer {
     BeforeApplying,
 }
 
-/// The store on etcd. A *pinned* engine reads at one etcd revision (a consistent view for
-/// loading a snapshot) and refuses writes.
+/// The store on etcd. A *pinned* engine reads at one etcd revision: a read-only view for
+/// loading a snapshot ([`EtcdEngine::pin`]), or a writer's view ([`EtcdEngine::writer_view`]).
 pub struct EtcdEngine {
     shared: Arc<Shared>,
+    /// The etcd revision and generation every read is made at. Such reads are
+    /// *serializable*: any member that has applied the revision answers, from its own copy,
+    /// without a round of the Raft leader per read; they all see the same store.
     pinned: Option<(i64, u64)>,
+    /// Writes refused (a snapshot's view).
+    read_only: bool,
     /// A whole generation read into memory at one revision, for planning a large write
     /// without a round trip per key ([`EtcdEngine::bulk`]); writes still go to etcd.
     local: Option<Arc<Local>>,
@@ -252,14 +257,24 @@ fn read_again(e: &etcd_client::Error) -> bool {
         || m.contains("no leader")
 }
 
+/// A read at a revision the member that answered has not applied yet (another member
+/// answered the read that gave the revision): it will have it in a moment.
+fn not_there_yet(e: &etcd_client::Error) -> bool {
+    e.to_string().contains("future revision")
+}
+
 async fn get_retrying(
     mut kv: etcd_client::KvClient,
     key: Vec<u8>,
     options: Option<GetOptions>,
 ) -> std::result::Result<etcd_client::GetResponse, etcd_client::Error> {
-    let mut attempt = 0;
+    let (mut attempt, mut waits) = (0, 0);
     loop {
         match kv.get(key.clone(), options.clone()).await {
+            Err(e) if waits < 2_000 && not_there_yet(&e) => {
+                waits += 1;
+                tokio::time::sleep(std::time::Duration::from_micros(500)).await;
+            }
             Err(e) if attempt < ATTEMPTS && read_again(&e) => {
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
@@ -601,6 +616,7 @@ impl EtcdEngine {
         Ok(EtcdEngine {
             shared,
             pinned: None,
+            read_only: false,
             local: None,
         })
     }
@@ -615,10 +631,27 @@ impl EtcdEngine {
             EtcdEngine {
                 shared: self.shared.clone(),
                 pinned: Some((revision, generation)),
+                read_only: true,
                 local: None,
             },
             revision,
         ))
+    }
+
+    /// What a writer plans against: the store as it is now (one linearizable read of the
+    /// generation pointer gives the revision), every further read made at that revision from
+    /// whichever member answers. Writes go to etcd as usual, and compare what the plan read
+    /// (the store's `revision` key among it): a write planned on a view that went stale
+    /// meanwhile is refused, and planned again.
+    pub fn writer_view(&self) -> Result<EtcdEngine> {
+        let (generation, revision) = self.shared.read_generation()?;
+        let generation = generation.unwrap_or_else(|| self.shared.current());
+        Ok(EtcdEngine {
+            shared: self.shared.clone(),
+            pinned: Some((revision, generation)),
+            read_only: false,
+            local: None,
+        })
     }
 
     fn generation(&self) -> u64 {
@@ -656,6 +689,7 @@ impl EtcdEngine {
         Ok(EtcdEngine {
             shared: self.shared.clone(),
             pinned: self.pinned,
+            read_only: self.read_only,
             local: Some(Arc::new(Local { generation, trees })),
         })
     }
@@ -685,8 +719,11 @@ impl EtcdEngine {
     }
 
     fn get_options(&self) -> Option<GetOptions> {
-        self.pinned
-            .map(|(revision, _)| GetOptions::new().with_revision(revision))
+        self.pinned.map(|(revision, _)| {
+            GetOptions::new()
+                .with_revision(revision)
+                .with_serializable()
+        })
     }
 
     pub fn get(&self, t: TreeId, k: &[u8]) -> Result<Option<Bytes>> {
@@ -750,7 +787,7 @@ impl EtcdEngine {
 
     /// Writes the set if the generation is still current and its preconditions hold.
     pub fn commit(&self, set: &WriteSet) -> std::result::Result<(), CommitError> {
-        if self.pinned.is_some() {
+        if self.read_only {
             return Err(CommitError::Store(StoreError::Etcd(
                 "a pinned view of the store is read-only".into(),
             )));
@@ -946,6 +983,7 @@ impl EtcdEngine {
         let reader = EtcdEngine {
             shared: self.shared.clone(),
             pinned: Some((revision, old)),
+            read_only: true,
             local: None,
         };
         let mut batches: Vec<Vec<TxnOp>> = vec![];
@@ -1219,7 +1257,7 @@ impl<'a> Pages<'a> {
             .with_range(self.end.clone())
             .with_limit(PAGE);
         if let Some(r) = self.revision {
-            options = options.with_revision(r);
+            options = options.with_revision(r).with_serializable();
         }
         if self.reverse {
             options = options.with_sort(SortTarget::Key, SortOrder::Descend);

@@ -358,6 +358,16 @@ impl Store {
         }))
     }
 
+    /// For a remote engine: the view a write is planned against, every read at one
+    /// revision (a plan's reads then cost no round of consensus each); `None` for sled.
+    pub(crate) fn writer_view(&self) -> Result<Option<Store>> {
+        Ok(self.engine.writer_view()?.map(|engine| Store {
+            engine,
+            path: self.path.clone(),
+            writer: Mutex::new(()),
+        }))
+    }
+
     /// The store's commit number: it counts every write ([`ChangeSet::revision`]).
     pub fn revision(&self) -> Result<u64> {
         Ok(self

@@ -384,13 +384,14 @@ impl Store {
         let mut attempt = 1;
         let started = std::time::Instant::now();
         loop {
-            // A large write on a remote engine is planned against all of the store read in
-            // one go, not one round trip per key it looks at.
-            let bulk = match changes.len() >= BULK_CHANGES {
+            // On a remote engine, a large write is planned against all of the store read in
+            // one go, not one round trip per key it looks at; a small one against a view at
+            // one revision, whose reads any member answers without a consensus round each.
+            let view = match changes.len() >= BULK_CHANGES {
                 true => self.bulk_view()?,
-                false => None,
+                false => self.writer_view()?,
             };
-            let planner = bulk.as_ref().unwrap_or(self);
+            let planner = view.as_ref().unwrap_or(self);
             match planner.plan_and_commit(&changes, &options)? {
                 Ok(report) => {
                     if options.durable {
