@@ -70,7 +70,7 @@ pub async fn spawn_folder(dir: &Path) -> TestApp {
         .prefix("api-test-store-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("tempdir");
-    let store = Store::open(&store_dir.path().join("store")).expect("store opens");
+    let store = open_store(store_dir.path());
     import(&store, &Folder(dir.to_owned()), ImportOptions::default()).expect("the dataset imports");
     let (address, live) = serve(store, Limits::default(), HttpOptions::default()).await;
     TestApp {
@@ -87,7 +87,7 @@ pub fn open_and_import(dataset: Dataset) -> (Store, tempfile::TempDir, Arc<Files
         .prefix("api-test-store-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("tempdir");
-    let store = Store::open(&dir.path().join("store")).expect("store opens");
+    let store = open_store(dir.path());
     let files = match dataset {
         Dataset::Default => {
             // Parse the files on another thread while the store imports.
@@ -125,10 +125,45 @@ pub fn tiny_dir() -> tempfile::TempDir {
     dir
 }
 
+/// A new store for a test server: a sled folder in `dir`, or, with
+/// `RECOVER_BETTER_TEST_STORE=etcd://…`, a store of its own under a new prefix of that etcd
+/// (`Store::temporary`), so the whole suite runs against either engine.
+fn open_store(dir: &Path) -> Store {
+    if std::env::var_os("RECOVER_BETTER_TEST_STORE").is_some() {
+        let store = Store::temporary().expect("the test store opens");
+        assert!(
+            store.is_replicated(),
+            "RECOVER_BETTER_TEST_STORE names a store this build cannot open (build with --features etcd)"
+        );
+        return store;
+    }
+    Store::open(&dir.join("store")).expect("store opens")
+}
+
 /// Serves a schema over `store` on an ephemeral port of the current runtime.
+///
+/// On a replicated store, `RECOVER_BETTER_TEST_SERVER=second` serves from a second
+/// connection to it instead of the one that wrote the data: "server B", which loads its
+/// snapshot from etcd and follows it, as a second API server does (`.ci/run` runs this suite
+/// once with each).
 pub async fn serve(store: Store, limits: Limits, options: HttpOptions) -> (String, Arc<Live>) {
-    let catalog = Catalog::load(&store).expect("catalog loads");
-    serve_catalog(store, catalog, limits, options).await
+    let second = std::env::var("RECOVER_BETTER_TEST_SERVER").is_ok_and(|v| v == "second");
+    let store = match second && store.is_replicated() {
+        true => {
+            let location = store.path().display().to_string();
+            drop(store);
+            Store::open_location(&location).expect("a second connection to the store")
+        }
+        false => store,
+    };
+    // The catalog is loaded by the builder: on a replicated store through a view pinned at
+    // the revision the server then follows from.
+    let app = App::builder(Arc::new(store))
+        .limits(limits)
+        .http(options)
+        .build()
+        .expect("the app builds");
+    listen(app).await
 }
 
 /// Serves `catalog` (which need not come from `store`: queries read only the catalog).
@@ -144,6 +179,11 @@ pub async fn serve_catalog(
         .http(options)
         .build()
         .expect("the app builds");
+    listen(app).await
+}
+
+/// Serves `app` on an ephemeral port of the current runtime.
+async fn listen(app: App) -> (String, Arc<Live>) {
     let live = app.live.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
