@@ -1,6 +1,8 @@
 //! Several API servers on one replicated store: a 3-node etcd cluster on loopback ports and
 //! two servers on it. Concurrent editors split across both servers lose nothing, the servers
-//! agree with each other and with a fresh load, and both survive an etcd node and a server
+//! agree with each other and with a fresh load, a subscriber on each server gets every
+//! committed change once and in commit order, whichever server made it, a transaction whose
+//! answer is lost is made exactly once, and both survive an etcd node and a server
 //! killed with SIGKILL; a sled store exported, imported into etcd and back gives identical
 //! files.
 //!
@@ -42,6 +44,86 @@ impl Server {
         let file = std::fs::File::create(&path).unwrap();
         let (child, address) = start_server_logging(location, Stdio::from(file));
         Server { child, address }
+    }
+}
+
+/// A `linkChanged` subscriber (all links) on a server, collecting `(recommendation ->
+/// measure, kind, version)` as the events arrive.
+struct LinkEvents {
+    task: tokio::task::JoinHandle<Vec<(String, String, i64)>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    seen: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LinkEvents {
+    async fn subscribe(address: &str) -> LinkEvents {
+        use crate::subscriptions::{connect_url, send, subscribe};
+        use futures_util::StreamExt;
+        use std::sync::atomic::Ordering;
+        let url = format!("{}/graphql/ws", address.replacen("http", "ws", 1));
+        let (mut ws, ack) = connect_url(&url, None).await;
+        assert_eq!(ack.unwrap()["type"], "connection_ack");
+        subscribe(
+            &mut ws,
+            "links",
+            "subscription { linkChanged { kind recommendation measure change { version } } }",
+        )
+        .await;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (stop2, seen2) = (stop.clone(), seen.clone());
+        let task = tokio::spawn(async move {
+            use tokio_tungstenite::tungstenite::Message;
+            let mut events = vec![];
+            loop {
+                let m = match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
+                    // Half a second without a message: the end, once the test says so.
+                    Err(_) if stop2.load(Ordering::SeqCst) => return events,
+                    Err(_) => continue,
+                    Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<Value>(&t).unwrap(),
+                    Ok(Some(Ok(Message::Close(c)))) => panic!("the server closed: {c:?}"),
+                    Ok(Some(Ok(_))) => continue,
+                    Ok(other) => panic!("the connection ended: {other:?}"),
+                };
+                if m["type"] == "ping" {
+                    send(&mut ws, json!({ "type": "pong" })).await;
+                    continue;
+                }
+                assert_eq!(m["type"], "next", "the subscription ended: {m}");
+                assert!(m["payload"].get("errors").is_none(), "{m}");
+                let e = &m["payload"]["data"]["linkChanged"];
+                events.push((
+                    format!(
+                        "{} -> {}",
+                        e["recommendation"].as_str().unwrap(),
+                        e["measure"].as_str().unwrap()
+                    ),
+                    e["kind"].as_str().unwrap().to_owned(),
+                    e["change"]["version"].as_i64().unwrap(),
+                ));
+                seen2.store(events.len(), Ordering::SeqCst);
+            }
+        });
+        LinkEvents { task, stop, seen }
+    }
+
+    /// Waits for the first event (the probe), then forgets it.
+    async fn first(&mut self) {
+        use std::sync::atomic::Ordering;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.seen.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "the probe's event never came");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.seen.store(0, Ordering::SeqCst);
+    }
+
+    /// Every event after the probe, once none came for half a second.
+    async fn finish(self) -> Vec<(String, String, i64)> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut events = self.task.await.unwrap();
+        events.remove(0); // the probe
+        events
     }
 }
 
@@ -284,6 +366,36 @@ async fn two_servers_on_a_three_node_cluster_agree_under_sixteen_editors() {
     .await;
     assert!(seen.to_string().contains("M-USA-001"), "{seen}");
 
+    // A subscriber on each server, told of every link change whichever server made it.
+    let mut subscribers = vec![];
+    for address in [&a.address, &b.address] {
+        subscribers.push(LinkEvents::subscribe(address).await);
+    }
+    // Subscribed once a write through B reaches both (the subscribe message has no answer).
+    let probe = "mutation { linkRecommendation(input: { recommendation: \"R-36-HND-001\", measure: \"M-USA-001\", relation: RELATED, note: \"probe\", expectedVersion: 1 }) { link { version } } }";
+    let r: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", b.address))
+        .bearer_auth(&token)
+        .json(&json!({ "query": probe }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["data"]["linkRecommendation"]["link"]["version"], 2, "{r}");
+    for s in &mut subscribers {
+        s.first().await;
+    }
+    let history_before = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            Store::open_location(&url).unwrap().all_history().count()
+        })
+        .await
+        .unwrap()
+    };
+
     // Sixteen editors, half on each server.
     let acks = Arc::new(Mutex::new(vec![]));
     let until = Instant::now() + Duration::from_secs(6);
@@ -324,6 +436,46 @@ async fn two_servers_on_a_three_node_cluster_agree_under_sixteen_editors() {
 
     converge(&[&a.address, &b.address]).await;
     verify_store(&url, &acks).await;
+    // Each subscriber got every committed link change, from both servers, once, in commit
+    // order: the history's link entries since the probe.
+    let committed: Vec<(String, String, i64)> = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            Store::open_location(&url)
+                .unwrap()
+                .all_history()
+                .skip(history_before)
+                .map(Result::unwrap)
+                .filter(|e| e.entity == recover_better::model::Entity::Link)
+                .map(|e| {
+                    (
+                        e.key.replace('\t', " -> "),
+                        format!("{:?}", e.change).to_uppercase(),
+                        i64::from(e.version),
+                    )
+                })
+                .collect()
+        })
+        .await
+        .unwrap()
+    };
+    assert!(committed.len() > 50, "{} link changes", committed.len());
+    for (s, name) in subscribers.into_iter().zip(["A", "B"]) {
+        let events = s.finish().await;
+        assert_eq!(
+            events.len(),
+            committed.len(),
+            "the subscriber on server {name} got {} events for {} committed changes",
+            events.len(),
+            committed.len()
+        );
+        if let Some(i) = (0..events.len()).find(|&i| events[i] != committed[i]) {
+            panic!(
+                "server {name}'s subscriber: event {i} is {:?}, the commit {:?}",
+                events[i], committed[i]
+            );
+        }
+    }
     // Both servers equal a fresh load (a third server started now).
     let fresh = Server::start(&url);
     let expected = view(&fresh.address).await;

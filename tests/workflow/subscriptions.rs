@@ -40,7 +40,13 @@ pub(crate) async fn receive(ws: &mut Ws, wait: Duration) -> Option<Value> {
 }
 
 pub(crate) async fn connect(s: &Server, token: Option<&str>) -> (Ws, Option<Value>) {
-    let mut req = s.ws().into_client_request().unwrap();
+    connect_url(&s.ws(), token).await
+}
+
+/// A graphql-transport-ws connection to `url` (`ws://…/graphql/ws`), initialised; the
+/// server's answer to `connection_init`.
+pub(crate) async fn connect_url(url: &str, token: Option<&str>) -> (Ws, Option<Value>) {
+    let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert(
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().unwrap(),
