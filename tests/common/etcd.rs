@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 pub struct Cluster {
     dir: tempfile::TempDir,
     pub nodes: Vec<Node>,
+    /// Started with etcd's own request limits (128 operations a transaction) instead of the
+    /// ones the README asks an operator to set.
+    etcd_defaults: bool,
 }
 
 pub struct Node {
@@ -59,6 +62,16 @@ fn etcd_binary() -> PathBuf {
 
 impl Cluster {
     pub fn start(n: usize) -> Cluster {
+        Self::starting(n, false)
+    }
+
+    /// With etcd's default request limits: every write set over 128 operations is written as
+    /// a new generation, as on a cluster whose operator did not raise them.
+    pub fn start_with_etcd_defaults(n: usize) -> Cluster {
+        Self::starting(n, true)
+    }
+
+    fn starting(n: usize, etcd_defaults: bool) -> Cluster {
         let dir = tempfile::Builder::new().prefix("etcd-").tempdir().unwrap();
         let nodes: Vec<Node> = (0..n)
             .map(|i| Node {
@@ -68,7 +81,11 @@ impl Cluster {
                 child: None,
             })
             .collect();
-        let mut cluster = Cluster { dir, nodes };
+        let mut cluster = Cluster {
+            dir,
+            nodes,
+            etcd_defaults,
+        };
         for i in 0..n {
             cluster.launch(i, "new");
         }
@@ -88,6 +105,10 @@ impl Cluster {
         let initial = self.initial_cluster();
         let dir = self.dir.path().join(&self.nodes[i].name);
         let log = std::fs::File::create(self.dir.path().join(format!("n{i}.log"))).unwrap();
+        let limits: &[&str] = match self.etcd_defaults {
+            true => &[],
+            false => &["--max-txn-ops", "10000", "--max-request-bytes", "10485760"],
+        };
         let n = &mut self.nodes[i];
         let client = format!("http://127.0.0.1:{}", n.client);
         let peer = format!("http://127.0.0.1:{}", n.peer);
@@ -104,8 +125,7 @@ impl Cluster {
             .args(["--initial-cluster-token", "recover-better-test"])
             // The limits the README asks an operator to set: a write set of a few thousand
             // keys is one transaction.
-            .args(["--max-txn-ops", "10000"])
-            .args(["--max-request-bytes", "10485760"])
+            .args(limits)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

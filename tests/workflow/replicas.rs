@@ -752,3 +752,78 @@ fn a_write_whose_answer_is_lost_is_made_exactly_once() {
     let report = check::check(&store).unwrap();
     assert!(report.is_clean(), "{:?}", report.violations);
 }
+
+/// A server whose store is replaced under it (an import through the command line, written as
+/// a new generation on a cluster with etcd's default limits) loses its feed: it reloads, says
+/// so in its log and on `/ready`, and serves the new data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_store_is_replaced_reloads_and_says_so() {
+    let cluster = Cluster::start_with_etcd_defaults(1);
+    let url = cluster.url("rb");
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("tiny");
+    let dir_arg = dir.to_str().unwrap().to_owned();
+    run(
+        &url,
+        &[
+            "generate", "--preset", "tiny", "--seed", "7", "--out", &dir_arg,
+        ],
+    );
+    run(&url, &["import", &dir_arg]);
+    let a = Server::logged(&url, "replica-reload-a");
+    let first = ready(&a.address).await;
+    assert_eq!(first["replica"]["reloads"], 0, "{first}");
+    let rec = "{ recommendations(first: 1) { totalCount nodes { ref text } } }";
+    let before = post(&a.address, rec).await;
+    let id = before["data"]["recommendations"]["nodes"][0]["ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Every recommendation's text revised: hundreds of keys, past etcd's 128 operations.
+    let path = dir.join("recommendations.jsonl");
+    let revised: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut r: Value = serde_json::from_str(l).unwrap();
+            let text = format!("{} (revised)", r["text"].as_str().unwrap());
+            r["text"] = Value::String(text);
+            r.to_string()
+        })
+        .collect();
+    assert!(revised.len() > 20, "{} recommendations", revised.len());
+    std::fs::write(&path, revised.join("\n") + "\n").unwrap();
+    run(&url, &["import", &dir_arg]);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let state = loop {
+        let state = ready(&a.address).await;
+        if state["replica"]["reloads"] == 1 && state["status"] == "ready" {
+            break state;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no reload after the store was replaced: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let why = state["replica"]["lastReload"].as_str().unwrap_or_default();
+    assert!(!why.is_empty(), "{state}");
+    let log = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("replica-reload-a.log"),
+    )
+    .unwrap();
+    assert!(
+        log.contains("reloading the snapshot"),
+        "the log does not say it reloads:\n{log}"
+    );
+    let q = format!("{{ recommendation(ref: \"{id}\") {{ text }} }}");
+    let after = post(&a.address, &q).await;
+    let text = after["data"]["recommendation"]["text"].as_str().unwrap();
+    assert!(text.ends_with("(revised)"), "{after}");
+    assert_eq!(
+        post(&a.address, rec).await["data"]["recommendations"]["totalCount"],
+        before["data"]["recommendations"]["totalCount"]
+    );
+}
