@@ -10,6 +10,8 @@
 //!
 //! `cargo bench --features etcd --bench replicas` (needs Debian's etcd-server).
 
+// The bench uses part of the test cluster harness.
+#[allow(dead_code)]
 #[path = "../tests/common/etcd.rs"]
 mod etcd;
 
