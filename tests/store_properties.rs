@@ -1254,7 +1254,9 @@ fn universe_of(records: Vec<Record>) -> (Store, Model) {
 
 proptest! {
     #![proptest_config(Config {
-        cases: 64,
+        // 64 random sequences; `PROPTEST_CASES` sets another number (CI runs fewer against
+        // an etcd cluster, where every write is a round of consensus).
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(64),
         // Keep failures reproducible from the printed case rather than writing files.
         failure_persistence: None,
         ..Config::default()
