@@ -12,7 +12,7 @@
 
 create type un_regional_group as enum
   ('AFRICAN', 'ASIA_PACIFIC', 'EASTERN_EUROPEAN', 'LATIN_AMERICAN_CARIBBEAN', 'WESTERN_EUROPEAN_OTHERS');
-create type response as enum ('SUPPORTED', 'NOTED', 'PENDING');
+create type response as enum ('SUPPORTED', 'NOTED', 'PENDING', 'PARTIALLY_SUPPORTED');
 create type measure_category as enum
   ('HEALTH', 'SOCIAL_PROTECTION', 'ECONOMIC', 'LABOUR', 'EDUCATION', 'HOUSING', 'MOVEMENT',
    'ASSEMBLY', 'EMERGENCY_POWERS', 'DETENTION', 'JUSTICE', 'GENDER_BASED_VIOLENCE',

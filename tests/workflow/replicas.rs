@@ -188,6 +188,20 @@ async fn post(address: &str, query: &str) -> Value {
         .unwrap()
 }
 
+/// A query or mutation with an editor's token.
+async fn post_as(address: &str, token: &str, query: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{address}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn get_text(address: &str, path: &str) -> String {
     reqwest::get(format!("{address}{path}"))
         .await
@@ -347,16 +361,7 @@ async fn two_servers_on_a_three_node_cluster_agree_under_sixteen_editors() {
 
     // A write through A is read through B.
     let link = "mutation { linkRecommendation(input: { recommendation: \"R-36-HND-001\", measure: \"M-USA-001\", relation: RELATED }) { link { version } } }";
-    let r: Value = reqwest::Client::new()
-        .post(format!("{}/graphql", a.address))
-        .bearer_auth(&token)
-        .json(&json!({ "query": link }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = post_as(&a.address, &token, link).await;
     assert_eq!(r["data"]["linkRecommendation"]["link"]["version"], 1, "{r}");
     converge(&[&a.address, &b.address]).await;
     let seen = post(
@@ -373,16 +378,7 @@ async fn two_servers_on_a_three_node_cluster_agree_under_sixteen_editors() {
     }
     // Subscribed once a write through B reaches both (the subscribe message has no answer).
     let probe = "mutation { linkRecommendation(input: { recommendation: \"R-36-HND-001\", measure: \"M-USA-001\", relation: RELATED, note: \"probe\", expectedVersion: 1 }) { link { version } } }";
-    let r: Value = reqwest::Client::new()
-        .post(format!("{}/graphql", b.address))
-        .bearer_auth(&token)
-        .json(&json!({ "query": probe }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = post_as(&b.address, &token, probe).await;
     assert_eq!(r["data"]["linkRecommendation"]["link"]["version"], 2, "{r}");
     for s in &mut subscribers {
         s.first().await;
