@@ -177,22 +177,20 @@ fn seed(location: &str) -> String {
 }
 
 async fn post(address: &str, query: &str) -> Value {
-    reqwest::Client::new()
-        .post(format!("{address}/graphql"))
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    graphql(address, None, query).await
 }
 
 /// A query or mutation with an editor's token.
 async fn post_as(address: &str, token: &str, query: &str) -> Value {
-    reqwest::Client::new()
-        .post(format!("{address}/graphql"))
-        .bearer_auth(token)
+    graphql(address, Some(token), query).await
+}
+
+async fn graphql(address: &str, token: Option<&str>, query: &str) -> Value {
+    let mut request = reqwest::Client::new().post(format!("{address}/graphql"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
         .json(&json!({ "query": query }))
         .send()
         .await
