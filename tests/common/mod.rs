@@ -201,6 +201,20 @@ pub fn import_dir(store: &Store, dir: &Path) -> Result<ImportSummary, DatasetErr
     import(store, &Folder(dir.to_owned()), ImportOptions::default())
 }
 
+/// Where a test's store lives: the folder `dir/store` (sled), or, with
+/// `RECOVER_BETTER_TEST_STORE=etcd://HOST:PORT/PREFIX`, a new prefix of its own in that etcd,
+/// so the same tests run against either engine.
+pub fn test_location(dir: &Path) -> String {
+    match std::env::var("RECOVER_BETTER_TEST_STORE") {
+        Ok(url) if url.starts_with("etcd://") => format!(
+            "{}/t-{:016x}",
+            url.trim_end_matches('/'),
+            rand::random::<u64>()
+        ),
+        _ => dir.join("store").display().to_string(),
+    }
+}
+
 /// A store that holds the small dataset.
 pub fn store_with_small_dataset() -> Store {
     let store = Store::temporary().unwrap();

@@ -236,23 +236,31 @@ pub(crate) fn assert_history_matches_links(store: &Store) {
 async fn sixteen_concurrent_editors_lose_nothing() {
     let s = server().await;
     let acks = Arc::new(Mutex::new(vec![]));
-    let until = Instant::now() + Duration::from_secs(4);
-    let tasks: Vec<_> = (0..CLIENTS as u64)
-        .map(|i| {
-            tokio::spawn(client(
-                s.address.clone(),
-                s.editor.clone(),
-                i,
-                until,
-                acks.clone(),
-            ))
-        })
-        .collect();
+    // Rounds of 4 s until there are enough changes to mean something (on etcd, or on a
+    // loaded machine, a round makes fewer), at most 40 s.
+    let started = Instant::now();
     let (mut sent, mut refused) = (0, 0);
-    for t in tasks {
-        let (a, b) = t.await.unwrap();
-        sent += a;
-        refused += b;
+    for round in 0u64.. {
+        let until = Instant::now() + Duration::from_secs(4);
+        let tasks: Vec<_> = (0..CLIENTS as u64)
+            .map(|i| {
+                tokio::spawn(client(
+                    s.address.clone(),
+                    s.editor.clone(),
+                    round * 100 + i,
+                    until,
+                    acks.clone(),
+                ))
+            })
+            .collect();
+        for t in tasks {
+            let (a, b) = t.await.unwrap();
+            sent += a;
+            refused += b;
+        }
+        if acks.lock().unwrap().len() > 50 || started.elapsed() > Duration::from_secs(40) {
+            break;
+        }
     }
     let acks = acks.lock().unwrap().clone();
     eprintln!(
@@ -276,12 +284,8 @@ async fn sixteen_concurrent_editors_lose_nothing() {
     assert!(diff.is_empty(), "{diff:?}");
 }
 
-/// Starts `serve` on a free port; returns the child and its address.
-fn start_server(data: &std::path::Path) -> (Child, String) {
-    start_server_at(data.to_str().unwrap())
-}
-
-/// Starts `serve` on a free port over the store at `location` (a folder, or `etcd://…`).
+/// Starts `serve` on a free port over the store at `location` (a folder, or `etcd://…`);
+/// returns the child and its address.
 pub(crate) fn start_server_at(location: &str) -> (Child, String) {
     start_server_logging(location, Stdio::null())
 }
@@ -318,12 +322,11 @@ async fn a_server_killed_under_load_keeps_every_acknowledged_change() {
         .prefix("kill-under-load-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
-    let data = dir.path().join("store");
+    let data = crate::common::test_location(dir.path());
     let dataset = Dataset::small().write_temp();
     let run = |args: &[&str]| {
         let out = Command::new(bin())
-            .arg("--data")
-            .arg(&data)
+            .args(["--store", &data])
             .args(args)
             .output()
             .unwrap();
@@ -340,9 +343,9 @@ async fn a_server_killed_under_load_keeps_every_acknowledged_change() {
     assert!(token.starts_with("rb_"), "{out}");
 
     for round in 0..3u64 {
-        let (mut child, address) = start_server(&data);
+        let (mut child, address) = start_server_at(&data);
         let acks = Arc::new(Mutex::new(vec![]));
-        let until = Instant::now() + Duration::from_secs(10);
+        let until = Instant::now() + Duration::from_secs(30);
         let tasks: Vec<_> = (0..CLIENTS as u64)
             .map(|i| {
                 tokio::spawn(client(
@@ -354,8 +357,13 @@ async fn a_server_killed_under_load_keeps_every_acknowledged_change() {
                 ))
             })
             .collect();
-        // Kill at a moment that differs by round, with writes in flight.
+        // Kill at a moment that differs by round, with writes in flight, once some are
+        // acknowledged (on etcd, or on a loaded machine, the first ones take longer).
         tokio::time::sleep(Duration::from_millis(700 + 450 * round)).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while acks.lock().unwrap().len() <= 10 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let acked_before_kill = acks.lock().unwrap().len();
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -368,7 +376,7 @@ async fn a_server_killed_under_load_keeps_every_acknowledged_change() {
             "round {round}: only {acked_before_kill} acknowledged"
         );
         // Reopen (the lock goes with the process) and verify.
-        let store = Store::open(&data).unwrap();
+        let store = Store::open_location(&data).unwrap();
         let report = check::check(&store).unwrap();
         assert!(report.is_clean(), "round {round}: {:?}", report.violations);
         assert_acknowledged(&store, &acks, "eddie");

@@ -63,7 +63,8 @@ pub async fn server_with(options: HttpOptions) -> Server {
         .prefix("workflow-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("tempdir");
-    let store = Store::open(&dir.path().join("store")).expect("store opens");
+    let store =
+        Store::open_location(&crate::common::test_location(dir.path())).expect("store opens");
     let data = Dataset::small().write_temp();
     import_dir(&store, data.path()).expect("the small dataset imports");
     let reader = store.create_token("rita", Role::Reader).unwrap();
