@@ -24,7 +24,7 @@ use crate::live::Live;
 use crate::server::metrics::Metrics;
 use crate::server::rate_limit::RateLimiter;
 use crate::server::serve::{self, ConnectionLimits, ConnectionStats};
-use crate::server::{router, HttpOptions};
+use crate::server::{edge, router, EdgeService, HttpOptions};
 use crate::store::{Store, StoreError};
 
 /// A built application: the running state, the schema and the router, ready to serve.
@@ -33,7 +33,9 @@ pub struct App {
     pub live: Arc<Live>,
     /// The schema (for in-process execution, as the benches do).
     pub schema: AppSchema,
-    /// Every route with its layers (for `tower::ServiceExt::oneshot` in tests).
+    /// Every route, without the edge layers (request log, metrics, CORS, request timeout)
+    /// that [`App::service`] and [`App::serve`] put around it; a test may add its own
+    /// layers here.
     pub router: Router,
     /// The metrics, when on.
     pub metrics: Option<Arc<Metrics>>,
@@ -77,12 +79,26 @@ impl App {
             shutdown_timeout: self.options.shutdown_timeout,
         };
         let live = self.live.clone();
+        let (service, connections) = self.service_and_stats();
         let shutdown = async move {
             shutdown.await;
             // Ends subscriptions and closes WebSocket connections; /ready turns 503.
             live.shut_down();
         };
-        serve::serve(listener, self.router, &limits, self.connections, shutdown).await
+        serve::serve(listener, service, &limits, connections, shutdown).await
+    }
+
+    /// The router inside its edge layers: what [`App::serve`] serves (for
+    /// `tower::ServiceExt::oneshot` in tests).
+    pub fn service(self) -> EdgeService {
+        self.service_and_stats().0
+    }
+
+    fn service_and_stats(self) -> (EdgeService, Arc<ConnectionStats>) {
+        (
+            edge(self.router, &self.options, self.metrics),
+            self.connections,
+        )
     }
 }
 

@@ -1,14 +1,16 @@
-//! CORS for a list of origins, without its cost for requests that are not cross-origin.
+//! CORS without its cost for requests that are not cross-origin.
 //!
 //! `tower_http`'s CORS layer builds a header map and a `Vary` value (three allocations) for
-//! every request, although a request without an `Origin` header (curl, servers, same-origin
-//! GETs) gets nothing from it but that `Vary` header. Such requests (other than `OPTIONS`)
-//! skip the layer here and get the same `Vary` header, a static value; every other request
-//! goes through `tower_http`'s layer as before. Used for a list of origins only: the
-//! permissive layer (`--cors-origin '*'`) adds headers to every response, so it is used
-//! whole.
+//! every request, and its service holds a copy of the whole configuration (the origin list
+//! included), which is cloned with the service for every request. A request without an
+//! `Origin` header (curl, servers, same-origin GETs) gets nothing from it but that `Vary`
+//! header: such requests (other than `OPTIONS`) skip the layer here and get the same `Vary`
+//! header, a static value; every other request goes through `tower_http`'s layer, built for
+//! it from the shared configuration. With `--cors-origin '*'` (permissive: headers on every
+//! response), every request goes through `tower_http`'s layer.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
@@ -17,7 +19,7 @@ use axum::http::Method;
 use axum::response::Response;
 use futures_util::future::{Either, FutureExt, Map};
 use tower::{Layer, Service};
-use tower_http::cors::{Cors, CorsLayer};
+use tower_http::cors::CorsLayer;
 
 /// The `Vary` header `tower_http`'s layer adds to every response (its default list).
 fn vary() -> HeaderValue {
@@ -26,18 +28,21 @@ fn vary() -> HeaderValue {
     )
 }
 
-/// [`CorsLayer`] for requests with an `Origin` header and preflights; its `Vary` for the rest.
+/// [`CorsLayer`] for requests with an `Origin` header and preflights (every request when
+/// `all`); its `Vary` for the rest.
 #[derive(Clone)]
 pub struct CorsForOrigins {
-    pub cors: CorsLayer,
+    pub cors: Arc<CorsLayer>,
+    pub all: bool,
 }
 
-impl<S: Clone> Layer<S> for CorsForOrigins {
+impl<S> Layer<S> for CorsForOrigins {
     type Service = CorsForOriginsService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         CorsForOriginsService {
-            cors: self.cors.layer(inner.clone()),
+            cors: self.cors.clone(),
+            all: self.all,
             inner,
         }
     }
@@ -45,7 +50,8 @@ impl<S: Clone> Layer<S> for CorsForOrigins {
 
 #[derive(Clone)]
 pub struct CorsForOriginsService<S> {
-    cors: Cors<S>,
+    cors: Arc<CorsLayer>,
+    all: bool,
     inner: S,
 }
 
@@ -66,16 +72,19 @@ where
     type Future = Either<tower_http::cors::ResponseFuture<S::Future>, AddVary<S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Both are the same (always ready) router service; each is asked as it is called.
-        match self.cors.poll_ready(cx) {
-            Poll::Ready(Ok(())) => self.inner.poll_ready(cx),
-            other => other,
-        }
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        if request.method() == Method::OPTIONS || request.headers().contains_key(header::ORIGIN) {
-            Either::Left(self.cors.call(request))
+        if self.all
+            || request.method() == Method::OPTIONS
+            || request.headers().contains_key(header::ORIGIN)
+        {
+            // The inner service was made ready by `poll_ready`; the clone given to the CORS
+            // layer takes its place, as tower's `Oneshot` would.
+            let inner = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, inner);
+            Either::Left(self.cors.layer(inner).call(request))
         } else {
             Either::Right(
                 self.inner

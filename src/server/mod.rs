@@ -9,9 +9,9 @@
 //! `/export/…` ([`downloads`]) and the Tracker's printable snapshots at `/snapshots/…`
 //! ([`snapshots`]).
 //!
-//! Layers, outermost first: the request log and metrics ([`observe`]), CORS, the request
-//! timeout (body upload included); on the GraphQL routes only, the rate
-//! limit ([`rate_limit`]). Connection deadlines are the accept loop's ([`serve`]).
+//! Layers, outermost first, around the whole router ([`EdgeService`]): the request log and
+//! metrics ([`observe`]), CORS, the request timeout (body upload included); on the GraphQL
+//! routes only, the rate limit ([`rate_limit`]). Connection deadlines are the accept loop's ([`serve`]).
 //!
 //! Each HTTP request gets the catalog snapshot current when it arrives (so every field of
 //! the response agrees) and its caller, from the `Authorization: Bearer` header. A WebSocket
@@ -151,7 +151,55 @@ impl Shared {
     }
 }
 
-/// The whole application as a router (see [`App::builder`]).
+/// Every route of [`router`], as axum writes its pattern: the `route` label of the
+/// metrics (the edge layers wrap the whole router, where axum's `MatchedPath` is not known
+/// yet; a test checks this list against the router).
+pub const ROUTES: &[&str] = &[
+    "/graphql",
+    "/graphql/ws",
+    "/export/{file}",
+    "/snapshots",
+    "/snapshots/regions/{group}",
+    "/snapshots/countries/{code}",
+    "/health",
+    "/ready",
+    "/metrics",
+    "/",
+    "/assets/{file}",
+    "/licenses",
+];
+
+/// The pattern of [`ROUTES`] that `path` matches (a `{name}` is one non-empty segment), or
+/// `unmatched`.
+pub fn route_label(path: &str) -> &'static str {
+    // The common case first, without looking at the list.
+    if path == "/graphql" {
+        return "/graphql";
+    }
+    let matches = |pattern: &str| {
+        let mut given = path.split('/');
+        let mut wanted = pattern.split('/');
+        loop {
+            match (given.next(), wanted.next()) {
+                (None, None) => return true,
+                (Some(g), Some(w)) if w.starts_with('{') => {
+                    if g.is_empty() {
+                        return false;
+                    }
+                }
+                (Some(g), Some(w)) if g == w => {}
+                _ => return false,
+            }
+        }
+    };
+    ROUTES
+        .iter()
+        .find(|pattern| matches(pattern))
+        .copied()
+        .unwrap_or("unmatched")
+}
+
+/// The application's routes, without the edge layers of [`edge`] (see [`App::builder`]).
 fn router(
     api: Api,
     live: Arc<Live>,
@@ -159,23 +207,6 @@ fn router(
     limiter: Option<Arc<rate_limit::RateLimiter>>,
     metrics: Option<Arc<metrics::Metrics>>,
 ) -> Router {
-    let permissive = options.cors_origins.iter().any(|o| o == "*");
-    let cors = if permissive {
-        CorsLayer::permissive()
-    } else {
-        let origins: Vec<HeaderValue> = options
-            .cors_origins
-            .iter()
-            .filter_map(|o| HeaderValue::from_str(o).ok())
-            .collect();
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST])
-            .allow_headers([
-                axum::http::header::CONTENT_TYPE,
-                axum::http::header::AUTHORIZATION,
-            ])
-    };
     let state = AppState(Arc::new(Shared {
         api,
         live: live.clone(),
@@ -203,21 +234,55 @@ fn router(
         .route("/health", get(health))
         .route("/ready", get(ready).with_state(live))
         .merge(graphiql::router());
-    if let Some(metrics) = &metrics {
-        router = router.route("/metrics", get(metrics::scrape).with_state(metrics.clone()));
+    if let Some(metrics) = metrics {
+        router = router.route("/metrics", get(metrics::scrape).with_state(metrics));
     }
     // No body-limit layer: `/graphql` is the only route that reads a body and enforces
     // `max_body_bytes` itself, so that announced and streamed bodies both get a JSON 413.
-    let router = router.layer(TimeoutLayer::with_status_code(
-        axum::http::StatusCode::REQUEST_TIMEOUT,
-        options.request_timeout,
-    ));
-    let router = if permissive {
-        router.layer(cors)
+    router
+}
+
+/// The router under the edge layers, outermost first: the request log and metrics
+/// ([`observe`]), CORS ([`cors`]), the request timeout (body upload included).
+pub type EdgeService =
+    observe::Observe<cors::CorsForOriginsService<tower_http::timeout::Timeout<Router>>>;
+
+/// Wraps the whole router in the edge layers, once. Not with `Router::layer`, which wraps
+/// every route apart: that costs, for every request and layer, a boxed copy of the route's
+/// service and a boxed future (benches/README, "the framework floor").
+fn edge(
+    router: Router,
+    options: &HttpOptions,
+    metrics: Option<Arc<metrics::Metrics>>,
+) -> EdgeService {
+    let permissive = options.cors_origins.iter().any(|o| o == "*");
+    let cors = if permissive {
+        CorsLayer::permissive()
     } else {
-        router.layer(cors::CorsForOrigins { cors })
+        let origins: Vec<HeaderValue> = options
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                axum::http::header::CONTENT_TYPE,
+                axum::http::header::AUTHORIZATION,
+            ])
     };
-    router.layer(observe::ObserveLayer { metrics })
+    tower::ServiceBuilder::new()
+        .layer(observe::ObserveLayer { metrics })
+        .layer(cors::CorsForOrigins {
+            cors: Arc::new(cors),
+            all: permissive,
+        })
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
+        .service(router)
 }
 
 /// Liveness: the process answers. Touches nothing.

@@ -5,20 +5,27 @@
 //! the GraphQL handler left in the response's [`GraphqlOutcome`]. It is one event, written
 //! once the response is ready, and no span: a span per request would add its creation, the
 //! formatting of its fields and an enter and exit at every poll of the request's future, and
-//! per-request logging is already the largest cost of a `{ __typename }` (benches/README). Lines are written in
-//! batches by a background thread ([`super::logs`]), so this never waits on stderr.
+//! per-request logging is already the largest cost of a `{ __typename }` (benches/README).
+//! The binary writes the line itself ([`super::logs::request_finished`]), in batches from a
+//! background thread, so this never waits on stderr.
+//!
+//! The layer wraps the whole router, not each route (as `Router::layer` would, with a boxed
+//! service clone and a boxed future per layer and request), so its future is a plain struct
+//! and the route label comes from [`super::route_label`] rather than axum's `MatchedPath`.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
+use axum::http::{Method, Uri};
 use axum::response::Response;
 use tower::{Layer, Service};
 
+use crate::server::logs::{self, RequestLine};
 use crate::server::metrics::Metrics;
 use crate::server::outcome::GraphqlOutcome;
 
@@ -47,11 +54,10 @@ pub struct Observe<S> {
 impl<S> Service<Request> for Observe<S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
-    S::Future: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = ObserveFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -59,34 +65,64 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let started = Instant::now();
-        // The route pattern, not the path: a bounded set of label values.
-        let route = request.extensions().get::<MatchedPath>().cloned();
         let method = request.method().clone();
-        // The path only: never the query string.
-        let path = request.uri().path().to_owned();
-        let response = self.inner.call(request);
-        let metrics = self.metrics.clone();
-        Box::pin(async move {
-            let Ok(response) = response.await;
-            let elapsed = started.elapsed();
-            let outcome = response.extensions().get::<GraphqlOutcome>();
-            let operation = outcome.and_then(|o| o.operation.as_deref());
-            let code = outcome.and_then(|o| o.codes.first()).map(String::as_str);
-            tracing::info!(
-                method = %method,
-                path,
-                status = response.status().as_u16(),
-                latency_us = elapsed.as_micros() as u64,
+        // A reference to the request's URI bytes, not a copy; only its path is ever logged.
+        let uri = request.uri().clone();
+        ObserveFuture {
+            inner: self.inner.call(request),
+            started,
+            method,
+            uri,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response of the inner service, then the log line and the metrics.
+    pub struct ObserveFuture<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+        method: Method,
+        uri: Uri,
+        metrics: Option<Arc<Metrics>>,
+    }
+}
+
+impl<F> Future for ObserveFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(response) = ready!(this.inner.poll(cx));
+        let elapsed = this.started.elapsed();
+        let outcome = response.extensions().get::<GraphqlOutcome>();
+        let operation = outcome.and_then(|o| o.operation.as_deref());
+        let code = outcome.and_then(|o| o.codes.first()).map(String::as_str);
+        let path = this.uri.path();
+        logs::request_finished(&RequestLine {
+            method: this.method,
+            path,
+            status: response.status().as_u16(),
+            latency_us: elapsed.as_micros() as u64,
+            operation,
+            code,
+        });
+        if let Some(m) = this.metrics.as_ref() {
+            // The route pattern, not the path: a bounded set of label values.
+            m.observe(
+                super::route_label(path),
+                response.status(),
                 operation,
                 code,
-                "finished"
+                elapsed,
             );
-            if let Some(m) = metrics {
-                let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-                m.observe(route, response.status(), operation, code, elapsed);
-            }
-            Ok(response)
-        })
+        }
+        Poll::Ready(Ok(response))
     }
 }
 
@@ -144,5 +180,64 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    /// The metrics' route labels, which the edge computes from the path, are the patterns
+    /// the application's router matches, for every route (and `unmatched` for none).
+    #[tokio::test]
+    async fn route_labels_are_the_patterns_the_router_matches() {
+        use crate::server::{route_label, App, ROUTES};
+        let store = Arc::new(Store::temporary().unwrap());
+        let app = App::builder(store).build().unwrap();
+        // Each route tells, in a header, the pattern axum matched for it.
+        let router = app.router.layer(axum::middleware::from_fn(
+            |request: Request, next: axum::middleware::Next| async move {
+                let matched = request
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .cloned();
+                let mut response = next.run(request).await;
+                if let Some(m) = matched {
+                    let value = axum::http::HeaderValue::from_str(m.as_str()).unwrap();
+                    response.headers_mut().insert("x-matched", value);
+                }
+                response
+            },
+        ));
+        for pattern in ROUTES {
+            let path = pattern
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x1" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            let path = if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path
+            };
+            assert_eq!(route_label(&path), *pattern, "{path}");
+            let response = router
+                .clone()
+                .oneshot(Request::get(&path).body(axum::body::Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let matched = response.headers().get("x-matched");
+            assert_eq!(
+                matched.and_then(|m| m.to_str().ok()),
+                Some(*pattern),
+                "{path}: {:?}",
+                response.status()
+            );
+        }
+        for path in [
+            "/nope",
+            "/graphql/x",
+            "/export",
+            "/export/",
+            "/snapshots/regions",
+            "",
+        ] {
+            assert_eq!(route_label(path), "unmatched", "{path}");
+        }
     }
 }

@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::server::EdgeService;
 use axum::extract::ConnectInfo;
-use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -53,7 +53,7 @@ pub struct ConnectionStats {
 /// Serves `router` on `listener` until `shutdown` resolves, then drains as described above.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: EdgeService,
     limits: &ConnectionLimits,
     stats: Arc<ConnectionStats>,
     shutdown: impl std::future::Future<Output = ()> + Send,
@@ -171,7 +171,7 @@ impl Drop for OpenGuard<'_> {
 /// and the connection learns that a request arrived.
 #[derive(Clone)]
 struct PeerService {
-    router: Router,
+    router: EdgeService,
     peer: SocketAddr,
     started: Arc<AtomicBool>,
 }
@@ -179,12 +179,12 @@ struct PeerService {
 impl hyper::service::Service<hyper::Request<Incoming>> for PeerService {
     type Response = axum::response::Response;
     type Error = Infallible;
-    type Future = axum::routing::future::RouteFuture<Infallible>;
+    type Future = <EdgeService as Service<axum::extract::Request>>::Future;
 
     fn call(&self, mut request: hyper::Request<Incoming>) -> Self::Future {
         self.started.store(true, Ordering::Relaxed);
         request.extensions_mut().insert(ConnectInfo(self.peer));
-        // A Router is always ready.
+        // Always ready: the router is, and the edge layers are as ready as it.
         self.router.clone().call(request.map(axum::body::Body::new))
     }
 }
