@@ -256,7 +256,56 @@ fn timestamp(out: &mut Vec<u8>, now: std::time::SystemTime) {
         }
         out.extend_from_slice(second.1.as_bytes());
     });
-    let _ = write!(out, ".{:06}Z", since.subsec_micros());
+    out.push(b'.');
+    let micros = since.subsec_micros();
+    for divisor in [100_000, 10_000, 1_000, 100, 10, 1] {
+        out.push(b'0' + (micros / divisor % 10) as u8);
+    }
+    out.push(b'Z');
+}
+
+/// A number in decimal, without `core::fmt`.
+fn number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// `value` as `{:?}` writes a string: quoted, escaped. Without `core::fmt` for the usual
+/// paths and names (printable ASCII without quotes or backslashes).
+fn debug_str(out: &mut Vec<u8>, value: &str) {
+    if value
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' && b != b'\'')
+    {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = write!(out, "{value:?}");
+    }
+}
+
+/// `value` as a JSON string.
+fn json_str(out: &mut Vec<u8>, value: &str) {
+    if value
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, value);
+    }
 }
 
 fn format_line(out: &mut Vec<u8>, format: LineFormat, line: &RequestLine<'_>) {
@@ -264,39 +313,47 @@ fn format_line(out: &mut Vec<u8>, format: LineFormat, line: &RequestLine<'_>) {
     match format {
         LineFormat::Text => {
             timestamp(out, now);
-            let _ = write!(
-                out,
-                "  INFO {REQUEST_TARGET}: finished method={} path={:?} status={} latency_us={}",
-                line.method, line.path, line.status, line.latency_us
-            );
+            out.extend_from_slice(b"  INFO ");
+            out.extend_from_slice(REQUEST_TARGET.as_bytes());
+            out.extend_from_slice(b": finished method=");
+            out.extend_from_slice(line.method.as_str().as_bytes());
+            out.extend_from_slice(b" path=");
+            debug_str(out, line.path);
+            out.extend_from_slice(b" status=");
+            number(out, line.status.into());
+            out.extend_from_slice(b" latency_us=");
+            number(out, line.latency_us);
             if let Some(o) = line.operation {
-                let _ = write!(out, " operation={o:?}");
+                out.extend_from_slice(b" operation=");
+                debug_str(out, o);
             }
             if let Some(c) = line.code {
-                let _ = write!(out, " code={c:?}");
+                out.extend_from_slice(b" code=");
+                debug_str(out, c);
             }
         }
         LineFormat::Json => {
             out.extend_from_slice(b"{\"timestamp\":\"");
             timestamp(out, now);
             out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"finished\",\"method\":");
-            let _ = serde_json::to_writer(&mut *out, line.method.as_str());
+            json_str(out, line.method.as_str());
             out.extend_from_slice(b",\"path\":");
-            let _ = serde_json::to_writer(&mut *out, line.path);
-            let _ = write!(
-                out,
-                ",\"status\":{},\"latency_us\":{}",
-                line.status, line.latency_us
-            );
+            json_str(out, line.path);
+            out.extend_from_slice(b",\"status\":");
+            number(out, line.status.into());
+            out.extend_from_slice(b",\"latency_us\":");
+            number(out, line.latency_us);
             if let Some(o) = line.operation {
                 out.extend_from_slice(b",\"operation\":");
-                let _ = serde_json::to_writer(&mut *out, o);
+                json_str(out, o);
             }
             if let Some(c) = line.code {
                 out.extend_from_slice(b",\"code\":");
-                let _ = serde_json::to_writer(&mut *out, c);
+                json_str(out, c);
             }
-            let _ = write!(out, ",\"target\":\"{REQUEST_TARGET}\"}}");
+            out.extend_from_slice(b",\"target\":\"");
+            out.extend_from_slice(REQUEST_TARGET.as_bytes());
+            out.extend_from_slice(b"\"}");
         }
     }
     out.push(b'\n');
@@ -478,6 +535,14 @@ mod tests {
                 latency_us: 1_234_567,
                 operation: Some("Odd \"name\"\n\\ é"),
                 code: Some("BAD_USER_INPUT"),
+            },
+            RequestLine {
+                method: &get,
+                path: "/a'b/é\t~",
+                status: 304,
+                latency_us: 0,
+                operation: Some("Plain_1"),
+                code: None,
             },
         ];
         for line in &lines {
