@@ -11,15 +11,18 @@
 #   FLOOR_BASE_BIN=path/to/recover-better    also measures that build of the product (metrics on)
 #                                            as `base`: a before/after in the same run
 #
-# Starts three servers side by side, all release builds: the product with its defaults
-# (request log and metrics on), the product with `--no-metrics` (request log still on), and
-# the bare handler. Waits until the product has finished its start-up work (the background
-# assessment), then measures, pass after pass, in an order that rotates each pass:
+# Starts four servers side by side, all release builds: the product with its defaults
+# (request log, metrics and the parsed-document cache on), the product with `--no-metrics`
+# (request log still on), the product with `--no-document-cache` (every query parsed, as the
+# bare handler does), and the bare handler. Waits until the product has finished its start-up
+# work (the background assessment), then measures, pass after pass, in an order that rotates
+# each pass:
 #
-#   on    POST Q0 to the product, metrics on
-#   off   POST Q0 to the product, `--no-metrics`
-#   304   GET Q0 with the If-None-Match of its last answer, to the product with metrics on
-#   bare  POST Q0 to examples/bare.rs
+#   on     POST Q0 to the product, metrics on
+#   off    POST Q0 to the product, `--no-metrics`
+#   parse  POST Q0 to the product, metrics on, `--no-document-cache`
+#   304    GET Q0 with the If-None-Match of its last answer, to the product with metrics on
+#   bare   POST Q0 to examples/bare.rs
 #
 # with the same `wrk -t2 -cN -dS` each time. For each it prints requests/s and the server's
 # CPU time per request: user + system ticks of the whole process (/proc/PID/stat) before and
@@ -53,7 +56,8 @@ TCK=$(getconf CLK_TCK)
 "$BIN" --data "$WORK/on.store" import "$WORK/data" | tail -1
 # sled locks its directory: the second server gets a copy.
 cp -r "$WORK/on.store" "$WORK/off.store"
-TARGETS=(on off 304 bare)
+cp -r "$WORK/on.store" "$WORK/parse.store"
+TARGETS=(on off parse 304 bare)
 if [ -n "${FLOOR_BASE_BIN:-}" ]; then
   cp -r "$WORK/on.store" "$WORK/base.store"
   TARGETS+=(base)
@@ -72,6 +76,7 @@ start_product() { # name, binary, extra args...
 }
 start_product on "$BIN"
 start_product off "$BIN" --no-metrics
+start_product parse "$BIN" --no-document-cache
 [ -n "${FLOOR_BASE_BIN:-}" ] && start_product base "$FLOOR_BASE_BIN"
 "${PIN_SERVER[@]}" "$TARGET/release/examples/bare" >"$WORK/bare.out" 2>&1 &
 PID[bare]=$!; PIDS+=($!)
@@ -127,6 +132,7 @@ measure() {
   case $target in
     on) server=on; url=${URL[on]}; script=post.lua ;;
     off) server=off; url=${URL[off]}; script=post.lua ;;
+    parse) server=parse; url=${URL[parse]}; script=post.lua ;;
     304) server=on; url=$GET_URL; script=get304.lua ;;
     bare) server=bare; url=${URL[bare]}; script=post.lua ;;
     base) server=base; url=${URL[base]}; script=post.lua ;;
@@ -178,7 +184,8 @@ for i in range(0, len(v), 4):
     names.append(n)
     rps[n] = req / secs
     cpu[n] = ticks / tck * 1e6 / max(req, 1)
-label = {"on": "product, metrics on", "off": "product, --no-metrics", "304": "product, 304 (metrics on)",
+label = {"on": "product, metrics on", "off": "product, --no-metrics",
+         "parse": "product, metrics on, --no-document-cache", "304": "product, 304 (metrics on)",
          "bare": "bare handler", "base": "FLOOR_BASE_BIN, metrics on"}
 print("| what | req/s | CPU µs/req |")
 print("|---|---:|---:|")
@@ -187,7 +194,7 @@ for n in names:
 print()
 print("| ratio | by CPU per request | by throughput |")
 print("|---|---:|---:|")
-for n in ["on", "off", "base"]:
+for n in ["on", "off", "parse", "base"]:
     if n in cpu:
         print(f"| Q0 {label[n]} / bare | {cpu[n] / cpu['bare']:.2f}× | {rps['bare'] / rps[n]:.2f}× |")
 print(f"| 304 / Q0 (metrics on) | {cpu['304'] / cpu['on']:.2f}× | {rps['on'] / rps['304']:.2f}× |")

@@ -124,6 +124,15 @@ struct ServeArgs {
         overrides_with = "metrics"
     )]
     no_metrics: bool,
+    /// Parse every query anew, without the per-thread cache of parsed documents (to
+    /// measure what parsing costs).
+    #[arg(
+        long,
+        env = "RECOVER_BETTER_NO_DOCUMENT_CACHE",
+        action = ArgAction::SetTrue,
+        value_parser = parse_switch
+    )]
+    no_document_cache: bool,
     /// Seconds a client has to send a request's headers, from connecting or from the
     /// previous response (so also how long an idle keep-alive connection stays open).
     #[arg(long, env = "RECOVER_BETTER_HEADER_READ_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECS")]
@@ -622,6 +631,7 @@ fn serve(data: &str, args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Er
         require_token: args.require_token,
         rate_limit: args.rate_limit,
         metrics: !args.no_metrics,
+        document_cache: !args.no_document_cache,
         header_read_timeout: args.header_read_timeout,
         request_timeout: args.request_timeout,
         shutdown_timeout: args.shutdown_timeout,

@@ -50,6 +50,7 @@ const MAX_MESSAGE: usize = 1024;
 pub(super) struct Edge {
     max_body_bytes: usize,
     max_batch: usize,
+    document_cache: bool,
     only_persisted: bool,
     persisted: PersistedQueries,
     /// `Cache-Control` of a cacheable GET response, without and with a token.
@@ -70,6 +71,7 @@ impl Edge {
         Edge {
             max_body_bytes: options.max_body_bytes,
             max_batch: options.max_batch,
+            document_cache: options.document_cache,
             only_persisted: options.only_persisted,
             persisted: PersistedQueries {
                 allowed: options.persisted_queries.clone().unwrap_or_default(),
@@ -711,7 +713,12 @@ fn prepare(
     if request.operation_name.as_deref() == Some("") {
         request.operation_name = None; // some clients send "" for "the only operation"
     }
-    let doc = match async_graphql::parser::parse_query(&request.query) {
+    let parsed = if edge.document_cache {
+        documents::parse(&request.query)
+    } else {
+        async_graphql::parser::parse_query(&request.query)
+    };
+    let doc = match parsed {
         Ok(doc) => doc,
         Err(e) => {
             return Ok(Prepared {
@@ -743,6 +750,94 @@ fn prepare(
         operation,
         ready: Ready::Run(request),
     })
+}
+
+/// Parsed documents by their text, per thread: parsing is the largest part of a small
+/// query's cost (a fifth of a `{ __typename }`'s; benches/README), and clients send the same
+/// few documents again and again with new variables. Only documents that parsed are kept, each
+/// a copy of what the parser returned (the request takes its own copy), so an answer does
+/// not depend on whether the document was cached; nothing of a response is cached.
+/// Bounded: at most [`documents::MAX_ENTRIES`] documents of at most [`documents::MAX_TEXT`]
+/// bytes per thread, and the cache is emptied when full (a client that sends only new
+/// documents costs itself a parse each, as without the cache).
+mod documents {
+    use std::cell::RefCell;
+
+    use async_graphql::parser::types::ExecutableDocument;
+    use rustc_hash::FxHashMap;
+
+    pub const MAX_ENTRIES: usize = 256;
+    pub const MAX_TEXT: usize = 16 << 10;
+
+    thread_local! {
+        static CACHE: RefCell<FxHashMap<Box<str>, ExecutableDocument>> = RefCell::default();
+    }
+
+    /// The document of `query`, from the cache or the parser.
+    pub fn parse(query: &str) -> async_graphql::parser::Result<ExecutableDocument> {
+        if query.len() > MAX_TEXT {
+            return async_graphql::parser::parse_query(query);
+        }
+        if let Some(doc) = CACHE.with(|c| c.borrow().get(query).cloned()) {
+            return Ok(doc);
+        }
+        let doc = async_graphql::parser::parse_query(query)?;
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= MAX_ENTRIES {
+                c.clear();
+            }
+            c.insert(query.into(), doc.clone());
+        });
+        Ok(doc)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use async_graphql::parser::types::ExecutableDocument;
+        use std::collections::BTreeMap;
+
+        /// Every operation and fragment, by name (the parser keeps them in hash maps, whose
+        /// order differs from one parse to the next).
+        fn described(doc: &ExecutableDocument) -> BTreeMap<String, String> {
+            let mut all: BTreeMap<String, String> = doc
+                .operations
+                .iter()
+                .map(|(name, op)| (format!("operation {name:?}"), format!("{op:?}")))
+                .collect();
+            for (name, fragment) in &doc.fragments {
+                all.insert(format!("fragment {name}"), format!("{fragment:?}"));
+            }
+            all
+        }
+
+        /// A cached document is the parser's, field for field, every time; errors are not
+        /// kept; the cache stays within its bound.
+        #[test]
+        fn cached_documents_are_the_parsers_and_the_cache_is_bounded() {
+            let queries = [
+                "{ __typename }",
+                "query Q($c: String!) { country(code: $c) { name recommendations(first: 2) { totalCount } } }",
+                "fragment F on Country { name } query A { countries { nodes { ...F } } } mutation B { x }",
+            ];
+            for _ in 0..3 {
+                for q in queries {
+                    let fresh = async_graphql::parser::parse_query(q).unwrap();
+                    let cached = super::parse(q).unwrap();
+                    assert_eq!(described(&cached), described(&fresh), "{q}");
+                }
+            }
+            assert!(super::parse("{ unclosed").is_err());
+            assert!(
+                super::parse("{ unclosed").is_err(),
+                "an error is never cached"
+            );
+            for i in 0..(super::MAX_ENTRIES * 2) {
+                super::parse(&format!("{{ a{i}: __typename }}")).unwrap();
+                super::CACHE.with(|c| assert!(c.borrow().len() <= super::MAX_ENTRIES));
+            }
+        }
+    }
 }
 
 /// The type and name of the operation `operation_name` selects, when the document has it.

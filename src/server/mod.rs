@@ -70,6 +70,9 @@ pub struct HttpOptions {
     pub rate_limit: Option<NonZeroU32>,
     /// Serve `/metrics` and count requests for it.
     pub metrics: bool,
+    /// Keep the parsed documents of recent queries, per thread ([`http`]'s `documents`), so
+    /// a query sent again (a dashboard's, a page's) is not parsed again.
+    pub document_cache: bool,
     /// Longest wait for a request's headers, from the connection's start or the previous
     /// response (so also the keep-alive idle limit).
     pub header_read_timeout: Duration,
@@ -102,6 +105,7 @@ impl Default for HttpOptions {
             ws: ws::WsOptions::default(),
             rate_limit: None,
             metrics: true,
+            document_cache: true,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 4096,
             shutdown_timeout: Duration::from_secs(10),
