@@ -4,7 +4,8 @@
 //! A model-level module (no storage, no GraphQL), so the catalog can hold an assessment
 //! beside every record and the API can assess a draft that is not stored with the same code.
 //! Everything it knows is data under `data/assess/`, embedded at compile time:
-//! - `action_category.tsv`, `themes.tsv`, `groups.tsv`: linear models fitted on sessions 1-15
+//! - `action_category.tsv` (a linear SVM), `themes.tsv`, `groups.tsv` (averaged perceptrons):
+//!   linear models fitted on sessions 1-15
 //!   of the default dataset (UPR Info's own coding) by `cargo run --release --example
 //!   assess_fit`; sessions 16-20 are held out for `cargo run --release --example
 //!   assess_eval`, so the agreement it reports is measured on recommendations the tables
@@ -56,7 +57,7 @@ pub struct ActionCategory {
     pub value: u8,
     /// The estimated probability that UPR Info's coders give `value`, in (0, 1]: a softmax of
     /// the five scores divided by the table's temperature, fitted on sessions 13-15
-    /// (`fit::calibrate`); on the held-out 16-20 its expected calibration error is 0.019.
+    /// (`fit::calibrate`); on the held-out 16-20 its expected calibration error is 0.024.
     pub confidence: f32,
     pub reasons: Vec<String>,
 }
