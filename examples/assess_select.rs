@@ -4,13 +4,15 @@
 //! repository root):
 //!
 //! ```text
-//! cargo run --release --example assess_select
+//! cargo run --release --example assess_select        # every candidate
+//! cargo run --release --example assess_select svm    # the linear SVMs only
 //! ```
 //!
 //! Candidates: the averaged perceptron and a multinomial logistic regression (with or
 //! without class weights), over four feature sets (the opening words, plus opening word ×
 //! later word conjunctions, plus the text's shape: numbers, years, percentages, capitalised
-//! names, length). For each it prints the agreement on 13-15, the agreement with the best
+//! names, length); then linear SVMs over idf-weighted, length-normalised features (the
+//! fourth set, and it plus words 2-6 anywhere among them and words 2-5 at their place). For each it prints the agreement on 13-15, the agreement with the best
 //! shift of the general (4) / specific (5) boundary, the temperature that calibrates its
 //! confidence, the log loss and the expected calibration error at that temperature, and the
 //! table's size. The candidate chosen is then fitted on sessions 1-15 by `assess_fit` and
@@ -20,7 +22,7 @@ use std::time::Instant;
 
 use recover_better::assess::fit::{self, calibrate, log_loss, probabilities, Reliability};
 use recover_better::assess::linear::{
-    features_of, fit_logistic_weighted, fit_multiclass, Cues, Model,
+    features_of, fit_logistic_weighted, fit_multiclass, fit_svm, Cues, Model,
 };
 
 type Examples = Vec<(Vec<String>, usize)>;
@@ -64,13 +66,18 @@ fn report(name: &str, m: &Model, valid: &Examples, scale: f32) {
         rel.add(p[l], l == *y);
     }
     println!(
-        "{name}: {:.2} % | shift 5 by {:+.2}: {:.2} % | T {t:.3} log loss {:.4} ECE {:.4} | {} features",
+        "{name}: {:.2} % | shift 5 by {:+.2}: {:.2} % | T {t:.3} log loss {:.4} ECE {:.4} | {} features{}",
         100.0 * plain,
         best.0,
         100.0 * best.1,
         log_loss(m, valid, t),
         rel.error(),
-        m.len()
+        m.len(),
+        if m.normalised {
+            format!(" ({} with an idf)", m.vocabulary())
+        } else {
+            String::new()
+        }
     );
 }
 
@@ -88,17 +95,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect()
     };
+    let svm_only = std::env::args().nth(1).as_deref() == Some("svm");
     let sets = [
         ("prefixes", false, false),
         ("prefixes+conj", true, false),
         ("prefixes+shape", false, true),
         ("prefixes+conj+shape", true, true),
     ];
-    for (set, conjunctions, shape) in sets {
+    for (set, conjunctions, shape) in sets.into_iter().filter(|_| !svm_only) {
         let cues = Cues {
             prefixes: true,
             conjunctions,
             shape,
+            ..Cues::default()
         };
         let train = split(cues, 1..=12);
         let valid = split(cues, 13..=15);
@@ -137,6 +146,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     );
                 }
             }
+        }
+    }
+    let all = Cues {
+        prefixes: true,
+        conjunctions: true,
+        shape: true,
+        ..Cues::default()
+    };
+    let svm_sets = [
+        ("prefixes+conj+shape", all),
+        (
+            "prefixes+conj+shape+early+positions",
+            Cues {
+                early: true,
+                positions: true,
+                ..all
+            },
+        ),
+    ];
+    for (set, cues) in svm_sets {
+        let train = split(cues, 1..=12);
+        let valid = split(cues, 13..=15);
+        println!(
+            "# SVM {set}: {} fitting examples (1-12), {} validation (13-15)",
+            train.len(),
+            valid.len()
+        );
+        for c in [0.25, 0.5, 1.0] {
+            let started = Instant::now();
+            let m = fit_svm(&train, labels.clone(), c, 0.05);
+            report(
+                &format!(
+                    "svm {set} C={c} prune=0.05 ({:.1} s)",
+                    started.elapsed().as_secs_f64()
+                ),
+                &m,
+                &valid,
+                0.1,
+            );
         }
     }
     Ok(())

@@ -12,7 +12,7 @@ use std::ops::RangeInclusive;
 
 use serde::Deserialize;
 
-use super::linear::{fit_logistic_weighted, fit_multiclass, fit_one_vs_rest, Model};
+use super::linear::{fit_logistic_weighted, fit_multiclass, fit_one_vs_rest, fit_svm, Model};
 use super::{action_features, assess, topic_features};
 
 /// Sessions the tables are fitted on.
@@ -36,11 +36,16 @@ pub enum ActionModel {
         l2: f64,
         balance: f64,
     },
+    /// [`fit_svm`]: cost `c`, weights below `prune` dropped.
+    Svm { c: f64, prune: f64 },
 }
 
 /// The action-category model, chosen on [`VALIDATE`] by `examples/assess_select.rs`
 /// (benches/README.md has the figures of every candidate).
-pub const ACTION_MODEL: ActionModel = ActionModel::Perceptron { epochs: EPOCHS };
+pub const ACTION_MODEL: ActionModel = ActionModel::Svm {
+    c: 0.5,
+    prune: 0.05,
+};
 
 impl ActionModel {
     /// Fits this model on `examples`.
@@ -53,6 +58,7 @@ impl ActionModel {
                 l2,
                 balance,
             } => fit_logistic_weighted(examples, labels, epochs, l2, 0.01, balance),
+            ActionModel::Svm { c, prune } => fit_svm(examples, labels, c, prune),
         }
     }
 
@@ -69,6 +75,26 @@ impl ActionModel {
             } => format!(
                 "multinomial logistic regression weights ({epochs} passes, L2 {l2}, class balance {balance})"
             ),
+            ActionModel::Svm { c, prune } => format!(
+                "linear SVM weights (L2-regularised squared hinge, one against the rest, C {c},\n\
+                 LIBLINEAR's dual coordinate descent; weights under {prune} dropped, the rest rounded\n\
+                 to 4 significant digits)"
+            ),
+        }
+    }
+
+    /// What the table's format line says.
+    fn format(self) -> &'static str {
+        match self {
+            ActionModel::Svm { .. } => {
+                "Format: a `labels` line, `weighting idf-l2`, an `intercept` line (one per label), then\n\
+                 feature <TAB> idf <TAB> one weight per label (0 for none). A text's score for a label\n\
+                 is its intercept + the sum of idf × weight over the features it has, divided by the\n\
+                 square root of the sum of their idf² (features listed with no weight count there too).\n\
+                 idf = ln((1 + n) / (1 + examples with the feature)) + 1, n the fitting examples;\n\
+                 features in fewer than 3 examples are not listed."
+            }
+            _ => PLAIN_FORMAT,
         }
     }
 }
@@ -282,8 +308,11 @@ impl fmt::Display for Reliability {
 
 /// The header written above the action-category table.
 pub fn action_header() -> String {
-    header_of("UPR Info action category (1-5)", &ACTION_MODEL.describe())
-        + &format!(
+    header_of(
+        "UPR Info action category (1-5)",
+        &ACTION_MODEL.describe(),
+        ACTION_MODEL.format(),
+    ) + &format!(
         "\n`temperature`: the divisor of the scores before the softmax that gives `confidence`,\n\
          fitted on sessions {}-{} to the model fitted on sessions {}-{} (see fit::calibrate).",
         VALIDATE.start(),
@@ -295,16 +324,20 @@ pub fn action_header() -> String {
 
 /// The header written above each table.
 pub fn header(what: &str) -> String {
-    header_of(what, "averaged-perceptron weights")
+    header_of(what, "averaged-perceptron weights", PLAIN_FORMAT)
 }
 
-fn header_of(what: &str, model: &str) -> String {
+/// The format line of a table of `feature label weight` rows.
+const PLAIN_FORMAT: &str = "Format: a `labels` line, then feature <TAB> label <TAB> weight.";
+
+fn header_of(what: &str, model: &str, format: &str) -> String {
     format!(
         "{what}: {model} fitted on sessions {}-{} of data/default/recommendations.jsonl\n\
          (UPR Info's coding) by `cargo run --release --example assess_fit`; do not edit by hand.\n\
-         Format: a `labels` line, then feature <TAB> label <TAB> weight. Features: p1/p2/p3 = the\n\
-         text starts with these words, w = a word anywhere, b = two words together, c = the opening\n\
-         word and a later word, s = the text's shape (numbers, years, capitals, length), bias = always.",
+         {format}\n\
+         Features: p1/p2/p3 = the text starts with these words, w = a word anywhere, b = two words\n\
+         together, c = the opening word and a later word, s = the text's shape (numbers, years,\n\
+         capitals, length), e = one of words 2-6, i1-i4 = word 2-5 at its place, bias = always.",
         FIT.start(),
         FIT.end()
     )
