@@ -279,23 +279,10 @@ fn number(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// `value` as `{:?}` writes a string: quoted, escaped. Without `core::fmt` for the usual
-/// paths and names (printable ASCII without quotes or backslashes).
-fn debug_str(out: &mut Vec<u8>, value: &str) {
-    if value
-        .bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' && b != b'\'')
-    {
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'"');
-    } else {
-        let _ = write!(out, "{value:?}");
-    }
-}
-
-/// `value` as a JSON string.
-fn json_str(out: &mut Vec<u8>, value: &str) {
+/// `value` quoted and escaped, as `{:?}` writes a string or as JSON: the same for the usual
+/// paths and names (printable ASCII without quotes or backslashes), written without
+/// `core::fmt`; anything else through the formatter of its layout.
+fn quoted(out: &mut Vec<u8>, value: &str, json: bool) {
     if value
         .bytes()
         .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
@@ -303,58 +290,55 @@ fn json_str(out: &mut Vec<u8>, value: &str) {
         out.push(b'"');
         out.extend_from_slice(value.as_bytes());
         out.push(b'"');
-    } else {
+    } else if json {
         let _ = serde_json::to_writer(&mut *out, value);
+    } else {
+        let _ = write!(out, "{value:?}");
     }
 }
 
 fn format_line(out: &mut Vec<u8>, format: LineFormat, line: &RequestLine<'_>) {
+    let json = format == LineFormat::Json;
+    // ` name=` in text, `,"name":` in JSON.
+    let field = |out: &mut Vec<u8>, name: &str| {
+        out.extend_from_slice(if json { b",\"" } else { b" " });
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(if json { b"\":" } else { b"=" });
+    };
     let now = std::time::SystemTime::now();
-    match format {
-        LineFormat::Text => {
-            timestamp(out, now);
-            out.extend_from_slice(b"  INFO ");
-            out.extend_from_slice(REQUEST_TARGET.as_bytes());
-            out.extend_from_slice(b": finished method=");
-            out.extend_from_slice(line.method.as_str().as_bytes());
-            out.extend_from_slice(b" path=");
-            debug_str(out, line.path);
-            out.extend_from_slice(b" status=");
-            number(out, line.status.into());
-            out.extend_from_slice(b" latency_us=");
-            number(out, line.latency_us);
-            if let Some(o) = line.operation {
-                out.extend_from_slice(b" operation=");
-                debug_str(out, o);
-            }
-            if let Some(c) = line.code {
-                out.extend_from_slice(b" code=");
-                debug_str(out, c);
-            }
+    if json {
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        timestamp(out, now);
+        out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"finished\"");
+    } else {
+        timestamp(out, now);
+        out.extend_from_slice(b"  INFO ");
+        out.extend_from_slice(REQUEST_TARGET.as_bytes());
+        out.extend_from_slice(b": finished");
+    }
+    field(out, "method");
+    if json {
+        quoted(out, line.method.as_str(), true);
+    } else {
+        // Recorded with `%`: its `Display`, unquoted.
+        out.extend_from_slice(line.method.as_str().as_bytes());
+    }
+    field(out, "path");
+    quoted(out, line.path, json);
+    field(out, "status");
+    number(out, line.status.into());
+    field(out, "latency_us");
+    number(out, line.latency_us);
+    for (name, value) in [("operation", line.operation), ("code", line.code)] {
+        if let Some(v) = value {
+            field(out, name);
+            quoted(out, v, json);
         }
-        LineFormat::Json => {
-            out.extend_from_slice(b"{\"timestamp\":\"");
-            timestamp(out, now);
-            out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"finished\",\"method\":");
-            json_str(out, line.method.as_str());
-            out.extend_from_slice(b",\"path\":");
-            json_str(out, line.path);
-            out.extend_from_slice(b",\"status\":");
-            number(out, line.status.into());
-            out.extend_from_slice(b",\"latency_us\":");
-            number(out, line.latency_us);
-            if let Some(o) = line.operation {
-                out.extend_from_slice(b",\"operation\":");
-                json_str(out, o);
-            }
-            if let Some(c) = line.code {
-                out.extend_from_slice(b",\"code\":");
-                json_str(out, c);
-            }
-            out.extend_from_slice(b",\"target\":\"");
-            out.extend_from_slice(REQUEST_TARGET.as_bytes());
-            out.extend_from_slice(b"\"}");
-        }
+    }
+    if json {
+        out.extend_from_slice(b",\"target\":\"");
+        out.extend_from_slice(REQUEST_TARGET.as_bytes());
+        out.extend_from_slice(b"\"}");
     }
     out.push(b'\n');
 }
