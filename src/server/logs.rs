@@ -209,23 +209,27 @@ pub struct RequestLine<'a> {
     pub code: Option<&'a str>,
 }
 
+/// The request line as a `tracing` event, for whatever subscriber is installed.
+fn through_tracing(line: &RequestLine<'_>) {
+    tracing::info!(
+        target: REQUEST_TARGET,
+        method = %line.method,
+        path = line.path,
+        status = line.status,
+        latency_us = line.latency_us,
+        operation = line.operation,
+        code = line.code,
+        "finished"
+    );
+}
+
 /// Logs one finished request (at `INFO`, target [`REQUEST_TARGET`]).
 pub fn request_finished(line: &RequestLine<'_>) {
     if !tracing::enabled!(target: REQUEST_TARGET, tracing::Level::INFO) {
         return;
     }
     let Some((writer, format)) = REQUEST_LOG.get() else {
-        tracing::info!(
-            target: REQUEST_TARGET,
-            method = %line.method,
-            path = line.path,
-            status = line.status,
-            latency_us = line.latency_us,
-            operation = line.operation,
-            code = line.code,
-            "finished"
-        );
-        return;
+        return through_tracing(line);
     };
     LINE.with(|buffer| {
         let mut buffer = buffer.borrow_mut();
@@ -461,24 +465,13 @@ mod tests {
     }
 
     /// What `tracing_subscriber` writes for the request event, in the binary's two layouts.
-    fn through_tracing(json: bool, line: &RequestLine<'_>) -> String {
+    fn tracing_writes(json: bool, line: &RequestLine<'_>) -> String {
         let sink = Sink::default();
         let writer = {
             let sink = sink.clone();
             move || sink.clone()
         };
-        let emit = || {
-            tracing::info!(
-                target: REQUEST_TARGET,
-                method = %line.method,
-                path = line.path,
-                status = line.status,
-                latency_us = line.latency_us,
-                operation = line.operation,
-                code = line.code,
-                "finished"
-            )
-        };
+        let emit = || through_tracing(line);
         let logs = tracing_subscriber::fmt()
             .with_ansi(false)
             .with_writer(writer);
@@ -531,7 +524,7 @@ mod tests {
         ];
         for line in &lines {
             for (json, format) in [(false, LineFormat::Text), (true, LineFormat::Json)] {
-                let expected = through_tracing(json, line);
+                let expected = tracing_writes(json, line);
                 let mut ours = Vec::new();
                 format_line(&mut ours, format, line);
                 let ours = String::from_utf8(ours).unwrap();
