@@ -17,13 +17,7 @@ def vec_strings(trf, tef, binary=True, sublinear=False, idf=False):
     vocab = {}
     for fs in trf:
         for f in fs: vocab.setdefault(f, len(vocab))
-    def mk(F):
-        rows, cols = [], []
-        for i, fs in enumerate(F):
-            for f in set(fs):
-                j = vocab.get(f)
-                if j is not None: rows.append(i); cols.append(j)
-        return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(F), len(vocab)))
+    mk = lambda F: binary_matrix(F, vocab)
     A, B = mk(trf), mk(tef)
     if idf:
         df = np.asarray((A > 0).sum(0)).ravel(); w = np.log((1 + A.shape[0]) / (1 + df)) + 1

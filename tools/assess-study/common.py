@@ -78,3 +78,14 @@ def perceptron_scores(vocab, A, X):
 
 def norm(text):
     return ' '.join(words(text))
+
+
+def binary_matrix(F, vocab):
+    """One row per feature list of F: 1 in the column of each of its features that vocab knows."""
+    from scipy import sparse
+    rows, cols = [], []
+    for i, fs in enumerate(F):
+        for f in set(fs):
+            j = vocab.get(f)
+            if j is not None: rows.append(i); cols.append(j)
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(F), len(vocab)))

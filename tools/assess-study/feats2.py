@@ -1,7 +1,6 @@
 """Feature variants on top of the current extractor, LinearSVC / perceptron; fit 1-12, measure 13-15."""
 import os, sys; os.environ['OMP_NUM_THREADS']='1'; os.environ['OPENBLAS_NUM_THREADS']='1'
 import numpy as np
-from scipy import sparse
 from sklearn.svm import LinearSVC
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
@@ -47,13 +46,7 @@ def mat(trf, tef):
     vocab = {}
     for fs in trf:
         for f in fs: vocab.setdefault(f, len(vocab))
-    def mk(F):
-        rows, cols = [], []
-        for i, fs in enumerate(F):
-            for f in set(fs):
-                j = vocab.get(f)
-                if j is not None: rows.append(i); cols.append(j)
-        return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(F), len(vocab)))
+    mk = lambda F: binary_matrix(F, vocab)
     A, B = mk(trf), mk(tef)
     df = np.asarray(A.sum(0)).ravel(); idf = np.log((1 + A.shape[0]) / (1 + df)) + 1
     return normalize(A.multiply(idf).tocsr()), normalize(B.multiply(idf).tocsr()), vocab

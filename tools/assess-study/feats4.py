@@ -1,7 +1,6 @@
 """Round 4: portability variants (no idf / no norm / min_df pruning), learning curve, in-distribution CV."""
 import os, sys; os.environ['OMP_NUM_THREADS']='1'; os.environ['OPENBLAS_NUM_THREADS']='1'
 import numpy as np
-from scipy import sparse
 from sklearn.svm import LinearSVC
 from sklearn.preprocessing import normalize
 from common import *
@@ -15,13 +14,7 @@ def mat(trf, tef, idf=True, nrm=True, min_df=1):
     from collections import Counter
     df = Counter(f for fs in trf for f in set(fs))
     vocab = {f: i for i, f in enumerate(sorted(f for f, c in df.items() if c >= min_df))}
-    def mk(F):
-        rows, cols = [], []
-        for i, fs in enumerate(F):
-            for f in set(fs):
-                j = vocab.get(f)
-                if j is not None: rows.append(i); cols.append(j)
-        return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(F), len(vocab)))
+    mk = lambda F: binary_matrix(F, vocab)
     A, B = mk(trf), mk(tef)
     if idf:
         d = np.asarray(A.sum(0)).ravel(); w = np.log((1 + A.shape[0]) / (1 + d)) + 1
