@@ -514,6 +514,145 @@ fn a_upr_info_export_imports_with_joint_rows_merged_and_unknown_authors_refused(
     assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 3));
 }
 
+fn session_36() -> ImportOptions {
+    ImportOptions {
+        session: session(36, None),
+        state: None,
+    }
+}
+
+#[test]
+fn a_later_upr_info_export_in_another_order_keeps_every_id_and_numbers_only_new_texts() {
+    let store = reference_store();
+    let first = "To,Text,From,Response,Action,Issue,Session\n\
+        Honduras,Adopt a plan on detention conditions,Portugal,,4,Detention,36\n\
+        Honduras,Consider ratifying the convention,France,,3,International instruments,36\n\
+        Honduras,Withdrawn text,Spain,,4,Justice,36\n";
+    import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "first.csv",
+        first.as_bytes(),
+        &session_36(),
+    )
+    .unwrap();
+    assert_eq!(
+        recommendation(&store, "R-36-HND-0002").text,
+        "Consider ratifying the convention"
+    );
+    assert_eq!(
+        recommendation(&store, "R-36-HND-0001").response,
+        Response::Pending
+    );
+
+    // Responses filled in, rows in another order, a text respaced, one row new, one gone.
+    let later = "To,Text,From,Response,Action,Issue,Session\n\
+        Honduras,A new recommendation,Chile,Accepted,4,Justice,36\n\
+        Honduras,Consider  ratifying the convention.,France,Noted,3,International instruments,36\n\
+        Honduras,Adopt a plan on detention conditions,Portugal,Accepted,4,Detention,36\n";
+    let summary = import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "later.csv",
+        later.as_bytes(),
+        &session_36(),
+    )
+    .unwrap();
+
+    assert_eq!(
+        (summary.imported, summary.updated, summary.unchanged),
+        (1, 2, 0)
+    );
+    let one = recommendation(&store, "R-36-HND-0001");
+    assert_eq!(one.text, "Adopt a plan on detention conditions");
+    assert_eq!(one.response, Response::Supported);
+    let two = recommendation(&store, "R-36-HND-0002");
+    assert_eq!(two.text, "Consider  ratifying the convention.");
+    assert_eq!(two.response, Response::Noted);
+    assert_eq!(
+        recommendation(&store, "R-36-HND-0003").text,
+        "Withdrawn text"
+    );
+    assert_eq!(
+        recommendation(&store, "R-36-HND-0004").text,
+        "A new recommendation"
+    );
+    assert_eq!(summary.not_in_file, [Ref::parse("R-36-HND-0003").unwrap()]);
+    assert!(summary
+        .to_string()
+        .contains("1 stored recommendations of these reviews are not in the file (kept as they are): R-36-HND-0003"));
+
+    let again = import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "later.csv",
+        later.as_bytes(),
+        &session_36(),
+    )
+    .unwrap();
+    assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 3));
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 4);
+}
+
+#[test]
+fn an_export_saved_by_a_spreadsheet_with_a_bom_semicolons_and_other_case_imports_the_same() {
+    let comma = String::from_utf8(fixture("upr_info_sample.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(comma.as_bytes());
+    let mut saved = String::from("\u{feff}to;TEXT;From;response;Action;issue;Session\r\n");
+    for row in rows.records() {
+        let row = row.unwrap();
+        let cells: Vec<String> = [0, 3, 4, 7, 8, 9, 10]
+            .iter()
+            .map(|&i| {
+                let c = &row[i];
+                if c.contains([';', ',', '"']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c.to_owned()
+                }
+            })
+            .collect();
+        saved.push_str(&cells.join(";"));
+        saved.push_str("\r\n");
+    }
+    let a = reference_store();
+    let b = reference_store();
+
+    let from_comma = import_bytes(
+        &a,
+        Format::UprInfoCsv,
+        "a.csv",
+        comma.as_bytes(),
+        &session_36(),
+    )
+    .unwrap();
+    let from_saved = import_bytes(
+        &b,
+        Format::UprInfoCsv,
+        "b.csv",
+        saved.as_bytes(),
+        &session_36(),
+    )
+    .unwrap();
+
+    assert_eq!(
+        (
+            from_saved.imported,
+            from_saved.merged,
+            from_saved.refused.len()
+        ),
+        (
+            from_comma.imported,
+            from_comma.merged,
+            from_comma.refused.len()
+        )
+    );
+    assert_eq!(from_saved.imported, 3);
+    for id in ["R-36-HND-0001", "R-36-HND-0002", "R-36-USA-0001"] {
+        assert_eq!(recommendation(&b, id), recommendation(&a, id), "{id}");
+    }
+}
+
 #[test]
 fn bad_upr_info_rows_are_refused_with_their_line_and_nothing_is_written() {
     let store = reference_store();

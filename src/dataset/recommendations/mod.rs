@@ -95,6 +95,10 @@ pub struct ImportSummary {
     pub refused: Vec<Problem>,
     /// Sessions created, or given their State under review.
     pub sessions_written: Vec<SessionNumber>,
+    /// Stored recommendations of the file's reviews that the file does not hold (UPR Info
+    /// exports, matched by text): kept as they are, listed so that a corrected or withdrawn
+    /// text can be looked at.
+    pub not_in_file: Vec<Ref>,
 }
 
 impl std::fmt::Display for ImportSummary {
@@ -114,6 +118,22 @@ impl std::fmt::Display for ImportSummary {
         }
         for r in &self.refused {
             writeln!(f, "refused {r}")?;
+        }
+        if !self.not_in_file.is_empty() {
+            const SHOWN: usize = 20;
+            let shown: Vec<&str> = self
+                .not_in_file
+                .iter()
+                .take(SHOWN)
+                .map(Ref::as_str)
+                .collect();
+            writeln!(
+                f,
+                "{} stored recommendations of these reviews are not in the file (kept as they are): {}{}",
+                self.not_in_file.len(),
+                shown.join(", "),
+                if self.not_in_file.len() > SHOWN { ", …" } else { "" }
+            )?;
         }
         Ok(())
     }
@@ -159,11 +179,17 @@ pub fn import_bytes(
     options: &ImportOptions,
 ) -> Result<ImportSummary, RecommendationImportError> {
     let vocabulary = Vocabulary::load(store)?;
-    let parsed = match format {
-        Format::OhchrThematicList => ohchr::read(name, bytes, &vocabulary, options),
-        Format::UprInfoCsv => upr_info::read(name, bytes, &vocabulary, options),
+    let (parsed, not_in_file) = match format {
+        Format::OhchrThematicList => (ohchr::read(name, bytes, &vocabulary, options), vec![]),
+        Format::UprInfoCsv => {
+            let mut parsed = upr_info::read(name, bytes, &vocabulary, options);
+            let not_in_file = upr_info::match_stored(store, name, &mut parsed)?;
+            (parsed, not_in_file)
+        }
     };
-    write(store, name, parsed, options)
+    let mut summary = write(store, name, parsed, options)?;
+    summary.not_in_file = not_in_file;
+    Ok(summary)
 }
 
 /// Checks the sessions, keeps what the file does not carry, and writes all or nothing.
@@ -357,6 +383,17 @@ fn keep_what_the_file_lacks(
         }
         if record.sdgs.is_empty() {
             record.sdgs = stored.sdgs;
+        }
+        // A UPR Info row matched by text to a recommendation imported from OHCHR's list
+        // carries no document, paragraph or OHCHR themes: those stay.
+        if record.document.is_none() {
+            record.document = stored.document;
+        }
+        if record.paragraph.is_none() {
+            record.paragraph = stored.paragraph;
+        }
+        if record.source_themes.is_empty() {
+            record.source_themes = stored.source_themes;
         }
     }
     Ok(record)

@@ -13,17 +13,26 @@
 //!   `sdgs`: the union of the themes' goals;
 //! - rows of one review with the same text, response, action and issues are one joint
 //!   recommendation, its States in row order (an exact repeat adds nothing);
-//! - ids `R-{session}-{ISO3}-{nnnn}`, numbered in row order within each review.
+//! - ids `R-{session}-{ISO3}-{nnnn}`: a recommendation keeps the id of the stored one of its
+//!   review with the same text ([`match_stored`]), the others are numbered in row order after
+//!   the review's highest number; so a later export (rows in another order, rows added,
+//!   responses filled in) updates the records it should and renumbers none.
+//!
+//! The export is read as Excel and other tools save it: a UTF-8 byte-order mark is skipped,
+//! headers match whatever their case, and the delimiter is `,`, `;` or a tab, whichever
+//! splits the header into the columns above. Responses match whatever their case, with
+//! OHCHR's words too (Supported, Supported in part, Partially supported, Pending).
 //!
 //! Not applied: the default dataset's keyword rules for `groups`; imported rows have none.
 //! Rows are numbered as lines of the file (the header is line 1).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::vocabulary::Vocabulary;
 use super::{recommendation_ref, Draft, ImportOptions, Parsed};
 use crate::dataset::import::Problem;
 use crate::model::*;
+use crate::store::{Index, Store, StoreError};
 
 const COLUMNS: [&str; 7] = [
     "To", "Text", "From", "Response", "Action", "Issue", "Session",
@@ -46,7 +55,11 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         line: row,
         reason,
     };
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .delimiter(delimiter(bytes))
+        .from_reader(bytes);
     let header = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -58,7 +71,10 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
     };
     let mut at = [0usize; 7];
     for (i, column) in COLUMNS.iter().enumerate() {
-        match header.iter().position(|h| h.trim() == *column) {
+        match header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(column))
+        {
             Some(p) => at[i] = p,
             None => parsed.problems.push(problem(
                 1,
@@ -121,14 +137,17 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         if from.is_none() {
             reasons.push(format!("unknown State name {:?} in From", cell(2)));
         }
-        let response = match cell(3) {
-            "Accepted" => Some(Response::Supported),
-            "Noted" => Some(Response::Noted),
-            "Partially accepted" => Some(Response::PartiallySupported),
-            "" => Some(Response::Pending),
-            other => {
+        let response = match cell(3).to_lowercase().as_str() {
+            "accepted" | "supported" => Some(Response::Supported),
+            "noted" => Some(Response::Noted),
+            "partially accepted" | "partially supported" | "supported in part" => {
+                Some(Response::PartiallySupported)
+            }
+            "" | "pending" => Some(Response::Pending),
+            _ => {
+                let other = cell(3);
                 reasons.push(format!(
-                    "unknown Response {other:?} (expected Accepted, Noted, Partially accepted or nothing)"
+                    "unknown Response {other:?} (expected Accepted, Noted, Partially accepted, Pending or nothing)"
                 ));
                 None
             }
@@ -210,4 +229,104 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         });
     }
     parsed
+}
+
+/// The delimiter that splits the header line into the most of the columns read (`,` when
+/// none does better).
+fn delimiter(bytes: &[u8]) -> u8 {
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = String::from_utf8_lossy(line);
+    let found = |d: char| {
+        line.split(d)
+            .map(|h| h.trim().trim_matches('"').trim())
+            .filter(|h| COLUMNS.iter().any(|c| h.eq_ignore_ascii_case(c)))
+            .count()
+    };
+    [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|&d| (found(d as char), d == b','))
+        .unwrap_or(b',')
+}
+
+/// A text as compared with the stored ones: case, runs of white space, typographic quotes
+/// and a final full stop or semicolon do not count.
+fn same_text(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+        .replace(['\u{2018}', '\u{2019}'], "'")
+        .replace(['\u{201C}', '\u{201D}'], "\"")
+        .trim_end_matches(['.', ';', ' '])
+        .to_owned()
+}
+
+/// Gives each recommendation read the id of the stored recommendation of its review (session,
+/// State under review) with the same text, each stored one to one recommendation at most, in
+/// row order; the others are numbered after the review's highest `nnnn`, in row order (so a
+/// first import numbers from 0001). Returns the stored recommendations of the file's reviews
+/// that no row matched: the import keeps them, and says so.
+pub(super) fn match_stored(
+    store: &Store,
+    name: &str,
+    parsed: &mut Parsed,
+) -> Result<Vec<Ref>, StoreError> {
+    let mut reviews: BTreeMap<(SessionNumber, CountryCode), Vec<usize>> = BTreeMap::new();
+    for (i, d) in parsed.drafts.iter().enumerate() {
+        reviews
+            .entry((d.record.session, d.record.state_under_review))
+            .or_default()
+            .push(i);
+    }
+    let mut unmatched_stored = vec![];
+    for ((session, state), members) in reviews {
+        let mut stored: Vec<(Ref, String)> = vec![];
+        for id in &store.postings(&Index::SessionRecommendations(session))? {
+            if let Some(r) = store.recommendation_by_id(id)? {
+                if r.record.state_under_review == state {
+                    stored.push((r.record.id.clone(), same_text(&r.record.text)));
+                }
+            }
+        }
+        stored.sort();
+        let prefix = format!("R-{session}-{}-", state.as_str());
+        let mut last = stored
+            .iter()
+            .filter_map(|(r, _)| r.as_str().strip_prefix(prefix.as_str()))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|n| n.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        let mut by_text: HashMap<String, VecDeque<Ref>> = HashMap::new();
+        for (r, text) in stored {
+            by_text.entry(text).or_default().push_back(r);
+        }
+        let mut new = vec![];
+        for i in members {
+            let draft = &mut parsed.drafts[i];
+            match by_text
+                .get_mut(&same_text(&draft.record.text))
+                .and_then(VecDeque::pop_front)
+            {
+                Some(r) => draft.record.id = r,
+                None => new.push(i),
+            }
+        }
+        for i in new {
+            last += 1;
+            let draft = &mut parsed.drafts[i];
+            match recommendation_ref(session, state, &format!("{last:04}")) {
+                Ok(id) => draft.record.id = id,
+                Err(reason) => parsed.problems.push(Problem {
+                    file: name.to_owned(),
+                    line: draft.row,
+                    reason,
+                }),
+            }
+        }
+        let mut left: Vec<Ref> = by_text.into_values().flatten().collect();
+        left.sort();
+        unmatched_stored.extend(left);
+    }
+    Ok(unmatched_stored)
 }
