@@ -89,16 +89,17 @@ fn recommendation(store: &Store, id: &str) -> recover_better::model::Recommendat
         .record
 }
 
-/// A Word document holding one table (cells split into paragraphs at '\n') and a page
-/// header, as OHCHR's lists are laid out.
-fn docx(header: &str, rows: &[Vec<&str>]) -> Vec<u8> {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;");
-    let para = |s: &str| {
-        format!(
-            "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
-            esc(s)
-        )
-    };
+const W: &str = "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"";
+
+fn para(s: &str) -> String {
+    format!(
+        "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
+        s.replace('&', "&amp;").replace('<', "&lt;")
+    )
+}
+
+/// A table of plain cells (split into paragraphs at '\n').
+fn table_xml(rows: &[Vec<&str>]) -> String {
     let mut table = String::from("<w:tbl>");
     for row in rows {
         table.push_str("<w:tr>");
@@ -112,27 +113,36 @@ fn docx(header: &str, rows: &[Vec<&str>]) -> Vec<u8> {
         table.push_str("</w:tr>");
     }
     table.push_str("</w:tbl>");
-    let ns = "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"";
+    table
+}
+
+/// A Word package: the body's XML, and a page header if any.
+fn package(body: &str, header: Option<&str>) -> Vec<u8> {
     let document = format!(
-        "<?xml version=\"1.0\"?><w:document {ns}><w:body>{table}<w:p/></w:body></w:document>"
+        "<?xml version=\"1.0\"?><w:document {W}><w:body>{body}<w:p/></w:body></w:document>"
     );
-    let header = format!(
-        "<?xml version=\"1.0\"?><w:hdr {ns}>{}</w:hdr>",
-        para(header)
-    );
+    let mut parts = vec![("word/document.xml", document)];
+    if let Some(h) = header {
+        parts.push((
+            "word/header1.xml",
+            format!("<?xml version=\"1.0\"?><w:hdr {W}>{}</w:hdr>", para(h)),
+        ));
+    }
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for (name, body) in [
-        ("word/document.xml", document),
-        ("word/header1.xml", header),
-    ] {
+    for (name, body) in parts {
         zip.start_file(name, stored).unwrap();
         zip.write_all(body.as_bytes()).unwrap();
     }
     zip.finish().unwrap();
     out.into_inner()
+}
+
+/// A Word document holding one table and a page header, as OHCHR's lists are laid out.
+fn docx(header: &str, rows: &[Vec<&str>]) -> Vec<u8> {
+    package(&table_xml(rows), Some(header))
 }
 
 /// Session 35 is not in the default dataset, so these lists create it.
@@ -404,7 +414,7 @@ fn an_unknown_position_and_an_unknown_uhri_theme_are_refused_with_their_row() {
     assert_eq!(
         p,
         [
-            "bad.docx:3: unknown position \"Maybe\" (expected Supported, Noted or Supported in part)",
+            "bad.docx:3: unknown position \"Maybe\" (expected Supported, Noted, Supported in part or Pending)",
             "bad.docx:4: UHRI theme \"Rights of mermaids\" is not in the crosswalk (data/import/uhri_themes.tsv)",
         ]
     );
@@ -457,6 +467,126 @@ fn a_cycle_4_style_table_with_more_columns_in_another_order_imports() {
     );
     assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [3]);
     assert_eq!(r.document.as_deref(), Some("A/HRC/55/9"));
+}
+
+#[test]
+fn a_list_split_into_tables_is_read_whole_and_rows_are_counted_through_them() {
+    let store = reference_store();
+    let header = vec!["Recommendation", "Position", "Full list of themes"];
+    let row = |n: &str, state: &str| -> Vec<&'static str> {
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        vec![
+            leak(format!("{n} Ratify the Convention ({state});")),
+            "Supported",
+            "- Acceptance of international norms",
+        ]
+    };
+    let body = [
+        para("Legend: S = Supported"),
+        table_xml(&[vec!["Symbol", "Meaning"], vec!["S", "Supported"]]),
+        table_xml(&[
+            header.clone(),
+            vec!["Theme: Acceptance of international norms"],
+            row("35.1", "France"),
+        ]),
+        para(""),
+        // The same list after a page break: the header repeated.
+        table_xml(&[header.clone(), row("35.2", "Chile")]),
+        // And once more without it.
+        table_xml(&[row("35.3", "Peru"), row("35.4", "Atlantis")]),
+    ]
+    .concat();
+
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "split.docx",
+        &package(&body, Some(HEADER)),
+        &create_session_35(),
+    ));
+    assert_eq!(
+        p,
+        ["split.docx:7: unknown State name \"Atlantis\" (not in data/import/country_aliases.tsv nor countries.jsonl)"]
+    );
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
+
+    let fixed = body.replace("Atlantis", "Japan");
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "split.docx",
+        &package(&fixed, Some(HEADER)),
+        &create_session_35(),
+    )
+    .unwrap();
+    assert_eq!(summary.imported, 4);
+    for (id, state) in [
+        ("35.1", "FRA"),
+        ("35.2", "CHL"),
+        ("35.3", "PER"),
+        ("35.4", "JPN"),
+    ] {
+        let r = recommendation(&store, &format!("R-35-SVN-{id}"));
+        assert_eq!(r.recommending_states[0].as_str(), state);
+        assert_eq!(r.source_themes, ["Acceptance of international norms"]);
+    }
+}
+
+#[test]
+fn merged_cells_and_a_title_paragraph_instead_of_a_page_header_read_as_word_shows_them() {
+    let store = reference_store();
+    let cell =
+        |attrs: &str, text: &str| format!("<w:tc><w:tcPr>{attrs}</w:tcPr>{}</w:tc>", para(text));
+    let row = |cells: &[String]| format!("<w:tr>{}</w:tr>", cells.concat());
+    let themes = "- Right to health";
+    let body = [
+        para("UPR of Iran (Islamic Republic of) (4th Cycle \u{2013} 48th session)"),
+        "<w:tbl>".to_owned(),
+        // "Recommendation" spans the paragraph-number and the text columns.
+        row(&[
+            cell("<w:gridSpan w:val=\"2\"/>", "Recommendation"),
+            cell("", "Position"),
+            cell("", "Full list of themes"),
+        ]),
+        row(&[
+            cell("", "48.1"),
+            cell("", "Ensure access to health care for older persons (Chile)"),
+            cell("<w:vMerge w:val=\"restart\"/>", "Supported in part"),
+            cell("", themes),
+        ]),
+        // The position cell continues the one above.
+        row(&[
+            cell("", "48.2"),
+            cell("", "Adopt a national health plan by 2026 (Peru)"),
+            cell("<w:vMerge/>", ""),
+            cell("", themes),
+        ]),
+        "</w:tbl>".to_owned(),
+    ]
+    .concat();
+    let options = ImportOptions {
+        session: session(48, Some(4)),
+        state: None,
+    };
+
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "c4.docx",
+        &package(&body, None),
+        &options,
+    )
+    .unwrap();
+
+    assert_eq!(summary.imported, 2);
+    let second = recommendation(&store, "R-48-IRN-48.2");
+    assert_eq!(second.text, "Adopt a national health plan by 2026");
+    assert_eq!(second.response, Response::PartiallySupported);
+    assert_eq!(second.recommending_states[0].as_str(), "PER");
+    assert_eq!(
+        recommendation(&store, "R-48-IRN-48.1").response,
+        Response::PartiallySupported
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! counted and listed as refused. Ids derive from the session, the State under review and the
 //! paragraph (or the row's place within its review), so importing a file again changes nothing.
 
+pub mod docx;
 pub mod ohchr;
 pub mod upr_info;
 pub mod vocabulary;

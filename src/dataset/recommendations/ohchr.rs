@@ -1,4 +1,4 @@
-//! OHCHR's "thematic list of recommendations": a Word document with one table, a row per
+//! OHCHR's "thematic list of recommendations": a Word document with a table, a row per
 //! paragraph of the Working Group report, grouped under "Theme: …" rows.
 //!
 //! Columns are found by their header, not their place, because the layout changes between
@@ -6,24 +6,22 @@
 //! States in parentheses, then "Source of Position: A/HRC/…"), "Position" (Supported, Noted,
 //! Supported in part) and the themes column ("Full list of themes": UHRI themes, then
 //! "SDGs:" and "Affected persons:" sections). Separate "SDGs" or "Affected persons" columns
-//! are read where a list has them. Rows are numbered from the header row (row 1), theme
-//! headings included; a problem names the file and that row.
+//! are read where a list has them; a header spanning two grid columns (a paragraph number
+//! and a text in cells of their own) reads both. Every table of the document whose first row
+//! names a "Recommendation" column is read (a list split into tables, by page or by theme),
+//! and so is a table without a header that continues one with as many columns; other tables
+//! are not recommendations. Rows are numbered through the tables read, from the first header
+//! row (row 1), headers and theme headings included; a problem names the file and that row.
 //!
-//! The page header ("UPR of Slovenia (3rd Cycle - 34th Session)") names the State and the
-//! session; `--state` and `--session` stand in for a header that does not.
+//! The page header ("UPR of Slovenia (3rd Cycle - 34th Session)"), or else a paragraph
+//! before the table, names the State and the session; `--state` and `--session` stand in
+//! for a document that does not.
 
-use std::io::{Cursor, Read};
-
-use quick_xml::events::Event;
-use quick_xml::Reader;
-
+use super::docx::{self, Cell};
 use super::vocabulary::Vocabulary;
 use super::{recommendation_ref, Draft, ImportOptions, Parsed};
 use crate::dataset::import::Problem;
 use crate::model::*;
-
-/// A table as Word holds it: rows of cells of paragraphs.
-type Table = Vec<Vec<Vec<String>>>;
 
 pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportOptions) -> Parsed {
     let mut parsed = Parsed::default();
@@ -32,71 +30,128 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         line: row,
         reason,
     };
-    let (table, header) = match open(bytes) {
-        Ok(x) => x,
+    let document = match docx::read(bytes) {
+        Ok(d) => d,
         Err(reason) => {
             parsed.problems.push(problem(0, reason));
             return parsed;
         }
     };
-    let review = match review(&header, vocabulary, options) {
+    if !document
+        .tables
+        .iter()
+        .any(|t| t.first().is_some_and(|r| is_header(r)))
+    {
+        parsed.problems.push(problem(
+            0,
+            "no table with a \"Recommendation\" column".into(),
+        ));
+        return parsed;
+    }
+    let review = match review(&document, vocabulary, options) {
         Ok(r) => r,
         Err(reason) => {
             parsed.problems.push(problem(0, reason));
             return parsed;
         }
     };
-    let Some(head) = table.first() else {
-        parsed
-            .problems
-            .push(problem(0, "the document holds no table".into()));
-        return parsed;
-    };
-    let columns = match Columns::find(head) {
-        Ok(c) => c,
-        Err(reason) => {
-            parsed.problems.push(problem(1, reason));
-            return parsed;
-        }
-    };
+    // The columns of the last header read (`None` after a header that could not be read:
+    // its rows are skipped, the header's problem said why).
+    let mut columns: Option<Columns> = None;
+    let mut seen_header = false;
+    let mut row = 0;
     let mut cluster: Option<String> = None;
-    for (i, cells) in table.iter().enumerate().skip(1) {
-        let row = i + 1;
-        let joined = |c: &Vec<String>| c.join(" ").trim().to_owned();
-        // A theme heading spans the table: one cell, "Theme: …".
-        if cells.len() < columns.needed() {
-            let text = cells.iter().map(joined).collect::<Vec<_>>().join(" ");
-            match text.trim().strip_prefix("Theme:") {
-                Some(t) => cluster = Some(t.trim().to_owned()),
-                None if text.trim().is_empty() => {}
-                None => parsed.problems.push(problem(
-                    row,
-                    format!(
-                        "a row of {} cells that is not a \"Theme:\" heading (the header has {} columns)",
-                        cells.len(),
-                        head.len()
-                    ),
-                )),
+    for table in &document.tables {
+        let starts_with_header = table.first().is_some_and(|r| is_header(r));
+        let continues = !starts_with_header
+            && columns
+                .as_ref()
+                .is_some_and(|c| table.iter().map(Vec::len).max() == Some(c.width));
+        if !starts_with_header && !continues {
+            if seen_header && columns.is_none() {
+                // Rows of a table whose header was refused: counted, not read.
+                row += table.len();
             }
             continue;
         }
-        match draft(&columns, cells, cluster.as_deref(), review, vocabulary) {
-            Ok(record) => parsed.drafts.push(Draft { row, record }),
-            Err(reasons) => parsed
-                .problems
-                .extend(reasons.into_iter().map(|r| problem(row, r))),
+        for cells in table {
+            row += 1;
+            if is_header(cells) {
+                seen_header = true;
+                columns = match Columns::find(cells) {
+                    Ok(c) => Some(c),
+                    Err(reason) => {
+                        parsed.problems.push(problem(row, reason));
+                        None
+                    }
+                };
+                continue;
+            }
+            let Some(columns) = columns.as_ref() else {
+                continue;
+            };
+            let filled: Vec<String> = cells
+                .iter()
+                .map(Cell::text)
+                .filter(|t| !t.is_empty())
+                .collect();
+            // A theme heading spans the table: one cell, "Theme: …".
+            if let [only] = filled.as_slice() {
+                if let Some(t) = theme_heading(only) {
+                    cluster = Some(t);
+                    continue;
+                }
+            }
+            if filled.is_empty() {
+                continue;
+            }
+            if cells.len() < columns.needed() {
+                parsed.problems.push(problem(
+                    row,
+                    format!(
+                        "a row of {} cells that is not a \"Theme:\" heading (the header has {} columns)",
+                        cells.iter().filter(|c| !c.spanned).count(),
+                        columns.width
+                    ),
+                ));
+                continue;
+            }
+            match draft(columns, cells, cluster.as_deref(), review, vocabulary) {
+                Ok(record) => parsed.drafts.push(Draft { row, record }),
+                Err(reasons) => parsed
+                    .problems
+                    .extend(reasons.into_iter().map(|r| problem(row, r))),
+            }
         }
     }
     parsed
 }
 
+/// A header row: a cell that begins with "Recommendation".
+fn is_header(cells: &[Cell]) -> bool {
+    cells
+        .iter()
+        .any(|c| c.text().to_lowercase().starts_with("recommendation"))
+}
+
+/// "Theme: A12 Acceptance of international norms" -> the cluster's label.
+fn theme_heading(text: &str) -> Option<String> {
+    let (head, label) = text.split_once(':')?;
+    let head = head.trim().to_lowercase();
+    (head == "theme" || head == "themes" || head == "thematic cluster")
+        .then(|| label.trim().to_owned())
+        .filter(|l| !l.is_empty())
+}
+
 /// The session and State the list reviews.
 fn review(
-    header: &str,
+    document: &docx::Document,
     vocabulary: &Vocabulary,
     options: &ImportOptions,
 ) -> Result<(SessionNumber, CountryCode), String> {
-    let from_header = parse_header(header, vocabulary);
+    let pages = parse_header(&document.headers.join("\n"), vocabulary);
+    let title = parse_header(&document.preamble.join("\n"), vocabulary);
+    let from_header = (pages.0.or(title.0), pages.1.or(title.1));
     let session = match (options.session.as_ref().map(|s| s.number), from_header.1) {
         (Some(given), Some(found)) if given != found => {
             return Err(format!(
@@ -124,7 +179,9 @@ fn review(
     Ok((session, state))
 }
 
-/// "UPR of Slovenia (3rd Cycle - 34th Session)" -> (SVN, 34), as far as it can be read.
+/// "UPR of Slovenia (3rd Cycle - 34th Session)" -> (SVN, 34), as far as it can be read; the
+/// State's name may hold parentheses ("UPR of Iran (Islamic Republic of) (4th Cycle – 48th
+/// session)").
 fn parse_header(
     header: &str,
     vocabulary: &Vocabulary,
@@ -132,10 +189,16 @@ fn parse_header(
     let Some(rest) = header.split("UPR of ").nth(1) else {
         return (None, None);
     };
-    let state = rest
-        .split(" (")
-        .next()
-        .and_then(|name| vocabulary.country(name.trim()));
+    let rest = rest.lines().next().unwrap_or("");
+    let name = match rest.find("Cycle").or_else(|| rest.find("cycle")) {
+        Some(at) => rest[..at].rsplit_once('(').map_or(rest, |(n, _)| n),
+        None => rest,
+    };
+    let state = vocabulary.country(name.trim()).or_else(|| {
+        rest.split(" (")
+            .next()
+            .and_then(|n| vocabulary.country(n.trim()))
+    });
     let session = rest
         .split_once("Cycle")
         .map(|(_, s)| s)
@@ -151,27 +214,39 @@ fn parse_header(
     (state, session)
 }
 
-/// Which column holds what.
+/// The grid columns a header cell covers: the first, and how many.
+type Span = (usize, usize);
+
+/// Which columns hold what.
 struct Columns {
-    recommendation: usize,
-    position: usize,
-    themes: usize,
-    sdgs: Option<usize>,
-    affected_persons: Option<usize>,
+    recommendation: Span,
+    position: Span,
+    themes: Span,
+    sdgs: Option<Span>,
+    affected_persons: Option<Span>,
+    /// The header's grid columns.
+    width: usize,
 }
 
 impl Columns {
-    fn find(head: &[Vec<String>]) -> Result<Columns, String> {
-        let names: Vec<String> = head
-            .iter()
-            .map(|c| c.join(" ").trim().to_lowercase())
-            .collect();
-        let find = |test: &dyn Fn(&str) -> bool| names.iter().position(|n| test(n));
+    fn find(head: &[Cell]) -> Result<Columns, String> {
+        // Each header cell with the grid columns it spans.
+        let mut named: Vec<(String, Span)> = vec![];
+        for (i, c) in head.iter().enumerate() {
+            match named.last_mut() {
+                Some((_, (_, n))) if c.spanned => *n += 1,
+                _ => named.push((c.text().to_lowercase(), (i, 1))),
+            }
+        }
+        let find = |test: &dyn Fn(&str) -> bool| {
+            named.iter().find(|(n, _)| test(n)).map(|(_, span)| *span)
+        };
         let missing = |what: &str| {
             format!(
                 "the table has no {what} column (its headers: {})",
                 head.iter()
-                    .map(|c| format!("{:?}", c.join(" ").trim()))
+                    .filter(|c| !c.spanned)
+                    .map(|c| format!("{:?}", c.text()))
                     .collect::<Vec<_>>()
                     .join(", ")
             )
@@ -181,14 +256,19 @@ impl Columns {
                 .ok_or_else(|| missing("\"Recommendation\""))?,
             position: find(&|n| n.starts_with("position"))
                 .ok_or_else(|| missing("\"Position\""))?,
-            themes: find(&|n| n.contains("theme"))
+            // "Full list of themes" before any other column naming themes (a "Theme
+            // cluster" column, were a list to add one).
+            themes: find(&|n| n.starts_with("full list of themes"))
+                .or_else(|| find(&|n| n.contains("themes")))
+                .or_else(|| find(&|n| n.contains("theme")))
                 .ok_or_else(|| missing("themes (\"Full list of themes\")"))?,
             sdgs: find(&|n| n.starts_with("sdg")),
             affected_persons: find(&|n| n.starts_with("affected persons")),
+            width: head.len(),
         })
     }
 
-    /// A recommendation row has at least as many cells as the last column read.
+    /// A recommendation row reaches at least the last column read.
     fn needed(&self) -> usize {
         [
             Some(self.recommendation),
@@ -199,22 +279,32 @@ impl Columns {
         ]
         .into_iter()
         .flatten()
+        .map(|(first, n)| first + n)
         .max()
         .unwrap_or(0)
-            + 1
     }
+}
+
+/// The paragraphs of a row under a header cell (of every grid column it spans).
+fn under(cells: &[Cell], (first, n): Span) -> Vec<String> {
+    cells
+        .iter()
+        .skip(first)
+        .take(n)
+        .flat_map(|c| c.paragraphs.iter().cloned())
+        .collect()
 }
 
 /// One row as a recommendation, or every reason it is not one.
 fn draft(
     columns: &Columns,
-    cells: &[Vec<String>],
+    cells: &[Cell],
     cluster: Option<&str>,
     (session, state): (SessionNumber, CountryCode),
     vocabulary: &Vocabulary,
 ) -> Result<Recommendation, Vec<String>> {
     let mut reasons = vec![];
-    let recommendation = &cells[columns.recommendation];
+    let recommendation = under(cells, columns.recommendation);
     let (body, document): (Vec<&str>, Vec<&str>) = recommendation
         .iter()
         .map(|p| p.trim())
@@ -249,32 +339,38 @@ fn draft(
         .map(|d| d.trim().split("/Add.").next().unwrap_or("").to_owned())
         .filter(|d| !d.is_empty());
 
-    let position = cells[columns.position]
+    let position = under(cells, columns.position);
+    let position = position
         .iter()
         .map(|p| p.trim())
         .find(|p| !p.is_empty())
         .unwrap_or("");
-    let response = match position.to_lowercase().as_str() {
-        "supported" => Some(Response::Supported),
+    // "Supported*", "Noted." and a doubled space read as the word.
+    let word = clean(&position.to_lowercase())
+        .trim_end_matches(['*', '.', ' '])
+        .to_owned();
+    let response = match word.as_str() {
+        "supported" | "accepted" => Some(Response::Supported),
         "noted" => Some(Response::Noted),
         "supported in part" | "partially supported" | "supported/noted" => {
             Some(Response::PartiallySupported)
         }
+        "pending" => Some(Response::Pending),
         _ => {
             reasons.push(format!(
-                "unknown position {position:?} (expected Supported, Noted or Supported in part)"
+                "unknown position {position:?} (expected Supported, Noted, Supported in part or Pending)"
             ));
             None
         }
     };
 
     let mut lists = ThemeLists::default();
-    lists.read(&cells[columns.themes], Section::Themes);
+    lists.read(&under(cells, columns.themes), Section::Themes);
     if let Some(c) = columns.sdgs {
-        lists.read(&cells[c], Section::Sdgs);
+        lists.read(&under(cells, c), Section::Sdgs);
     }
     if let Some(c) = columns.affected_persons {
-        lists.read(&cells[c], Section::AffectedPersons);
+        lists.read(&under(cells, c), Section::AffectedPersons);
     }
     let mut source_themes: Vec<String> = vec![];
     let mut themes: Vec<Slug> = vec![];
@@ -526,155 +622,6 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
         out.push(Piece::Text(&s[start..]));
     }
     Ok(out)
-}
-
-/// The first table of `word/document.xml` whose header names a "Recommendation" column, and
-/// the text of the page headers.
-fn open(bytes: &[u8]) -> Result<(Table, String), String> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| format!("not a .docx (Word) file: {e}"))?;
-    let part = |zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str| -> Result<String, String> {
-        let mut s = String::new();
-        zip.by_name(name)
-            .map_err(|e| format!("not a .docx (Word) file: {name}: {e}"))?
-            .read_to_string(&mut s)
-            .map_err(|e| format!("{name}: {e}"))?;
-        Ok(s)
-    };
-    let document = part(&mut zip, "word/document.xml")?;
-    let headers: Vec<String> = zip
-        .file_names()
-        .filter(|n| n.starts_with("word/header") && n.ends_with(".xml"))
-        .map(str::to_owned)
-        .collect();
-    let mut header = String::new();
-    for name in headers {
-        let xml = part(&mut zip, &name)?;
-        for p in paragraphs(&xml)? {
-            header.push_str(&p);
-            header.push('\n');
-        }
-    }
-    let tables = tables(&document)?;
-    let table = tables
-        .into_iter()
-        .find(|t| {
-            t.first().is_some_and(|head| {
-                head.iter().any(|c| {
-                    c.join(" ")
-                        .trim()
-                        .to_lowercase()
-                        .starts_with("recommendation")
-                })
-            })
-        })
-        .ok_or("no table with a \"Recommendation\" column")?;
-    Ok((table, header))
-}
-
-/// Every top-level table: rows of cells of paragraphs of text. Nested tables are read into
-/// the cell that holds them.
-fn tables(xml: &str) -> Result<Vec<Table>, String> {
-    let mut reader = Reader::from_str(xml);
-    let mut tables: Vec<Table> = vec![];
-    let mut depth = 0usize;
-    let mut paragraph = String::new();
-    let mut in_text = false;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("word/document.xml is not well-formed XML: {e}"))?;
-        match event {
-            Event::Start(e) => match e.local_name().as_ref() {
-                b"tbl" => {
-                    depth += 1;
-                    if depth == 1 {
-                        tables.push(vec![]);
-                    }
-                }
-                b"tr" if depth == 1 => tables.last_mut().into_iter().for_each(|t| t.push(vec![])),
-                b"tc" if depth == 1 => {
-                    if let Some(row) = tables.last_mut().and_then(|t| t.last_mut()) {
-                        row.push(vec![]);
-                    }
-                }
-                b"p" => paragraph.clear(),
-                b"t" => in_text = true,
-                _ => {}
-            },
-            Event::Empty(e) => match e.local_name().as_ref() {
-                b"tab" => paragraph.push(' '),
-                b"br" | b"cr" => paragraph.push(' '),
-                _ => {}
-            },
-            Event::End(e) => match e.local_name().as_ref() {
-                b"tbl" => depth = depth.saturating_sub(1),
-                b"t" => in_text = false,
-                b"p" if depth >= 1 => {
-                    if let Some(cell) = tables
-                        .last_mut()
-                        .and_then(|t| t.last_mut())
-                        .and_then(|r| r.last_mut())
-                    {
-                        cell.push(std::mem::take(&mut paragraph));
-                    }
-                }
-                _ => {}
-            },
-            Event::Text(t) if in_text => {
-                paragraph.push_str(&t.decode().map_err(|e| format!("word/document.xml: {e}"))?)
-            }
-            Event::GeneralRef(r) if in_text => paragraph.push(entity(&r)?),
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    Ok(tables)
-}
-
-/// The paragraphs of a part, as text.
-fn paragraphs(xml: &str) -> Result<Vec<String>, String> {
-    let mut reader = Reader::from_str(xml);
-    let mut out = vec![];
-    let mut paragraph = String::new();
-    let mut in_text = false;
-    loop {
-        match reader
-            .read_event()
-            .map_err(|e| format!("a page header is not well-formed XML: {e}"))?
-        {
-            Event::Start(e) if e.local_name().as_ref() == b"t" => in_text = true,
-            Event::End(e) if e.local_name().as_ref() == b"t" => in_text = false,
-            Event::End(e) if e.local_name().as_ref() == b"p" => {
-                out.push(std::mem::take(&mut paragraph))
-            }
-            Event::Text(t) if in_text => {
-                paragraph.push_str(&t.decode().map_err(|e| format!("a page header: {e}"))?)
-            }
-            Event::GeneralRef(r) if in_text => paragraph.push(entity(&r)?),
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    Ok(out)
-}
-
-/// An entity reference in text: a character reference or one of XML's five.
-fn entity(r: &quick_xml::events::BytesRef<'_>) -> Result<char, String> {
-    if let Some(c) = r.resolve_char_ref().map_err(|e| e.to_string())? {
-        return Ok(c);
-    }
-    match &**r {
-        b"amp" => Ok('&'),
-        b"lt" => Ok('<'),
-        b"gt" => Ok('>'),
-        b"quot" => Ok('"'),
-        b"apos" => Ok('\''),
-        other => Err(format!(
-            "unknown entity &{};",
-            String::from_utf8_lossy(other)
-        )),
-    }
 }
 
 #[cfg(test)]
