@@ -324,6 +324,18 @@ enum Command {
         /// The State under review (ISO3), for an OHCHR list whose page header does not name it.
         #[arg(long, value_parser = parse_country)]
         state: Option<model::CountryCode>,
+        /// More State names for this import: a TSV in the format of
+        /// data/import/country_aliases.tsv (name, ISO3); its rows win over the embedded ones.
+        #[arg(long, value_name = "FILE")]
+        country_aliases: Vec<PathBuf>,
+        /// More UHRI themes for this import: a TSV in the format of data/import/uhri_themes.tsv
+        /// (label, theme slugs separated by commas, or none).
+        #[arg(long, value_name = "FILE")]
+        uhri_themes: Vec<PathBuf>,
+        /// More UHRI affected persons for this import: a TSV in the format of
+        /// data/import/uhri_affected_persons.tsv (label, group slugs separated by commas).
+        #[arg(long, value_name = "FILE")]
+        uhri_affected_persons: Vec<PathBuf>,
     },
     /// Write a synthetic dataset, deterministic per seed (no store is opened).
     Generate {
@@ -533,8 +545,28 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             start_date,
             end_date,
             state,
+            country_aliases,
+            uhri_themes,
+            uhri_affected_persons,
         } => {
+            use dataset::recommendations::vocabulary::{NameFile, NameList};
             use dataset::recommendations::{self as recs, RecommendationImportError};
+            let mut names = vec![];
+            for (list, paths) in [
+                (NameList::CountryAliases, country_aliases),
+                (NameList::UhriThemes, uhri_themes),
+                (NameList::UhriAffectedPersons, uhri_affected_persons),
+            ] {
+                for path in paths {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    names.push(NameFile {
+                        list,
+                        name: path.display().to_string(),
+                        text,
+                    });
+                }
+            }
             let session = match session {
                 Some(n) => Some(recs::SessionDetails {
                     number: model::SessionNumber::new(n.into()).map_err(|e| e.0)?,
@@ -548,7 +580,11 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 None => None,
             };
             let store = open(&at)?;
-            let options = recs::ImportOptions { session, state };
+            let options = recs::ImportOptions {
+                session,
+                state,
+                names,
+            };
             match recs::import_file(&store, format, &file, &options) {
                 Ok(summary) => {
                     print!("{summary}");

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use recover_better::dataset::embedded::DefaultDataset;
 use recover_better::dataset::import::{import, ImportOptions as DatasetOptions};
+use recover_better::dataset::recommendations::vocabulary::{NameFile, NameList};
 use recover_better::dataset::recommendations::{
     import_bytes, Format, ImportOptions, ImportSummary, RecommendationImportError, SessionDetails,
 };
@@ -63,6 +64,7 @@ fn create_session_34() -> ImportOptions {
     ImportOptions {
         session: session(34, Some(3)),
         state: None,
+        names: vec![],
     }
 }
 
@@ -70,6 +72,7 @@ fn create_session_35() -> ImportOptions {
     ImportOptions {
         session: session(35, Some(3)),
         state: None,
+        names: vec![],
     }
 }
 
@@ -381,7 +384,7 @@ fn an_unknown_state_name_is_refused_with_its_row_and_nothing_is_written() {
         &create_session_35(),
     ));
 
-    assert_eq!(p, ["bad.docx:4: unknown State name \"Atlantis\" (not in data/import/country_aliases.tsv nor countries.jsonl)"]);
+    assert_eq!(p, ["bad.docx:4: unknown State name \"Atlantis\" (not in countries.jsonl nor data/import/country_aliases.tsv; a file given with --country-aliases can add it)"]);
     assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
     assert!(
         store
@@ -415,10 +418,121 @@ fn an_unknown_position_and_an_unknown_uhri_theme_are_refused_with_their_row() {
         p,
         [
             "bad.docx:3: unknown position \"Maybe\" (expected Supported, Noted, Supported in part or Pending)",
-            "bad.docx:4: UHRI theme \"Rights of mermaids\" is not in the crosswalk (data/import/uhri_themes.tsv)",
+            "bad.docx:4: UHRI theme \"Rights of mermaids\" is not in the crosswalk (data/import/uhri_themes.tsv; a file given with --uhri-themes can add it)",
         ]
     );
     assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
+}
+
+#[test]
+fn names_a_new_document_uses_are_resolved_by_files_given_for_the_import() {
+    let store = reference_store();
+    let rows = vec![
+        vec!["Recommendation", "Position", "Full list of themes"],
+        vec![
+            "35.1 Protect the rights of persons affected by climate change (Netherlands (Kingdom of the)) (Ruritania);",
+            "Supported",
+            "- Climate change & human rights\nAffected persons:\n- persons affected by climate change",
+        ],
+    ];
+    let bytes = docx(HEADER, &rows);
+    let file = |list, name: &str, text: &str| NameFile {
+        list,
+        name: name.into(),
+        text: text.into(),
+    };
+    let with = |names: Vec<NameFile>| ImportOptions {
+        names,
+        ..create_session_35()
+    };
+
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "c4.docx",
+        &bytes,
+        &with(vec![]),
+    ));
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert!(
+        p[0].starts_with("c4.docx:2: unknown State name \"Ruritania\""),
+        "{p:?}"
+    );
+    assert!(
+        p[1].starts_with(
+            "c4.docx:2: UHRI theme \"Climate change & human rights\" is not in the crosswalk"
+        ),
+        "{p:?}"
+    );
+    assert!(
+        p[2].ends_with("a file given with --uhri-affected-persons can add it"),
+        "{p:?}"
+    );
+
+    // A bad row in a names file is named with its line, and nothing is imported.
+    let bad = vec![
+        file(
+            NameList::CountryAliases,
+            "aliases.tsv",
+            "name\tcode\nRuritania\tRUX\n",
+        ),
+        file(
+            NameList::UhriThemes,
+            "themes.tsv",
+            "# mine\nlabel\tthemes\nClimate change & human rights\tclimate\n",
+        ),
+    ];
+    let p = problems(import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "c4.docx",
+        &bytes,
+        &with(bad),
+    ));
+    assert_eq!(
+        p,
+        [
+            "aliases.tsv:2: RUX is not a country of the store",
+            "themes.tsv:3: \"climate\" is not a theme of the store",
+        ]
+    );
+    assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
+
+    let good = vec![
+        file(
+            NameList::CountryAliases,
+            "aliases.tsv",
+            "Ruritania\tAUT\tmade up for this test\n",
+        ),
+        file(
+            NameList::UhriThemes,
+            "themes.tsv",
+            "label\tthemes\nClimate change & human rights\tenvironment,right-to-health\n",
+        ),
+        file(
+            NameList::UhriAffectedPersons,
+            "persons.tsv",
+            "label\tgroups\nPersons affected by climate change\t\n",
+        ),
+    ];
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "c4.docx",
+        &bytes,
+        &with(good),
+    )
+    .unwrap();
+    assert_eq!(summary.imported, 1);
+    let r = recommendation(&store, "R-35-SVN-35.1");
+    let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, ["NLD", "AUT"]);
+    assert_eq!(
+        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["environment", "right-to-health"]
+    );
+    assert!(r.groups.is_empty());
+    assert_eq!(r.source_themes, ["Climate change & human rights"]);
 }
 
 #[test]
@@ -440,6 +554,7 @@ fn a_cycle_4_style_table_with_more_columns_in_another_order_imports() {
     let options = ImportOptions {
         session: session(45, Some(4)),
         state: Some(CountryCode::parse("SVN").unwrap()),
+        names: vec![],
     };
 
     let summary = import_bytes(
@@ -506,7 +621,7 @@ fn a_list_split_into_tables_is_read_whole_and_rows_are_counted_through_them() {
     ));
     assert_eq!(
         p,
-        ["split.docx:7: unknown State name \"Atlantis\" (not in data/import/country_aliases.tsv nor countries.jsonl)"]
+        ["split.docx:7: unknown State name \"Atlantis\" (not in countries.jsonl nor data/import/country_aliases.tsv; a file given with --country-aliases can add it)"]
     );
     assert_eq!(store.count(Entity::Recommendation).unwrap(), 0);
 
@@ -567,6 +682,7 @@ fn merged_cells_and_a_title_paragraph_instead_of_a_page_header_read_as_word_show
     let options = ImportOptions {
         session: session(48, Some(4)),
         state: None,
+        names: vec![],
     };
 
     let summary = import_bytes(
@@ -595,6 +711,7 @@ fn a_upr_info_export_imports_with_joint_rows_merged_and_unknown_authors_refused(
     let options = ImportOptions {
         session: session(36, None),
         state: None,
+        names: vec![],
     };
 
     let summary = import_bytes(
@@ -648,6 +765,7 @@ fn session_36() -> ImportOptions {
     ImportOptions {
         session: session(36, None),
         state: None,
+        names: vec![],
     }
 }
 
@@ -808,7 +926,7 @@ fn bad_upr_info_rows_are_refused_with_their_line_and_nothing_is_written() {
         p[1].starts_with("bad.csv:5: Action \"9\" is not an action category 1-5"),
         "{p:?}"
     );
-    assert_eq!(p[2], "bad.csv:9: unknown State name \"Atlantis\" in To");
+    assert_eq!(p[2], "bad.csv:9: unknown State name \"Atlantis\" in To (not in countries.jsonl nor data/import/country_aliases.tsv; a file given with --country-aliases can add it)");
     assert!(
         p[3].starts_with("bad.csv:10: not a readable CSV row"),
         "{p:?}"
@@ -847,6 +965,7 @@ async fn imported_source_themes_and_partial_support_reach_graphql_filters_and_fa
     let options = ImportOptions {
         session: session(36, None),
         state: None,
+        names: vec![],
     };
     import_bytes(
         &store,

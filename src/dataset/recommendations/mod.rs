@@ -63,6 +63,8 @@ pub struct ImportOptions {
     pub session: Option<SessionDetails>,
     /// The State under review, for an OHCHR list whose header does not name it.
     pub state: Option<CountryCode>,
+    /// Files extending the embedded name lists for this import.
+    pub names: Vec<vocabulary::NameFile>,
 }
 
 /// One recommendation read from a file, and the row it came from (for error messages).
@@ -179,7 +181,14 @@ pub fn import_bytes(
     bytes: &[u8],
     options: &ImportOptions,
 ) -> Result<ImportSummary, RecommendationImportError> {
-    let vocabulary = Vocabulary::load(store)?;
+    let mut vocabulary = Vocabulary::load(store)?;
+    let mut problems = vec![];
+    for file in &options.names {
+        problems.extend(vocabulary.extend(store, file)?);
+    }
+    if !problems.is_empty() {
+        return Err(RecommendationImportError::Invalid(problems));
+    }
     let (parsed, not_in_file) = match format {
         Format::OhchrThematicList => (ohchr::read(name, bytes, &vocabulary, options), vec![]),
         Format::UprInfoCsv => {

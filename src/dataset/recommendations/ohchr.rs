@@ -18,7 +18,7 @@
 //! for a document that does not.
 
 use super::docx::{self, Cell};
-use super::vocabulary::Vocabulary;
+use super::vocabulary::{NameList, Vocabulary};
 use super::{recommendation_ref, Draft, ImportOptions, Parsed};
 use crate::dataset::import::Problem;
 use crate::model::*;
@@ -381,7 +381,8 @@ fn draft(
         match vocabulary.uhri_theme(label) {
             Some(slugs) => themes.extend(slugs.iter().cloned()),
             None => reasons.push(format!(
-                "UHRI theme {label:?} is not in the crosswalk (data/import/uhri_themes.tsv)"
+                "UHRI theme {label:?} is not in the crosswalk ({})",
+                NameList::UhriThemes.hint()
             )),
         }
         if !source_themes.iter().any(|s| s == label) {
@@ -395,7 +396,8 @@ fn draft(
         match vocabulary.affected_persons(label) {
             Some(slugs) => groups.extend(slugs.iter().cloned()),
             None => reasons.push(format!(
-                "UHRI affected persons {label:?} is neither a group nor in data/import/uhri_affected_persons.tsv"
+                "UHRI affected persons {label:?} is neither a group nor in {}",
+                NameList::UhriAffectedPersons.hint()
             )),
         }
     }
@@ -538,7 +540,10 @@ fn split_states(s: &str, vocabulary: &Vocabulary) -> Result<(String, Vec<Country
                     kept -= 1;
                 }
                 None if found.is_empty() => {
-                    return Err(format!("unknown State name {g:?} (not in data/import/country_aliases.tsv nor countries.jsonl)"));
+                    return Err(format!(
+                        "unknown State name {g:?} (not in countries.jsonl nor {})",
+                        NameList::CountryAliases.hint()
+                    ));
                 }
                 None => break,
             }

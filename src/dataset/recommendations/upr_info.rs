@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use super::vocabulary::Vocabulary;
+use super::vocabulary::{NameList, Vocabulary};
 use super::{recommendation_ref, Draft, ImportOptions, Parsed};
 use crate::dataset::import::Problem;
 use crate::model::*;
@@ -123,7 +123,11 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         }
         let to = vocabulary.country(cell(0));
         if to.is_none() {
-            reasons.push(format!("unknown State name {:?} in To", cell(0)));
+            reasons.push(format!(
+                "unknown State name {:?} in To (not in countries.jsonl nor {})",
+                cell(0),
+                NameList::CountryAliases.hint()
+            ));
         }
         // The export writes some parentheses as HTML character references: "&#40;Unknown&#41;".
         if cell(2).replace("&#40;", "(").replace("&#41;", ")") == "(Unknown)" {
@@ -135,7 +139,11 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         }
         let from = vocabulary.country(cell(2));
         if from.is_none() {
-            reasons.push(format!("unknown State name {:?} in From", cell(2)));
+            reasons.push(format!(
+                "unknown State name {:?} in From (not in countries.jsonl nor {})",
+                cell(2),
+                NameList::CountryAliases.hint()
+            ));
         }
         let response = match cell(3).to_lowercase().as_str() {
             "accepted" | "supported" => Some(Response::Supported),

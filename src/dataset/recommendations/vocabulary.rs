@@ -4,11 +4,19 @@
 //! Republic of)", "Arbitrary arrest & detention"). The lists that translate them are data
 //! (`data/import/*.tsv`, embedded here so the importer runs anywhere) and are read beside the
 //! store's own taxonomy: a country or group spelled as the store names it resolves by itself.
-//! Matching ignores case, runs of spaces and the spacing around "&", which vary between
-//! documents of the same publisher.
+//! Matching ignores case, accents, runs of spaces and the spacing around "&", which vary
+//! between documents of the same publisher.
+//!
+//! A list can be extended for one import by a file in the embedded list's format
+//! ([`NameList`], `--country-aliases`, `--uhri-themes`, `--uhri-affected-persons`), so that a
+//! name a new document uses can be resolved without a new release; its rows take precedence
+//! over the embedded ones, and every code or slug in it must be one the store has.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+
+use crate::dataset::import::Problem;
 use crate::model::{CountryCode, SdgGoal, Slug};
 use crate::store::{Store, StoreError};
 
@@ -18,7 +26,12 @@ const UHRI_AFFECTED_PERSONS: &str = include_str!("../../../data/import/uhri_affe
 
 /// A name reduced to what matching compares.
 pub(crate) fn normalize(name: &str) -> String {
-    let spaced = name.replace('&', " & ").replace('’', "'");
+    let spaced: String = name
+        .replace('&', " & ")
+        .replace('’', "'")
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .collect();
     let words: Vec<&str> = spaced.split_whitespace().collect();
     let mut s = words.join(" ").to_lowercase();
     // OHCHR writes "the Netherlands" in running text and "Netherlands" in lists.
@@ -45,6 +58,54 @@ fn slugs(cell: &str) -> Vec<Slug> {
         .filter(|s| !s.is_empty())
         .filter_map(|s| Slug::parse(s).ok())
         .collect()
+}
+
+/// A list of names an import file may extend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameList {
+    /// State names -> ISO3 (`name<TAB>code[<TAB>source]`).
+    CountryAliases,
+    /// UHRI themes and OHCHR cluster headings -> themes (`label<TAB>slug,slug`).
+    UhriThemes,
+    /// UHRI affected persons -> groups (`label<TAB>slug,slug`).
+    UhriAffectedPersons,
+}
+
+impl NameList {
+    /// The embedded list it extends.
+    pub fn embedded(self) -> &'static str {
+        match self {
+            NameList::CountryAliases => "data/import/country_aliases.tsv",
+            NameList::UhriThemes => "data/import/uhri_themes.tsv",
+            NameList::UhriAffectedPersons => "data/import/uhri_affected_persons.tsv",
+        }
+    }
+
+    /// The command-line option that gives a file of it.
+    pub fn option(self) -> &'static str {
+        match self {
+            NameList::CountryAliases => "--country-aliases",
+            NameList::UhriThemes => "--uhri-themes",
+            NameList::UhriAffectedPersons => "--uhri-affected-persons",
+        }
+    }
+
+    /// Where a name missing from the list can go, for error messages.
+    pub(crate) fn hint(self) -> String {
+        format!(
+            "{}; a file given with {} can add it",
+            self.embedded(),
+            self.option()
+        )
+    }
+}
+
+/// A file extending one of the lists for an import: its name (for errors) and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NameFile {
+    pub list: NameList,
+    pub name: String,
+    pub text: String,
 }
 
 /// Every lookup an importer needs, built once per import.
@@ -98,6 +159,99 @@ impl Vocabulary {
             issues,
             theme_sdgs,
         })
+    }
+
+    /// Adds the rows of a file to its list (they win over the embedded rows); every problem
+    /// is `file:line: reason` and, if there is any, nothing of the file is added.
+    pub fn extend(&mut self, store: &Store, file: &NameFile) -> Result<Vec<Problem>, StoreError> {
+        let known_countries: HashSet<CountryCode> = store
+            .countries()
+            .map(|c| c.map(|c| c.record.code))
+            .collect::<Result<_, _>>()?;
+        let known_slugs: HashSet<Slug> = match file.list {
+            NameList::CountryAliases => HashSet::new(),
+            NameList::UhriThemes => store
+                .themes()
+                .map(|t| t.map(|t| t.record.slug))
+                .collect::<Result<_, _>>()?,
+            NameList::UhriAffectedPersons => store
+                .groups()
+                .map(|g| g.map(|g| g.record.slug))
+                .collect::<Result<_, _>>()?,
+        };
+        let mut problems = vec![];
+        let mut countries = vec![];
+        let mut labels = vec![];
+        let mut header_seen = false;
+        for (i, line) in file.text.lines().enumerate() {
+            let line = line.trim_start_matches('\u{feff}').trim_end_matches('\r');
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let cells: Vec<&str> = line.split('\t').map(str::trim).collect();
+            if !header_seen {
+                header_seen = true;
+                if ["name", "label"].contains(&cells[0].to_lowercase().as_str()) {
+                    continue;
+                }
+            }
+            let mut problem = |reason: String| {
+                problems.push(Problem {
+                    file: file.name.clone(),
+                    line: i + 1,
+                    reason,
+                })
+            };
+            if cells[0].is_empty() || cells.len() < 2 {
+                problem(format!(
+                    "expected a name, a tab and {} (the format of {})",
+                    if file.list == NameList::CountryAliases {
+                        "an ISO3 code"
+                    } else {
+                        "slugs separated by commas (or nothing)"
+                    },
+                    file.list.embedded()
+                ));
+                continue;
+            }
+            if file.list == NameList::CountryAliases {
+                match CountryCode::parse(cells[1]) {
+                    Ok(c) if known_countries.contains(&c) => countries.push((cells[0], c)),
+                    Ok(c) => problem(format!("{} is not a country of the store", c.as_str())),
+                    Err(e) => problem(format!("{:?} is not an ISO3 code: {}", cells[1], e.0)),
+                }
+                continue;
+            }
+            let mut slugs = vec![];
+            for s in cells[1].split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match Slug::parse(s) {
+                    Ok(slug) if known_slugs.contains(&slug) => slugs.push(slug),
+                    Ok(_) => problem(format!(
+                        "{s:?} is not a {} of the store",
+                        if file.list == NameList::UhriThemes {
+                            "theme"
+                        } else {
+                            "group"
+                        }
+                    )),
+                    Err(e) => problem(format!("{s:?} is not a slug: {}", e.0)),
+                }
+            }
+            labels.push((cells[0], slugs));
+        }
+        if problems.is_empty() {
+            for (name, code) in countries {
+                self.countries.insert(normalize(name), code);
+            }
+            let list = match file.list {
+                NameList::UhriThemes => &mut self.uhri_themes,
+                _ => &mut self.affected_persons,
+            };
+            for (label, slugs) in labels {
+                list.insert(normalize(label), slugs);
+            }
+        }
+        Ok(problems)
     }
 
     /// A State by any of the names the sources use.
@@ -164,6 +318,10 @@ mod tests {
             normalize("budget & resources  (for human rights implementation)")
         );
         assert_eq!(normalize("the Netherlands"), "netherlands");
-        assert_eq!(normalize("Côte d’Ivoire"), "côte d'ivoire");
+        assert_eq!(normalize("Côte d’Ivoire"), "cote d'ivoire");
+        assert_eq!(
+            normalize("São Tomé and Príncipe"),
+            normalize("Sao Tome and Principe")
+        );
     }
 }
