@@ -17,6 +17,13 @@
 //! `application/graphql-response+json` and 200 under the legacy `application/json`, as the
 //! spec says. Executed operations are 200, with any field errors beside their `data`.
 //!
+//! Persisted documents can be named three ways: Apollo's `extensions.persistedQuery` (with
+//! automatic registration), the GraphQL-over-HTTP persisted-documents parameter `documentId`
+//! (`"sha256:<hex>"`), and Relay's `doc_id` (the hex of a SHA-256, `persistConfig` with
+//! `algorithm: "SHA256"`); the last two, in a POST body or a GET's query string, look the
+//! document up by that hash in the operator's allow-list (or among registered ones), and an
+//! unknown id is a 400 `PERSISTED_DOCUMENT_NOT_FOUND`.
+//!
 //! GET responses without errors are cacheable: their `ETag` is derived from the process,
 //! the catalog generation, the negotiated media type, the caller and the raw query string,
 //! so `If-None-Match` is answered with 304 before the document is even parsed.
@@ -627,14 +634,40 @@ fn invalid_json(e: &serde_json::Error) -> Refusal {
 /// One request object. On failure it is read again, tracking the path, to name the
 /// parameter at fault (only bad requests pay for that).
 fn decode_request(json: &[u8], index: Option<usize>) -> Result<async_graphql::Request, Refusal> {
-    let e = match serde_json::from_slice::<async_graphql::Request>(json) {
-        Ok(r) => return Ok(r),
-        Err(e) => e,
-    };
-    let whose = match index {
+    let whose = || match index {
         Some(i) => format!("operation {i} of the batch: "),
         None => String::new(),
     };
+    let e = match serde_json::from_slice::<async_graphql::Request>(json) {
+        // Only a request without a query can name a persisted document: read its id then.
+        Ok(mut r) if r.query.is_empty() => {
+            #[derive(serde::Deserialize)]
+            struct Ids {
+                #[serde(rename = "documentId")]
+                document_id: Option<String>,
+                doc_id: Option<String>,
+            }
+            let ids: Ids = serde_json::from_slice(json).map_err(|e| {
+                Refusal::bad_request(format!(
+                    "{}the request parameter `documentId` or `doc_id` is not a string: {e}",
+                    whose()
+                ))
+            })?;
+            by_document_id(&mut r, ids.document_id.or(ids.doc_id))?;
+            return Ok(r);
+        }
+        Ok(r) => {
+            if has_document_id(json) {
+                return Err(Refusal::bad_request(format!(
+                    "{}send either `query` or a persisted document's id (`documentId`, `doc_id`), not both",
+                    whose()
+                )));
+            }
+            return Ok(r);
+        }
+        Err(e) => e,
+    };
+    let whose = whose();
     if e.classify() != serde_json::error::Category::Data {
         return Err(Refusal::bad_request(format!(
             "{whose}the request body is not valid JSON: {e}"
@@ -665,10 +698,23 @@ fn from_query_string(uri: &Uri) -> Result<async_graphql::Request, Refusal> {
         variables: Option<String>,
         #[serde(default)]
         extensions: Option<String>,
+        #[serde(default, rename = "documentId")]
+        document_id: Option<String>,
+        #[serde(default)]
+        doc_id: Option<String>,
     }
     let Query(params) = Query::<Params>::try_from_uri(uri).map_err(|e| {
         Refusal::bad_request(format!("the query string is not valid: {}", e.body_text()))
     })?;
+    let id = params
+        .document_id
+        .or(params.doc_id)
+        .filter(|i| !i.is_empty());
+    if id.is_some() && !params.query.is_empty() {
+        return Err(Refusal::bad_request(
+            "send either `query` or a persisted document's id (`documentId`, `doc_id`), not both",
+        ));
+    }
     let mut request = async_graphql::Request::new(params.query);
     request.operation_name = params.operation_name.filter(|n| !n.is_empty());
     if let Some(v) = params.variables.filter(|v| !v.is_empty()) {
@@ -685,7 +731,62 @@ fn from_query_string(uri: &Uri) -> Result<async_graphql::Request, Refusal> {
             ))
         })?;
     }
+    by_document_id(&mut request, id)?;
     Ok(request)
+}
+
+/// Whether a request body names a persisted document by id (only asked of a request that
+/// also has a query, which must not): a search for the keys' bytes, then, only if one is
+/// there, a parse that tells a key from the same bytes inside a string.
+fn has_document_id(json: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Ids {
+        #[serde(rename = "documentId", default)]
+        document_id: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        doc_id: Option<serde::de::IgnoredAny>,
+    }
+    let mentioned = memchr::memmem::find(json, b"documentId").is_some()
+        || memchr::memmem::find(json, b"doc_id").is_some();
+    mentioned
+        && serde_json::from_slice::<Ids>(json)
+            .is_ok_and(|ids| ids.document_id.is_some() || ids.doc_id.is_some())
+}
+
+/// A persisted document named by id (`documentId: "sha256:<hex>"`, or Relay's `doc_id`: the
+/// hex alone) becomes Apollo's `extensions.persistedQuery` for that hash, which
+/// [`resolve_persisted`] looks up; `documentId` in it marks the request as one whose client
+/// will not send the query after a miss.
+fn by_document_id(request: &mut async_graphql::Request, id: Option<String>) -> Result<(), Refusal> {
+    let Some(id) = id else {
+        return Ok(());
+    };
+    if request.extensions.contains_key("persistedQuery") {
+        return Err(Refusal::bad_request(
+            "send either `extensions.persistedQuery` or a persisted document's id (`documentId`, `doc_id`), not both",
+        ));
+    }
+    let hex = id.strip_prefix("sha256:").unwrap_or(&id);
+    if parse_hash(hex).is_none() {
+        return Err(Refusal::bad_request_code(
+            "PERSISTED_DOCUMENT_ID_UNSUPPORTED",
+            format!(
+                "the persisted document id {:?} is not a SHA-256 one: send \"sha256:\" and 64 hex digits (Relay: persistConfig with algorithm \"SHA256\")",
+                truncate(&id, 80)
+            ),
+        ));
+    }
+    let mut persisted = async_graphql::indexmap::IndexMap::new();
+    persisted.insert(async_graphql::Name::new("version"), Value::from(1));
+    persisted.insert(async_graphql::Name::new("sha256Hash"), Value::from(hex));
+    persisted.insert(
+        async_graphql::Name::new("documentId"),
+        Value::from(id.as_str()),
+    );
+    request
+        .extensions
+        .insert("persistedQuery".into(), Value::Object(persisted));
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1125,6 +1226,13 @@ fn resolve_persisted(edge: &Edge, request: &mut async_graphql::Request) -> Resul
                 return Err(Refusal::bad_request_code(
                     "PERSISTED_QUERY_NOT_IN_LIST",
                     "this persisted query is not in the server's allow-list",
+                ))
+            }
+            // A client that named the document by id has no query to send after a miss.
+            None if field("documentId").is_some() => {
+                return Err(Refusal::bad_request_code(
+                    "PERSISTED_DOCUMENT_NOT_FOUND",
+                    "no persisted document has this id: add it to the server's allow-list (--persisted-queries)",
                 ))
             }
             // Apollo's clients look for this message and code, and then send the query

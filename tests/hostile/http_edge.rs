@@ -486,6 +486,94 @@ async fn only_persisted_runs_the_allow_list_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn persisted_documents_named_by_document_id_or_relays_doc_id_run_from_the_allow_list() {
+    let allowed = "query Two($n: Int) { countries(first: $n) { nodes { code } } }";
+    let manifest =
+        PersistedQueryManifest::parse(&json!({ hash(allowed): allowed }).to_string()).unwrap();
+    let s = server_with(HttpOptions {
+        persisted_queries: Some(std::sync::Arc::new(manifest)),
+        ..HttpOptions::default()
+    })
+    .await;
+    let id = format!("sha256:{}", hash(allowed));
+    let vars = json!({ "n": 2 });
+
+    // GraphQL-over-HTTP's `documentId`, by POST and by GET; Relay's `doc_id` (the hex alone).
+    let by_id = post_json(&s, None, json!({ "documentId": id, "variables": vars })).await;
+    assert_eq!(by_id.status, 200, "{}", by_id.text);
+    let nodes = by_id.body["data"]["countries"]["nodes"].clone();
+    assert_eq!(nodes.as_array().map(Vec::len), Some(2), "{}", by_id.text);
+    let vars_text = vars.to_string();
+    let by_get = get(
+        &s,
+        None,
+        &[("documentId", &id), ("variables", &vars_text)],
+        None,
+    )
+    .await;
+    assert_eq!(by_get.status, 200, "{}", by_get.text);
+    assert_eq!(by_get.body["data"]["countries"]["nodes"], nodes);
+    assert!(!by_get.header("etag").is_empty());
+    let relay = post_json(
+        &s,
+        None,
+        json!({ "doc_id": hash(allowed), "variables": vars }),
+    )
+    .await;
+    assert_eq!(
+        relay.body["data"]["countries"]["nodes"], nodes,
+        "{}",
+        relay.text
+    );
+    let batch = client()
+        .post(url(&s))
+        .json(
+            &json!([{ "doc_id": hash(allowed), "variables": vars }, { "query": "{ __typename }" }]),
+        )
+        .send()
+        .await
+        .unwrap();
+    let batch: Value = batch.json().await.unwrap();
+    assert_eq!(batch[0]["data"]["countries"]["nodes"], nodes, "{batch}");
+    assert_eq!(batch[1]["data"]["__typename"], "QueryRoot", "{batch}");
+
+    // An unknown id is a 400 (such a client has no query to send after a miss), whatever the
+    // client accepts; so is an id that is not a SHA-256, and an id beside a query.
+    let unknown = format!("sha256:{}", hash("{ __typename }"));
+    let miss = post_json(&s, None, json!({ "documentId": unknown })).await;
+    assert_eq!(miss.status, 400, "{}", miss.text);
+    assert_eq!(miss.code(), "PERSISTED_DOCUMENT_NOT_FOUND");
+    let md5 = post_json(
+        &s,
+        None,
+        json!({ "doc_id": "0cc175b9c0f1b6a831c399e269772661" }),
+    )
+    .await;
+    assert_eq!(md5.status, 400, "{}", md5.text);
+    assert_eq!(md5.code(), "PERSISTED_DOCUMENT_ID_UNSUPPORTED");
+    assert!(md5.message().contains("SHA256"), "{}", md5.text);
+    let both = post_json(&s, None, json!({ "query": allowed, "documentId": id })).await;
+    assert_eq!(both.status, 400, "{}", both.text);
+    assert!(both.message().contains("not both"), "{}", both.text);
+    let both = get(
+        &s,
+        None,
+        &[("query", allowed), ("doc_id", &hash(allowed))],
+        None,
+    )
+    .await;
+    assert_eq!(both.status, 400, "{}", both.text);
+    // The same bytes inside a query's text are not an id.
+    let text = post_json(
+        &s,
+        None,
+        json!({ "query": "{ __typename } # documentId doc_id" }),
+    )
+    .await;
+    assert_eq!(text.status, 200, "{}", text.text);
+}
+
+#[tokio::test]
 async fn a_malformed_manifest_stops_the_server_from_starting_and_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("allow-list.json");
