@@ -798,14 +798,17 @@ fn a_later_upr_info_export_in_another_order_keeps_every_id_and_numbers_only_new_
         Honduras,A new recommendation,Chile,Accepted,4,Justice,36\n\
         Honduras,Consider  ratifying the convention.,France,Noted,3,International instruments,36\n\
         Honduras,Adopt a plan on detention conditions,Portugal,Accepted,4,Detention,36\n";
-    let summary = import_bytes(
-        &store,
-        Format::UprInfoCsv,
-        "later.csv",
-        later.as_bytes(),
-        &session_36(),
-    )
-    .unwrap();
+    let import_later = || {
+        import_bytes(
+            &store,
+            Format::UprInfoCsv,
+            "later.csv",
+            later.as_bytes(),
+            &session_36(),
+        )
+        .unwrap()
+    };
+    let summary = import_later();
 
     assert_eq!(
         (summary.imported, summary.updated, summary.unchanged),
@@ -830,14 +833,7 @@ fn a_later_upr_info_export_in_another_order_keeps_every_id_and_numbers_only_new_
         .to_string()
         .contains("1 stored recommendations of these reviews are not in the file (kept as they are): R-36-HND-0003"));
 
-    let again = import_bytes(
-        &store,
-        Format::UprInfoCsv,
-        "later.csv",
-        later.as_bytes(),
-        &session_36(),
-    )
-    .unwrap();
+    let again = import_later();
     assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 3));
     assert_eq!(store.count(Entity::Recommendation).unwrap(), 4);
 }

@@ -382,31 +382,25 @@ fn keep_what_the_file_lacks(
             }
         }
         record.set_by = stored.set_by;
-        if record.action_category.is_none() {
-            record.action_category = stored.action_category;
-        }
-        if record.themes.is_empty() {
-            record.themes = stored.themes;
-        }
-        if record.groups.is_empty() {
-            record.groups = stored.groups;
-        }
-        if record.sdgs.is_empty() {
-            record.sdgs = stored.sdgs;
-        }
-        // A UPR Info row matched by text to a recommendation imported from OHCHR's list
-        // carries no document, paragraph or OHCHR themes: those stay.
-        if record.document.is_none() {
-            record.document = stored.document;
-        }
-        if record.paragraph.is_none() {
-            record.paragraph = stored.paragraph;
-        }
-        if record.source_themes.is_empty() {
-            record.source_themes = stored.source_themes;
-        }
+        // What the file leaves empty keeps its stored value: a UPR Info row matched by text
+        // to a recommendation imported from OHCHR's list, for instance, carries no document,
+        // paragraph or OHCHR themes.
+        or_stored(&mut record.action_category, stored.action_category);
+        or_stored(&mut record.themes, stored.themes);
+        or_stored(&mut record.groups, stored.groups);
+        or_stored(&mut record.sdgs, stored.sdgs);
+        or_stored(&mut record.document, stored.document);
+        or_stored(&mut record.paragraph, stored.paragraph);
+        or_stored(&mut record.source_themes, stored.source_themes);
     }
     Ok(record)
+}
+
+/// `stored` where the file's value is empty (`None`, no items).
+fn or_stored<T: Default + PartialEq>(field: &mut T, stored: T) {
+    if *field == T::default() {
+        *field = stored;
+    }
 }
 
 /// The id of a recommendation: stable across imports of the same review.
