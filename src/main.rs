@@ -336,6 +336,10 @@ enum Command {
         /// data/import/uhri_affected_persons.tsv (label, group slugs separated by commas).
         #[arg(long, value_name = "FILE")]
         uhri_affected_persons: Vec<PathBuf>,
+        /// UPR Info issues for this import, beside the themes' names: a TSV of label and theme
+        /// slugs separated by commas (or none), for issues a later export adds.
+        #[arg(long, value_name = "FILE")]
+        upr_info_issues: Vec<PathBuf>,
     },
     /// Write a synthetic dataset, deterministic per seed (no store is opened).
     Generate {
@@ -548,6 +552,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             country_aliases,
             uhri_themes,
             uhri_affected_persons,
+            upr_info_issues,
         } => {
             use dataset::recommendations::vocabulary::{NameFile, NameList};
             use dataset::recommendations::{self as recs, RecommendationImportError};
@@ -556,6 +561,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 (NameList::CountryAliases, country_aliases),
                 (NameList::UhriThemes, uhri_themes),
                 (NameList::UhriAffectedPersons, uhri_affected_persons),
+                (NameList::UprInfoIssues, upr_info_issues),
             ] {
                 for path in paths {
                     let text = std::fs::read_to_string(&path)

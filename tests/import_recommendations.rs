@@ -898,6 +898,47 @@ fn an_export_saved_by_a_spreadsheet_with_a_bom_semicolons_and_other_case_imports
 }
 
 #[test]
+fn issues_a_later_export_adds_are_mapped_by_a_file_given_for_the_import() {
+    let store = reference_store();
+    let csv = "To,Text,From,Response,Action,Issue,Session\n\
+        Honduras,Vaccinate older persons first,Chile,Accepted,5,\"Pandemic response,right to health\",36\n";
+    let p = problems(import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "new.csv",
+        csv.as_bytes(),
+        &session_36(),
+    ));
+    assert_eq!(
+        p,
+        ["new.csv:2: unknown Issue \"Pandemic response\" (not the name of a theme; a file given with --upr-info-issues can map it)"]
+    );
+
+    let options = ImportOptions {
+        names: vec![NameFile {
+            list: NameList::UprInfoIssues,
+            name: "issues.tsv".into(),
+            text: "label\tthemes\nPandemic response\tcovid-19,right-to-health\n".into(),
+        }],
+        ..session_36()
+    };
+    let summary = import_bytes(
+        &store,
+        Format::UprInfoCsv,
+        "new.csv",
+        csv.as_bytes(),
+        &options,
+    )
+    .unwrap();
+    assert_eq!(summary.imported, 1);
+    let r = recommendation(&store, "R-36-HND-0001");
+    assert_eq!(
+        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["covid-19", "right-to-health"]
+    );
+}
+
+#[test]
 fn bad_upr_info_rows_are_refused_with_their_line_and_nothing_is_written() {
     let store = reference_store();
     let mut csv = String::from_utf8(fixture("upr_info_sample.csv")).unwrap();

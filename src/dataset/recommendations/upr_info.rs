@@ -9,7 +9,8 @@
 //! - `Response`: Accepted -> SUPPORTED, Noted -> NOTED, an empty cell -> PENDING, and
 //!   "Partially accepted" -> PARTIALLY_SUPPORTED; anything else is a problem (the default
 //!   dataset's rows hold only Accepted and Noted);
-//! - `Action` 1-5 or empty; `Issue`: comma-separated issue names, each the `name` of a theme;
+//! - `Action` 1-5 or empty; `Issue`: comma-separated issue names, each the `name` of a theme
+//!   (or mapped to themes by a `--upr-info-issues` file, for issues a later export adds);
 //!   `sdgs`: the union of the themes' goals;
 //! - rows of one review with the same text, response, action and issues are one joint
 //!   recommendation, its States in row order (an exact repeat adds nothing);
@@ -177,8 +178,11 @@ pub fn read(name: &str, bytes: &[u8], vocabulary: &Vocabulary, options: &ImportO
         let mut themes = vec![];
         for issue in cell(5).split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match vocabulary.issue(issue) {
-                Some(slug) => themes.push(slug.clone()),
-                None => reasons.push(format!("unknown Issue {issue:?} (not the name of a theme)")),
+                Some(slugs) => themes.extend(slugs.iter().cloned()),
+                None => reasons.push(format!(
+                    "unknown Issue {issue:?} (not the name of a theme; a file given with {} can map it)",
+                    NameList::UprInfoIssues.option()
+                )),
             }
         }
         themes.sort();

@@ -69,6 +69,9 @@ pub enum NameList {
     UhriThemes,
     /// UHRI affected persons -> groups (`label<TAB>slug,slug`).
     UhriAffectedPersons,
+    /// UPR Info issues -> themes (`label<TAB>slug,slug`); the embedded list is the themes'
+    /// own names (`taxonomy/themes.jsonl`), which are UPR Info's issues.
+    UprInfoIssues,
 }
 
 impl NameList {
@@ -78,6 +81,7 @@ impl NameList {
             NameList::CountryAliases => "data/import/country_aliases.tsv",
             NameList::UhriThemes => "data/import/uhri_themes.tsv",
             NameList::UhriAffectedPersons => "data/import/uhri_affected_persons.tsv",
+            NameList::UprInfoIssues => "the themes' names (taxonomy/themes.jsonl)",
         }
     }
 
@@ -87,6 +91,7 @@ impl NameList {
             NameList::CountryAliases => "--country-aliases",
             NameList::UhriThemes => "--uhri-themes",
             NameList::UhriAffectedPersons => "--uhri-affected-persons",
+            NameList::UprInfoIssues => "--upr-info-issues",
         }
     }
 
@@ -113,8 +118,8 @@ pub struct Vocabulary {
     countries: HashMap<String, CountryCode>,
     uhri_themes: HashMap<String, Vec<Slug>>,
     affected_persons: HashMap<String, Vec<Slug>>,
-    /// UPR Info issue names (the `name` of each theme) -> slug.
-    issues: HashMap<String, Slug>,
+    /// UPR Info issue names (the `name` of each theme) -> slugs.
+    issues: HashMap<String, Vec<Slug>>,
     theme_sdgs: HashMap<Slug, Vec<SdgGoal>>,
 }
 
@@ -149,7 +154,7 @@ impl Vocabulary {
         let mut theme_sdgs = HashMap::new();
         for t in store.themes() {
             let t = t?.record;
-            issues.insert(t.name.clone(), t.slug.clone());
+            issues.insert(normalize(&t.name), vec![t.slug.clone()]);
             theme_sdgs.insert(t.slug.clone(), t.sdgs.clone());
         }
         Ok(Vocabulary {
@@ -170,7 +175,7 @@ impl Vocabulary {
             .collect::<Result<_, _>>()?;
         let known_slugs: HashSet<Slug> = match file.list {
             NameList::CountryAliases => HashSet::new(),
-            NameList::UhriThemes => store
+            NameList::UhriThemes | NameList::UprInfoIssues => store
                 .themes()
                 .map(|t| t.map(|t| t.record.slug))
                 .collect::<Result<_, _>>()?,
@@ -210,7 +215,10 @@ impl Vocabulary {
                     } else {
                         "slugs separated by commas (or nothing)"
                     },
-                    file.list.embedded()
+                    match file.list {
+                        NameList::UprInfoIssues => NameList::UhriThemes.embedded(),
+                        other => other.embedded(),
+                    }
                 ));
                 continue;
             }
@@ -228,10 +236,10 @@ impl Vocabulary {
                     Ok(slug) if known_slugs.contains(&slug) => slugs.push(slug),
                     Ok(_) => problem(format!(
                         "{s:?} is not a {} of the store",
-                        if file.list == NameList::UhriThemes {
-                            "theme"
-                        } else {
+                        if file.list == NameList::UhriAffectedPersons {
                             "group"
+                        } else {
+                            "theme"
                         }
                     )),
                     Err(e) => problem(format!("{s:?} is not a slug: {}", e.0)),
@@ -245,6 +253,7 @@ impl Vocabulary {
             }
             let list = match file.list {
                 NameList::UhriThemes => &mut self.uhri_themes,
+                NameList::UprInfoIssues => &mut self.issues,
                 _ => &mut self.affected_persons,
             };
             for (label, slugs) in labels {
@@ -272,9 +281,10 @@ impl Vocabulary {
             .map(Vec::as_slice)
     }
 
-    /// The theme whose name is exactly this UPR Info issue.
-    pub fn issue(&self, name: &str) -> Option<&Slug> {
-        self.issues.get(name)
+    /// The themes of a UPR Info issue: the theme of that name, or what a file given for the
+    /// import maps it to.
+    pub fn issue(&self, name: &str) -> Option<&[Slug]> {
+        self.issues.get(&normalize(name)).map(Vec::as_slice)
     }
 
     /// The SDGs of some themes, per the crosswalk in `taxonomy/themes.jsonl`: sorted, once each.
