@@ -543,7 +543,7 @@ fn a_cycle_4_style_table_with_more_columns_in_another_order_imports() {
         vec!["Theme: Right to health"],
         vec![
             "Supported in part",
-            "45.1 Ensure access to health care for older persons during the pandemic (State of Palestine) (Türkiye);\nSource of Position: A/HRC/55/9/Add.1",
+            "45.1. Ensure access to health care for older persons during the pandemic (State of Palestine) (Türkiye);\nSource of position: A/HRC/55/9/Add.1",
             "- older persons",
             "- 3 - GOOD HEALTH AND WELL-BEING",
             "- Right to health",

@@ -309,11 +309,15 @@ fn draft(
         .iter()
         .map(|p| p.trim())
         .filter(|p| !p.is_empty())
-        .partition(|p| !p.starts_with("Source of Position"));
+        .partition(|p| !p.to_lowercase().starts_with("source of position"));
     let body = body.join(" ");
     let (paragraph, rest) = match body.split_once(char::is_whitespace) {
-        Some((p, rest)) if p.contains('.') && p.chars().all(|c| c.is_ascii_digit() || c == '.') => {
-            (p.to_owned(), rest.trim())
+        // "121.1", or "121.1." as some lists write it.
+        Some((p, rest))
+            if p.trim_end_matches('.').contains('.')
+                && p.chars().all(|c| c.is_ascii_digit() || c == '.') =>
+        {
+            (p.trim_end_matches('.').to_owned(), rest.trim())
         }
         _ => {
             reasons.push(format!(
