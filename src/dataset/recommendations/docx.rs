@@ -18,6 +18,9 @@ use std::io::{Cursor, Read};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
+/// The most of one part that is read (uncompressed bytes).
+const MAX_PART: u64 = 256 << 20;
+
 /// A table: rows of cells, one cell per grid column.
 pub type Table = Vec<Vec<Cell>>;
 
@@ -50,6 +53,11 @@ pub struct Document {
 
 /// Reads a `.docx` file; the error says why it is not one that can be read.
 pub fn read(bytes: &[u8]) -> Result<Document, String> {
+    read_bounded(bytes, MAX_PART)
+}
+
+/// [`read`], reading at most `max_part` uncompressed bytes of any part.
+fn read_bounded(bytes: &[u8], max_part: u64) -> Result<Document, String> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| format!("not a .docx (Word) file: {e}"))?;
     let mut names: Vec<String> = zip
@@ -64,9 +72,19 @@ pub fn read(bytes: &[u8]) -> Result<Document, String> {
             Err(zip::result::ZipError::FileNotFound) => return Ok(None),
             Err(e) => return Err(format!("not a .docx (Word) file: {name}: {e}")),
         };
+        // A part is read up to a bound whatever size its entry declares: a compressed bomb is
+        // refused, not inflated into memory.
         let mut s = String::new();
-        file.read_to_string(&mut s)
+        (&mut file)
+            .take(max_part + 1)
+            .read_to_string(&mut s)
             .map_err(|e| format!("{name}: {e}"))?;
+        if s.len() as u64 > max_part {
+            return Err(format!(
+                "{name} is larger than {} KiB uncompressed; a list of recommendations is far smaller",
+                max_part >> 10
+            ));
+        }
         Ok(Some(s))
     };
     let main = match part("_rels/.rels")? {
@@ -341,6 +359,30 @@ mod tests {
             "</w:p></w:tc></w:tr></w:tbl>",
         ));
         assert_eq!(d.tables[0][0][0].text(), "non-discrimination & more once");
+    }
+
+    #[test]
+    fn a_part_larger_than_the_bound_is_refused_without_being_inflated() {
+        use std::io::Write;
+        let mut out = Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut out);
+        zip.start_file(
+            "word/document.xml",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        let body = format!(
+            "<w:document {NS}><w:body>{}</w:body></w:document>",
+            " ".repeat(4096)
+        );
+        zip.write_all(body.as_bytes()).unwrap();
+        zip.finish().unwrap();
+        let bytes = out.into_inner();
+        assert!(read_bounded(&bytes, 1 << 20).is_ok());
+        assert_eq!(
+            read_bounded(&bytes, 1024).unwrap_err(),
+            "word/document.xml is larger than 1 KiB uncompressed; a list of recommendations is far smaller"
+        );
     }
 
     #[test]
