@@ -8,8 +8,9 @@
 //!   (`w:gridBefore`) are empty cells, so a column is at the same place in every row;
 //! - a cell that continues the one above (`w:vMerge` without `restart`) holds the text of
 //!   that cell, as the reader sees it;
-//! - deleted tracked changes (`w:delText`) and field instructions are not text; inserted ones
-//!   are; the fallback of alternate content (`mc:Fallback`, a copy of the choice) is skipped;
+//! - deleted tracked changes (`w:delText`), the source of tracked moves (`w:moveFrom`) and
+//!   field instructions are not text; inserted and moved-to text is; the fallback of
+//!   alternate content (`mc:Fallback`, a copy of the choice) is skipped;
 //!   tabs and breaks are spaces, a non-breaking hyphen is `-`, a soft hyphen nothing;
 //! - a table nested in a cell is read into that cell.
 
@@ -160,16 +161,23 @@ fn body(name: &str, xml: &str) -> Result<Document, String> {
     let mut cell: Option<OpenCell> = None;
     let mut paragraph = String::new();
     let mut in_text = false;
-    // Inside `mc:Fallback`: everything is a copy of the `mc:Choice` before it.
-    let mut fallback = 0usize;
+    // Inside an element whose text the reader does not see, and how deeply: `mc:Fallback`
+    // (a copy of the `mc:Choice` before it) or `w:moveFrom` (text a tracked move took away;
+    // it is read where `w:moveTo` put it).
+    let mut skipping: Option<(Vec<u8>, usize)> = None;
     loop {
         let event = reader
             .read_event()
             .map_err(|e| format!("{name} is not well-formed XML: {e}"))?;
-        if fallback > 0 {
+        if let Some((element, depth)) = skipping.as_mut() {
             match &event {
-                Event::Start(e) if e.local_name().as_ref() == b"Fallback" => fallback += 1,
-                Event::End(e) if e.local_name().as_ref() == b"Fallback" => fallback -= 1,
+                Event::Start(e) if e.local_name().as_ref() == element.as_slice() => *depth += 1,
+                Event::End(e) if e.local_name().as_ref() == element.as_slice() => {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        skipping = None;
+                    }
+                }
                 Event::Eof => break,
                 _ => {}
             }
@@ -177,7 +185,7 @@ fn body(name: &str, xml: &str) -> Result<Document, String> {
         }
         match event {
             Event::Start(e) => match e.local_name().as_ref() {
-                b"Fallback" => fallback = 1,
+                n @ (b"Fallback" | b"moveFrom") => skipping = Some((n.to_vec(), 1)),
                 b"tbl" => {
                     depth += 1;
                     if depth == 1 {
@@ -356,9 +364,14 @@ mod tests {
             "<w:r><w:tab/><w:instrText>PAGE</w:instrText></w:r>",
             "<mc:AlternateContent><mc:Choice><w:r><w:t>once</w:t></w:r></mc:Choice>",
             "<mc:Fallback><w:r><w:t>twice</w:t></w:r></mc:Fallback></mc:AlternateContent>",
+            "<w:moveFrom><w:r><w:t> moved away</w:t></w:r></w:moveFrom>",
+            "<w:moveTo><w:r><w:t xml:space=\"preserve\"> moved here</w:t></w:r></w:moveTo>",
             "</w:p></w:tc></w:tr></w:tbl>",
         ));
-        assert_eq!(d.tables[0][0][0].text(), "non-discrimination & more once");
+        assert_eq!(
+            d.tables[0][0][0].text(),
+            "non-discrimination & more once moved here"
+        );
     }
 
     #[test]
