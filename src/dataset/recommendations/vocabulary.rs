@@ -4,8 +4,8 @@
 //! Republic of)", "Arbitrary arrest & detention"). The lists that translate them are data
 //! (`data/import/*.tsv`, embedded here so the importer runs anywhere) and are read beside the
 //! store's own taxonomy: a country or group spelled as the store names it resolves by itself.
-//! Matching ignores case, accents, runs of spaces and the spacing around "&", which vary
-//! between documents of the same publisher.
+//! Matching ignores case, accents, runs of spaces, the spacing around "&" and a spaced
+//! apostrophe ("People ’ s"), which vary between documents of the same publisher.
 //!
 //! A list can be extended for one import by a file in the embedded list's format
 //! ([`NameList`], `--country-aliases`, `--uhri-themes`, `--uhri-affected-persons`), so that a
@@ -33,7 +33,8 @@ pub(crate) fn normalize(name: &str) -> String {
         .filter(|c| !is_combining_mark(*c))
         .collect();
     let words: Vec<&str> = spaced.split_whitespace().collect();
-    let mut s = words.join(" ").to_lowercase();
+    // Text taken from PDFs spaces the apostrophe: "Democratic People ’ s Republic of Korea".
+    let mut s = words.join(" ").to_lowercase().replace(" ' ", "'");
     // OHCHR writes "the Netherlands" in running text and "Netherlands" in lists.
     if let Some(rest) = s.strip_prefix("the ") {
         s = rest.to_owned();
@@ -328,6 +329,10 @@ mod tests {
             normalize("budget & resources  (for human rights implementation)")
         );
         assert_eq!(normalize("the Netherlands"), "netherlands");
+        assert_eq!(
+            normalize("Democratic People ’ s Republic of Korea"),
+            normalize("Democratic People's Republic of Korea")
+        );
         assert_eq!(normalize("Côte d’Ivoire"), "cote d'ivoire");
         assert_eq!(
             normalize("São Tomé and Príncipe"),
