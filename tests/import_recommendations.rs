@@ -248,6 +248,102 @@ fn the_slovenia_thematic_list_imports_its_215_recommendations_with_positions_sta
     assert_eq!(r.recommending_states, [CountryCode::parse("GBR").unwrap()]);
 }
 
+/// A second real list: the United States' 347 recommendations of session 36 (the default
+/// dataset's, from A/HRC/46/15 and its addendum) laid out as OHCHR's thematic lists are, with
+/// the States' names as the store has them, read back by the importer.
+#[test]
+fn the_united_states_list_laid_out_as_ohchr_does_reads_back_as_the_default_dataset_has_it() {
+    let store = reference_store();
+    let lines = |name: &str| -> Vec<serde_json::Value> {
+        String::from_utf8(DefaultDataset.read(name).unwrap().unwrap())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let names: std::collections::HashMap<String, String> = lines("countries.jsonl")
+        .into_iter()
+        .map(|c| {
+            (
+                c["code"].as_str().unwrap().to_owned(),
+                c["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<serde_json::Value> = lines("recommendations.jsonl")
+        .into_iter()
+        .filter(|r| r["id"].as_str().unwrap().starts_with("R-36-USA-"))
+        .collect();
+    assert_eq!(expected.len(), 347);
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mut rows = vec![vec!["Recommendation", "Position", "Full list of themes"]];
+    let mut cluster = "";
+    for r in &expected {
+        let theme = r["source_themes"][0].as_str().unwrap();
+        if theme != cluster {
+            cluster = theme;
+            rows.push(vec![leak(format!("Theme: {theme}"))]);
+        }
+        let states: String = r["recommending_states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!(" ({})", names[c.as_str().unwrap()]))
+            .collect();
+        let position = match r["response"].as_str().unwrap() {
+            "SUPPORTED" => "Supported",
+            "NOTED" => "Noted",
+            "PARTIALLY_SUPPORTED" => "Supported in part",
+            other => panic!("{other}"),
+        };
+        rows.push(vec![
+            leak(format!(
+                "{} {}{states};\nSource of Position: A/HRC/46/15/Add.1",
+                r["paragraph"].as_str().unwrap(),
+                r["text"].as_str().unwrap()
+            )),
+            position,
+            leak(format!("- {theme}")),
+        ]);
+    }
+
+    let summary = import_bytes(
+        &store,
+        Format::OhchrThematicList,
+        "UPR36_USA.docx",
+        &docx(
+            "UPR of United States of America (3rd Cycle - 36th Session)",
+            &rows,
+        ),
+        &ImportOptions::default(),
+    )
+    .unwrap();
+
+    assert_eq!(summary.imported, 347);
+    for e in &expected {
+        let r = recommendation(&store, e["id"].as_str().unwrap());
+        let got = serde_json::json!({
+            "text": r.text,
+            "recommending_states": r.recommending_states.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "response": r.response,
+            "document": r.document,
+            "paragraph": r.paragraph,
+            "source_themes": r.source_themes,
+            "themes": r.themes.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        });
+        let want = serde_json::json!({
+            "text": e["text"],
+            "recommending_states": e["recommending_states"],
+            "response": e["response"],
+            "document": e["document"],
+            "paragraph": e["paragraph"],
+            "source_themes": e["source_themes"],
+            "themes": e["themes"],
+        });
+        assert_eq!(got, want, "{}", e["id"]);
+    }
+}
+
 #[test]
 fn importing_the_same_list_twice_changes_nothing() {
     let store = reference_store();
