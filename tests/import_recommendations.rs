@@ -12,7 +12,7 @@ use recover_better::dataset::recommendations::{
     import_bytes, Format, ImportOptions, ImportSummary, RecommendationImportError, SessionDetails,
 };
 use recover_better::dataset::Source;
-use recover_better::model::{CountryCode, CycleNumber, Ref, Response, SessionNumber};
+use recover_better::model::{CountryCode, CycleNumber, Ref, Response, SessionNumber, Slug};
 use recover_better::store::{Entity, Store};
 
 const SLOVENIA: &str = "UPR34_Slovenia_Thematic_list_of_Recommendations.docx";
@@ -81,6 +81,14 @@ fn problems(result: Result<ImportSummary, RecommendationImportError>) -> Vec<Str
         Err(RecommendationImportError::Invalid(p)) => p.iter().map(|p| p.to_string()).collect(),
         other => panic!("expected problems, got {other:?}"),
     }
+}
+
+fn iso3(codes: &[CountryCode]) -> Vec<&str> {
+    codes.iter().map(|c| c.as_str()).collect()
+}
+
+fn slugs(slugs: &[Slug]) -> Vec<&str> {
+    slugs.iter().map(|s| s.as_str()).collect()
 }
 
 fn recommendation(store: &Store, id: &str) -> recover_better::model::Recommendation {
@@ -216,8 +224,7 @@ fn the_slovenia_thematic_list_imports_its_215_recommendations_with_positions_sta
     // Two States in parentheses, removed from the text; the cluster and UHRI themes kept.
     let r = recommendation(&store, "R-34-SVN-121.1");
     assert_eq!(r.text, "Ratify the International Convention for the Protection of All Persons from Enforced Disappearance");
-    let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
-    assert_eq!(codes, ["FRA", "LTU"]);
+    assert_eq!(iso3(&r.recommending_states), ["FRA", "LTU"]);
     assert_eq!(
         r.source_themes,
         [
@@ -225,15 +232,12 @@ fn the_slovenia_thematic_list_imports_its_215_recommendations_with_positions_sta
             "Enforced disappearances"
         ]
     );
-    let themes: Vec<&str> = r.themes.iter().map(|s| s.as_str()).collect();
+    let themes = slugs(&r.themes);
     assert_eq!(
         themes,
         ["enforced-disappearances", "international-instruments"]
     );
-    assert_eq!(
-        r.groups.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        ["disappeared-persons"]
-    );
+    assert_eq!(slugs(&r.groups), ["disappeared-persons"]);
     assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [16]);
     assert_eq!(r.document.as_deref(), Some("A/HRC/43/15"));
     assert_eq!(r.paragraph.as_deref(), Some("121.1"));
@@ -324,12 +328,12 @@ fn the_united_states_list_laid_out_as_ohchr_does_reads_back_as_the_default_datas
         let r = recommendation(&store, e["id"].as_str().unwrap());
         let got = serde_json::json!({
             "text": r.text,
-            "recommending_states": r.recommending_states.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "recommending_states": iso3(&r.recommending_states),
             "response": r.response,
             "document": r.document,
             "paragraph": r.paragraph,
             "source_themes": r.source_themes,
-            "themes": r.themes.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            "themes": slugs(&r.themes),
         });
         let want = serde_json::json!({
             "text": e["text"],
@@ -434,8 +438,7 @@ fn a_session_that_does_not_list_the_state_is_refused_unless_the_session_is_given
         .unwrap()
         .unwrap()
         .record;
-    let codes: Vec<&str> = s34.states_under_review.iter().map(|c| c.as_str()).collect();
-    assert_eq!(codes, ["FRA", "SVN"]);
+    assert_eq!(iso3(&s34.states_under_review), ["FRA", "SVN"]);
     assert_eq!(
         recommendation(&store, "R-34-FRA-121.1").recommending_states,
         [CountryCode::parse("ESP").unwrap()]
@@ -621,12 +624,8 @@ fn names_a_new_document_uses_are_resolved_by_files_given_for_the_import() {
     .unwrap();
     assert_eq!(summary.imported, 1);
     let r = recommendation(&store, "R-35-SVN-35.1");
-    let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
-    assert_eq!(codes, ["NLD", "AUT"]);
-    assert_eq!(
-        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        ["environment", "right-to-health"]
-    );
+    assert_eq!(iso3(&r.recommending_states), ["NLD", "AUT"]);
+    assert_eq!(slugs(&r.themes), ["environment", "right-to-health"]);
     assert!(r.groups.is_empty());
     assert_eq!(r.source_themes, ["Climate change & human rights"]);
 }
@@ -666,16 +665,9 @@ fn a_cycle_4_style_table_with_more_columns_in_another_order_imports() {
     assert_eq!(summary.sessions_written, [SessionNumber::new(45).unwrap()]);
     let r = recommendation(&store, "R-45-SVN-45.1");
     assert_eq!(r.response, Response::PartiallySupported);
-    let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
-    assert_eq!(codes, ["PSE", "TUR"]);
-    assert_eq!(
-        r.groups.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        ["older-persons"]
-    );
-    assert_eq!(
-        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        ["right-to-health"]
-    );
+    assert_eq!(iso3(&r.recommending_states), ["PSE", "TUR"]);
+    assert_eq!(slugs(&r.groups), ["older-persons"]);
+    assert_eq!(slugs(&r.themes), ["right-to-health"]);
     assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [3]);
     assert_eq!(r.document.as_deref(), Some("A/HRC/55/9"));
 }
@@ -829,12 +821,8 @@ fn a_upr_info_export_imports_with_joint_rows_merged_and_unknown_authors_refused(
         .starts_with("sample.csv:6: the recommending State is recorded as \"(Unknown)\""));
     assert!(summary.refused[1].to_string().starts_with("sample.csv:7: "));
     let r = recommendation(&store, "R-36-HND-0001");
-    let codes: Vec<&str> = r.recommending_states.iter().map(|c| c.as_str()).collect();
-    assert_eq!(codes, ["PRT", "IRN"]);
-    assert_eq!(
-        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        ["detention", "justice"]
-    );
+    assert_eq!(iso3(&r.recommending_states), ["PRT", "IRN"]);
+    assert_eq!(slugs(&r.themes), ["detention", "justice"]);
     assert_eq!(r.sdgs.iter().map(|g| g.get()).collect::<Vec<_>>(), [16]);
     assert_eq!(r.action_category.map(|a| a.get()), Some(4));
     assert_eq!(
@@ -1028,10 +1016,7 @@ fn issues_a_later_export_adds_are_mapped_by_a_file_given_for_the_import() {
     .unwrap();
     assert_eq!(summary.imported, 1);
     let r = recommendation(&store, "R-36-HND-0001");
-    assert_eq!(
-        r.themes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        ["covid-19", "right-to-health"]
-    );
+    assert_eq!(slugs(&r.themes), ["covid-19", "right-to-health"]);
 }
 
 #[test]
