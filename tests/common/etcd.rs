@@ -21,12 +21,30 @@ pub struct Node {
     child: Option<Child>,
 }
 
+/// A free loopback port below Linux's ephemeral range (32768-60999), chosen at random and
+/// never twice in one process.
+///
+/// A port the kernel hands out for `127.0.0.1:0` comes from the ephemeral range, the one the
+/// outgoing connections of every test running beside it draw from too: between the moment
+/// it is chosen and the moment etcd binds it, a client socket may take it, and the node dies
+/// with "address already in use". That happened in CI.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(given.len());
+        let port = 20_000 + (h.finish() % 12_000) as u16;
+        if given.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
+            return port;
+        }
+    }
 }
 
 /// Whether an etcd node answers `/health` with `{"health":"true"}` (a plain HTTP/1.0 GET).
@@ -71,26 +89,38 @@ impl Cluster {
         Self::starting(n, true)
     }
 
+    /// Starts the nodes and waits until each answers healthy. A cluster that does not come up
+    /// (a port taken after all, elections starved on a loaded machine) is killed and started
+    /// again on new ports, up to three times; the panic then says what each try's nodes logged.
     fn starting(n: usize, etcd_defaults: bool) -> Cluster {
-        let dir = tempfile::Builder::new().prefix("etcd-").tempdir().unwrap();
-        let nodes: Vec<Node> = (0..n)
-            .map(|i| Node {
-                name: format!("n{i}"),
-                client: free_port(),
-                peer: free_port(),
-                child: None,
-            })
-            .collect();
-        let mut cluster = Cluster {
-            dir,
-            nodes,
-            etcd_defaults,
-        };
-        for i in 0..n {
-            cluster.launch(i, "new");
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let dir = tempfile::Builder::new().prefix("etcd-").tempdir().unwrap();
+            let nodes: Vec<Node> = (0..n)
+                .map(|i| Node {
+                    name: format!("n{i}"),
+                    client: free_port(),
+                    peer: free_port(),
+                    child: None,
+                })
+                .collect();
+            let mut cluster = Cluster {
+                dir,
+                nodes,
+                etcd_defaults,
+            };
+            for i in 0..n {
+                cluster.launch(i, "new");
+            }
+            match cluster.wait_healthy() {
+                Ok(()) => return cluster,
+                Err(why) => failures.push(why),
+            }
         }
-        cluster.wait_healthy();
-        cluster
+        panic!(
+            "an etcd cluster of {n} did not start in three tries:\n{}",
+            failures.join("\n")
+        );
     }
 
     fn initial_cluster(&self) -> String {
@@ -143,23 +173,39 @@ impl Cluster {
         format!("etcd://{}/{prefix}", hosts.join(","))
     }
 
-    fn wait_healthy(&self) {
+    /// Waits up to 30 s for every running node to answer healthy; a node that exits or stays
+    /// unhealthy is an error naming it, with how it ended and the end of its log.
+    fn wait_healthy(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
-        for n in self.nodes.iter().filter(|n| n.child.is_some()) {
+        for i in 0..self.nodes.len() {
             loop {
-                let healthy = health(n.client);
-                if healthy {
+                let n = &mut self.nodes[i];
+                let Some(child) = n.child.as_mut() else { break };
+                if health(n.client) {
                     break;
                 }
-                assert!(
-                    Instant::now() < deadline,
-                    "etcd node {} did not become healthy; see {}",
-                    n.name,
-                    self.dir.path().display()
-                );
+                let exited = child.try_wait().ok().flatten();
+                if exited.is_some() || Instant::now() >= deadline {
+                    let ended = match exited {
+                        Some(status) => format!("exited ({status})"),
+                        None => "was not healthy after 30 s".to_string(),
+                    };
+                    let log = std::fs::read_to_string(self.dir.path().join(format!("n{i}.log")))
+                        .unwrap_or_default();
+                    let tail: Vec<&str> = log.lines().rev().take(8).collect();
+                    let tail: Vec<&str> = tail.into_iter().rev().collect();
+                    return Err(format!(
+                        "etcd node {} (client port {}, peer port {}) {ended}; its log ends:\n  {}",
+                        n.name,
+                        n.client,
+                        n.peer,
+                        tail.join("\n  ")
+                    ));
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+        Ok(())
     }
 
     /// SIGKILL one node.
