@@ -289,7 +289,8 @@ enum Command {
         #[arg(long = "country", value_delimiter = ',', value_parser = parse_country)]
         countries: Vec<model::CountryCode>,
         /// The crosswalk of tracker types to categories (a `measure_categories.jsonl`);
-        /// default: the one of the embedded default dataset.
+        /// default: the one the store's taxonomy holds (a tracker it lists nothing for takes
+        /// the embedded default dataset's list).
         #[arg(long, value_name = "FILE")]
         crosswalk: Option<PathBuf>,
         /// Read and check everything, print the summary, write nothing.
@@ -493,12 +494,12 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             dry_run,
         } => {
             let crosswalk = match crosswalk {
-                None => dataset::measures::Crosswalk::embedded(),
+                None => None,
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
                         .map_err(|e| format!("{}: {e}", path.display()))?;
                     match dataset::measures::Crosswalk::parse(&path.display().to_string(), &text) {
-                        Ok(c) => c,
+                        Ok(c) => Some(c),
                         Err(problems) => {
                             for p in problems {
                                 eprintln!("{p}");

@@ -19,7 +19,7 @@ use recover_better::dataset::measures::{
     MeasureImportSummary,
 };
 use recover_better::model::{CountryCode, Measure, MeasureCategory, Ref};
-use recover_better::store::Store;
+use recover_better::store::{ApplyOptions, Change, Record, Store};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,7 +38,8 @@ fn options(format: Format) -> MeasureImportOptions {
     MeasureImportOptions {
         format,
         countries: None,
-        crosswalk: Crosswalk::embedded(),
+        // The store's own taxonomy: the default dataset's, the same as the embedded one.
+        crosswalk: None,
         dry_run: false,
     }
 }
@@ -258,6 +259,120 @@ fn acaps_phase_out_ends_the_latest_earlier_introduction_or_is_kept_alone() {
             ("DATE_IMPLEMENTED is blank", 1),
         ])
     );
+}
+
+/// Adds `acaps` types to one of the store's measure categories, as an editor's import of an
+/// amended `taxonomy/measure_categories.jsonl` would.
+fn add_acaps_types(store: &Store, category: MeasureCategory, types: &[&str]) {
+    let mut info = store.measure_category(category).unwrap().unwrap().record;
+    info.acaps.extend(types.iter().map(|t| t.to_string()));
+    store
+        .apply(
+            vec![Change::put(Record::MeasureCategory(info))],
+            ApplyOptions::default(),
+        )
+        .unwrap();
+}
+
+#[test]
+fn the_crosswalk_is_the_one_the_store_holds_unless_a_file_is_given() {
+    let store = store();
+    // A curator maps the type the default crosswalk leaves out.
+    add_acaps_types(
+        &store,
+        MeasureCategory::Movement,
+        &["Humanitarian exemptions"],
+    );
+
+    let summary = run(&store, Format::Acaps, "acaps.csv");
+
+    assert_eq!(summary.crosswalk, "the store's taxonomy");
+    assert!(summary
+        .to_string()
+        .starts_with("crosswalk: the store's taxonomy\n"));
+    assert_eq!(
+        refused(&summary),
+        BTreeMap::from([("DATE_IMPLEMENTED is blank", 1)]),
+        "the row of the newly mapped type is imported"
+    );
+    assert_eq!(
+        measure(&store, "M-SVN-ACAPS-7").category,
+        MeasureCategory::Movement
+    );
+
+    // `--crosswalk FILE` (here the embedded default) wins over the store's.
+    let store = self::store();
+    add_acaps_types(
+        &store,
+        MeasureCategory::Movement,
+        &["Humanitarian exemptions"],
+    );
+    let given = MeasureImportOptions {
+        crosswalk: Some(Crosswalk::embedded()),
+        ..options(Format::Acaps)
+    };
+    let summary = import_measures(&store, &fixture("acaps.csv"), &given).unwrap();
+    assert_eq!(summary.crosswalk, "the file given");
+    assert_eq!(
+        refused(&summary)
+            .get("ACAPS measure \"Humanitarian exemptions\" is not in the crosswalk")
+            .copied(),
+        Some(1)
+    );
+    assert!(!has_measure(&store, "M-SVN-ACAPS-7"));
+}
+
+#[test]
+fn a_store_without_a_trackers_list_takes_the_embedded_one_and_says_so() {
+    let store = store();
+    // A store written before record format 3 holds no ACAPS lists.
+    for c in store.measure_categories().collect::<Vec<_>>() {
+        let mut info = c.unwrap().record;
+        info.acaps.clear();
+        store
+            .apply(
+                vec![Change::put(Record::MeasureCategory(info))],
+                ApplyOptions::default(),
+            )
+            .unwrap();
+    }
+
+    let summary = run(&store, Format::Acaps, "acaps.csv");
+
+    assert_eq!(
+        summary.crosswalk,
+        "the store's taxonomy; the embedded default's ACAPS list (the store holds none)"
+    );
+    assert_eq!(
+        measure(&store, "M-SVN-ACAPS-6").category,
+        MeasureCategory::Detention
+    );
+}
+
+#[test]
+fn a_store_taxonomy_listing_a_type_under_two_categories_is_refused_and_nothing_is_written() {
+    let store = store();
+    add_acaps_types(&store, MeasureCategory::Health, &["curfews"]);
+    let before = export_bytes(&store);
+
+    let err = import_measures(&store, &fixture("acaps.csv"), &options(Format::Acaps))
+        .expect_err("an ambiguous crosswalk is refused");
+
+    let MeasureImportError::StoredCrosswalk(problems) = &err else {
+        panic!("not the stored crosswalk's error: {err}");
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0]
+            .to_lowercase()
+            .contains("acaps: \"curfews\" is listed under both")
+            && problems[0].contains("HEALTH")
+            && problems[0].contains("MOVEMENT"),
+        "{}",
+        problems[0]
+    );
+    assert!(err.to_string().contains("--crosswalk FILE"), "{err}");
+    assert_eq!(export_bytes(&store), before);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::dataset::import::Problem;
-use crate::model::MeasureCategory;
+use crate::model::{MeasureCategory, MeasureCategoryInfo};
 
 /// The crosswalk of the default dataset, the one `import-measures` uses unless given another.
 pub const DEFAULT_JSONL: &str =
@@ -76,19 +76,13 @@ impl Crosswalk {
                     continue;
                 }
             };
-            for (tracker, names, map) in [
-                ("oxcgrt", &parsed.oxcgrt, &mut c.oxcgrt),
-                ("coronanet", &parsed.coronanet, &mut c.coronanet),
-                ("acaps", &parsed.acaps, &mut c.acaps),
-            ] {
-                for name in names {
-                    if let Some(other) = map.insert(key(name), parsed.code) {
-                        problem(format!(
-                            "{tracker}: {name:?} is listed under both {other} and {}",
-                            parsed.code
-                        ));
-                    }
-                }
+            for reason in c.add(
+                parsed.code,
+                &parsed.oxcgrt,
+                &parsed.coronanet,
+                &parsed.acaps,
+            ) {
+                problem(reason);
             }
         }
         if problems.is_empty() {
@@ -96,6 +90,63 @@ impl Crosswalk {
         } else {
             Err(problems)
         }
+    }
+
+    /// The crosswalk a store holds: the lists of its measure categories, as an `import` of a
+    /// taxonomy left them. A tracker none of the store's categories lists anything for (a
+    /// store written before record format 3 holds no CoronaNet or ACAPS lists) takes the
+    /// embedded default's list instead, and says so in the second value. A tracker type
+    /// listed under two categories is an error naming both.
+    pub fn of_store(
+        categories: &[MeasureCategoryInfo],
+    ) -> Result<(Crosswalk, Vec<&'static str>), Vec<String>> {
+        let mut c = Crosswalk::default();
+        let mut problems = vec![];
+        for cat in categories {
+            problems.extend(c.add(cat.code, &cat.oxcgrt, &cat.coronanet, &cat.acaps));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let embedded = Crosswalk::embedded();
+        let mut defaulted = vec![];
+        for (tracker, mine, theirs) in [
+            ("OxCGRT", &mut c.oxcgrt, embedded.oxcgrt),
+            ("CoronaNet", &mut c.coronanet, embedded.coronanet),
+            ("ACAPS", &mut c.acaps, embedded.acaps),
+        ] {
+            if mine.is_empty() {
+                *mine = theirs;
+                defaulted.push(tracker);
+            }
+        }
+        Ok((c, defaulted))
+    }
+
+    /// Adds one category's lists; a type already under another category is a problem.
+    fn add(
+        &mut self,
+        code: MeasureCategory,
+        oxcgrt: &[String],
+        coronanet: &[String],
+        acaps: &[String],
+    ) -> Vec<String> {
+        let mut problems = vec![];
+        for (tracker, names, map) in [
+            ("oxcgrt", oxcgrt, &mut self.oxcgrt),
+            ("coronanet", coronanet, &mut self.coronanet),
+            ("acaps", acaps, &mut self.acaps),
+        ] {
+            for name in names {
+                match map.insert(key(name), code) {
+                    Some(other) if other != code => problems.push(format!(
+                        "{tracker}: {name:?} is listed under both {other} and {code}"
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        problems
     }
 
     /// An OxCGRT indicator (`C1`); a newer release's split codes (`C1M`, `C1NV`) fall back

@@ -22,7 +22,8 @@
 //!   indicator and spell start), so importing the same file twice changes nothing and a
 //!   newer release of the file updates the measures it already created.
 //! - **The category comes from the crosswalk** of `taxonomy/measure_categories.jsonl`
-//!   ([`Crosswalk`]); themes are the category's themes plus `covid-19`, SDGs follow from the
+//!   ([`Crosswalk`]): the one the store's taxonomy holds ([`Crosswalk::of_store`]), or a file
+//!   given instead; themes are the category's themes plus `covid-19`, SDGs follow from the
 //!   themes, as for the measures of the default dataset.
 //! - **One write**: the measures go through [`Store::apply`], the store's one write path, as
 //!   one atomic change set.
@@ -84,7 +85,9 @@ pub struct MeasureImportOptions {
     pub format: Format,
     /// Only rows of these countries (`--country`); the others are counted as skipped.
     pub countries: Option<BTreeSet<CountryCode>>,
-    pub crosswalk: Crosswalk,
+    /// The crosswalk of tracker types to categories (`--crosswalk FILE`); `None`: the one
+    /// the store's taxonomy holds ([`Crosswalk::of_store`]).
+    pub crosswalk: Option<Crosswalk>,
     /// Check everything and count what would change, but write nothing.
     pub dry_run: bool,
 }
@@ -98,6 +101,9 @@ pub enum MeasureImportError {
     },
     #[error("{}", format_listed("malformed row(s); nothing was imported", .0))]
     Malformed(Vec<Problem>),
+    /// The store's own taxonomy lists a tracker type under two categories.
+    #[error("the store's measure categories are not a crosswalk (give one with --crosswalk FILE):{}", .0.iter().map(|p| format!("\n{p}")).collect::<String>())]
+    StoredCrosswalk(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -132,6 +138,8 @@ pub struct MeasureImportSummary {
     pub refused: BTreeMap<String, usize>,
     /// The first [`MAX_LISTED`] refused rows, as `file:line: reason`.
     pub refused_rows: Vec<Problem>,
+    /// Where the crosswalk came from: "the store's taxonomy", or the file given.
+    pub crosswalk: String,
 }
 
 impl MeasureImportSummary {
@@ -142,6 +150,9 @@ impl MeasureImportSummary {
 
 impl std::fmt::Display for MeasureImportSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.crosswalk.is_empty() {
+            writeln!(f, "crosswalk: {}", self.crosswalk)?;
+        }
         let rows = [
             ("rows read", self.rows_read),
             ("rows skipped (--country)", self.skipped),
@@ -555,13 +566,38 @@ pub fn import_measures(
     options: &MeasureImportOptions,
 ) -> Result<MeasureImportSummary, MeasureImportError> {
     let reference = Reference::load(store)?;
+    let (crosswalk, from) = match &options.crosswalk {
+        Some(given) => (
+            std::borrow::Cow::Borrowed(given),
+            "the file given".to_owned(),
+        ),
+        None => {
+            let categories = store
+                .measure_categories()
+                .map(|c| c.map(|v| v.record))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (c, defaulted) =
+                Crosswalk::of_store(&categories).map_err(MeasureImportError::StoredCrosswalk)?;
+            let from = match defaulted.as_slice() {
+                [] => "the store's taxonomy".to_owned(),
+                lists => format!(
+                    "the store's taxonomy; the embedded default's {} list (the store holds none)",
+                    lists.join(", ")
+                ),
+            };
+            (std::borrow::Cow::Owned(c), from)
+        }
+    };
     let mut csv = CsvFile::open(path)?;
     let mut run = Run {
         file: path.display().to_string(),
-        crosswalk: &options.crosswalk,
+        crosswalk: &crosswalk,
         reference: &reference,
         countries: options.countries.as_ref(),
-        summary: MeasureImportSummary::default(),
+        summary: MeasureImportSummary {
+            crosswalk: from,
+            ..MeasureImportSummary::default()
+        },
         malformed: vec![],
     };
     let drafts = match options.format {
