@@ -52,6 +52,8 @@ pub struct Metrics {
     codes: Labels,
     generation: IntGauge,
     writes: IntCounter,
+    races_lost: IntCounter,
+    turns: IntCounter,
     lagged: IntCounter,
     store_bytes: IntGauge,
     subscribers: IntGauge,
@@ -123,6 +125,14 @@ impl Metrics {
             writes: counter(
                 "writes_committed_total",
                 "Writes committed (that changed the store) since the server started.",
+            ),
+            races_lost: counter(
+                "write_races_lost_total",
+                "Writes of this server planned again because another server wrote first (replicated stores).",
+            ),
+            turns: counter(
+                "write_turns_total",
+                "Turns this server's writers took after a lost race, to write in order with the other servers (replicated stores).",
             ),
             store_bytes: gauge("store_size_bytes", "Size of the store on disk."),
             subscribers: gauge(
@@ -217,6 +227,9 @@ impl Metrics {
             &self.writes,
             generation.saturating_sub(self.first_generation),
         );
+        let contention = self.live.store().write_contention();
+        catch_up(&self.races_lost, contention.races_lost);
+        catch_up(&self.turns, contention.turns_taken);
         match self.live.store().size_on_disk() {
             Ok(n) => self.store_bytes.set(n as i64),
             Err(e) => tracing::warn!(error = %e, "store size unavailable"),

@@ -114,6 +114,14 @@ impl From<sled::Error> for CommitError {
     }
 }
 
+/// A writer's turn on a replicated store (see [`super::etcd`]): held while it writes, and
+/// handed back when dropped.
+#[cfg_attr(not(feature = "etcd"), allow(dead_code))]
+pub(super) struct Turn {
+    #[cfg(feature = "etcd")]
+    _held: super::etcd::WriteTurn,
+}
+
 /// The engine a store runs on.
 pub(super) enum Engine {
     Sled(SledEngine),
@@ -160,6 +168,25 @@ impl Engine {
             .map(|t| db.open_tree(t.name()))
             .collect::<sled::Result<Vec<_>>>()?;
         Ok(Engine::Sled(SledEngine { db, trees }))
+    }
+
+    /// Waits for this process's turn to write, on an engine shared by several processes;
+    /// `None` on sled (one process owns it), or when the turn was not granted in time.
+    pub fn write_turn(&self) -> Option<Turn> {
+        match self {
+            Engine::Sled(_) => None,
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.write_turn().map(|held| Turn { _held: held }),
+        }
+    }
+
+    /// A writer's view: whether some writer held or waited for a turn when it was read.
+    pub fn turns_asked(&self) -> bool {
+        match self {
+            Engine::Sled(_) => false,
+            #[cfg(feature = "etcd")]
+            Engine::Etcd(e) => e.turns_asked(),
+        }
     }
 
     /// Whether a large write is waiting to be rolled back (between a crash and the next open).

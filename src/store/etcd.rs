@@ -25,6 +25,21 @@
 //! the writer says the outcome is unknown ([`StoreError::Unavailable`]) when etcd does not
 //! answer within [`PATIENCE`]. A fence key stays behind each process that wrote (a few bytes).
 //!
+//! # Turns
+//! Every write bumps the store's `revision` key, so any two writes from different servers
+//! conflict, and the one that loses plans again. Servers writing back to back would otherwise
+//! race again and again, and a writer could lose many times in a row. A server that lost a race
+//! therefore takes a *turn* before it plans again, and for every write it makes for a moment
+//! after: etcd's lock service on `P/turn`, held under a lease of this process, granted in the
+//! order asked for. A writer whose view shows someone holding or waiting for a turn (the
+//! view's read counts the queue under `P/turn/`) waits for its own turn too. A server keeps
+//! its turn for the writes queued behind the one that took it (up to a few), then hands it on.
+//!
+//! The turn only orders writers; what keeps writes correct is still the transaction's
+//! compare. A turn etcd does not grant within [`TURN_PATIENCE`] (most likely held by a process
+//! that died, until its lease runs out) means that write, and this process's writes for the
+//! lease's time-to-live, race as before; so does a turn lost with its lease.
+//!
 //! A write set larger than one transaction may be (etcd's `--max-txn-ops`, default 128, and
 //! `--max-request-bytes`, default 1.5 MiB) is written as a new generation: the current one
 //! copied, with the write set applied, under a new prefix in many small transactions, then
@@ -44,8 +59,8 @@ use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
 use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, SortOrder, SortTarget, Txn,
-    TxnOp, WatchOptions,
+    Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, LockOptions, SortOrder,
+    SortTarget, Txn, TxnOp, WatchOptions,
 };
 use futures_util::StreamExt;
 
@@ -67,6 +82,12 @@ const COPY_IN_FLIGHT: usize = 16;
 /// How long a write keeps trying while etcd does not answer (no leader, a member down, a
 /// lost answer) before it gives up with [`StoreError::Unavailable`].
 pub(super) const PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// How long a writer waits for its turn ([`EtcdEngine::write_turn`]) before it writes without.
+const TURN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+/// The time-to-live of the lease a process's turns are held under: a process that dies
+/// holding the turn holds it at most this long.
+const TURN_LEASE_SECONDS: i64 = 6;
 
 /// Where a store lives in etcd: the cluster's endpoints and the store's key prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +147,50 @@ struct Shared {
     fence: Mutex<Fence>,
     /// Tests only: the next transaction's answer is lost (after it was sent, or before).
     lose_next: Mutex<Option<LoseAnswer>>,
+    /// The lease this process's turns are held under, kept alive by a task of the runtime
+    /// (0: none granted yet, or lost; the next turn asks for a new one).
+    lease: Arc<std::sync::atomic::AtomicI64>,
+    /// The hand-back of the last turn, still on its way: the next turn waits for it, since a
+    /// lock asked for under the same lease before it lands would be granted at once (etcd
+    /// takes it as the same acquisition), and then handed back under the new turn.
+    handing_back: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// After a turn that did not come (its holder died, and its lease has not run out yet):
+    /// until when this process writes without asking for turns.
+    no_turns_until: Mutex<Option<std::time::Instant>>,
+}
+
+/// A writer's turn on the store (see the module documentation); handed back on drop.
+pub struct WriteTurn {
+    shared: Arc<Shared>,
+    key: Vec<u8>,
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        // Handed back in the background: the write's answer does not wait for it. Should
+        // etcd not take it, the lease's end hands it back.
+        let mut lock = self.shared.client.lock_client();
+        let key = std::mem::take(&mut self.key);
+        if let Some(rt) = self.shared.runtime.as_ref() {
+            let handing = rt.spawn(async move {
+                for attempt in 1..=3u64 {
+                    match lock.unlock(key.clone()).await {
+                        Ok(_) => return,
+                        Err(e) => {
+                            tracing::debug!(error = %e, attempt, "handing a write turn back");
+                            tokio::time::sleep(std::time::Duration::from_millis(20 * attempt))
+                                .await;
+                        }
+                    }
+                }
+            });
+            *self
+                .shared
+                .handing_back
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(handing);
+        }
+    }
 }
 
 /// A writer's fence (see the module documentation).
@@ -193,6 +258,8 @@ pub struct EtcdEngine {
     /// A whole generation read into memory at one revision, for planning a large write
     /// without a round trip per key ([`EtcdEngine::bulk`]); writes still go to etcd.
     local: Option<Arc<Local>>,
+    /// A writer's view: whether another writer held or waited for a turn when it was read.
+    turns_asked: bool,
 }
 
 /// Every tree of one generation, as etcd held it at one revision.
@@ -275,6 +342,23 @@ async fn get_retrying(
                 waits += 1;
                 tokio::time::sleep(std::time::Duration::from_micros(500)).await;
             }
+            Err(e) if attempt < ATTEMPTS && read_again(&e) => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+            }
+            r => return r,
+        }
+    }
+}
+
+/// A transaction of reads only, sent again like a read ([`get_retrying`]).
+async fn read_txn_retrying(
+    mut kv: etcd_client::KvClient,
+    txn: Txn,
+) -> std::result::Result<etcd_client::TxnResponse, etcd_client::Error> {
+    let mut attempt = 0;
+    loop {
+        match kv.txn(txn.clone()).await {
             Err(e) if attempt < ATTEMPTS && read_again(&e) => {
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
@@ -378,6 +462,42 @@ impl Shared {
                 }),
             },
         }
+    }
+
+    /// The lease of this process's turns: the one held, or a new one, then kept alive every
+    /// third of its time-to-live until etcd stops answering for it.
+    fn lease(&self) -> Result<i64> {
+        use std::sync::atomic::Ordering;
+        let held = self.lease.load(Ordering::Acquire);
+        if held != 0 {
+            return Ok(held);
+        }
+        let mut leases = self.client.lease_client();
+        let slot = self.lease.clone();
+        self.run(async move {
+            let id = leases.grant(TURN_LEASE_SECONDS, None).await?.id();
+            let (mut keeper, mut answers) = leases.keep_alive(id).await?;
+            slot.store(id, Ordering::Release);
+            tokio::spawn(async move {
+                let every = std::time::Duration::from_secs(TURN_LEASE_SECONDS as u64) / 3;
+                loop {
+                    tokio::time::sleep(every).await;
+                    let kept = keeper.keep_alive().await.is_ok()
+                        && matches!(answers.message().await, Ok(Some(a)) if a.ttl() > 0);
+                    if !kept {
+                        tracing::debug!(lease = id, "the write turns' lease ended");
+                        let _ = slot.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire);
+                        return;
+                    }
+                }
+            });
+            Ok(id)
+        })
+    }
+
+    /// `P/turn`: etcd's lock service keeps the turn's queue under `P/turn/`.
+    fn turn_name(&self) -> Vec<u8> {
+        [&self.root[..], b"turn"].concat()
     }
 
     fn current(&self) -> u64 {
@@ -590,6 +710,9 @@ impl EtcdEngine {
             generation: Mutex::new(0),
             fence: Mutex::new(Fence::new(format!("{}/", url.prefix).as_bytes())),
             lose_next: Mutex::new(None),
+            lease: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            handing_back: Mutex::new(None),
+            no_turns_until: Mutex::new(None),
         });
         let generation = match shared.read_generation()?.0 {
             Some(g) => g,
@@ -618,6 +741,7 @@ impl EtcdEngine {
             pinned: None,
             read_only: false,
             local: None,
+            turns_asked: false,
         })
     }
 
@@ -633,6 +757,7 @@ impl EtcdEngine {
                 pinned: Some((revision, generation)),
                 read_only: true,
                 local: None,
+                turns_asked: false,
             },
             revision,
         ))
@@ -644,14 +769,45 @@ impl EtcdEngine {
     /// (the store's `revision` key among it): a write planned on a view that went stale
     /// meanwhile is refused, and planned again.
     pub fn writer_view(&self) -> Result<EtcdEngine> {
-        let (generation, revision) = self.shared.read_generation()?;
-        let generation = generation.unwrap_or_else(|| self.shared.current());
+        // The generation and whether anyone holds or waits for a turn, in one linearizable
+        // read (a transaction of two reads).
+        let turns = self.shared.turn_name();
+        let txn = Txn::new().and_then([
+            TxnOp::get(self.shared.pointer(), None),
+            TxnOp::get(
+                [&turns[..], b"/"].concat(),
+                Some(GetOptions::new().with_prefix().with_count_only()),
+            ),
+        ]);
+        let resp = self
+            .shared
+            .run(read_txn_retrying(self.shared.client.kv_client(), txn))?;
+        let revision = resp.header().map_or(0, |h| h.revision());
+        let mut gets = resp.op_responses().into_iter().filter_map(|r| match r {
+            etcd_client::TxnOpResponse::Get(g) => Some(g),
+            _ => None,
+        });
+        let generation = match gets.next().as_ref().and_then(|g| g.kvs().first()) {
+            None => self.shared.current(),
+            Some(kv) => parse_generation(kv.value()).ok_or_else(|| StoreError::Corrupt {
+                tree: "etcd",
+                reason: format!("generation pointer {:?}", kv.value()),
+            })?,
+        };
+        let turns_asked = gets.next().is_some_and(|g| g.count() > 0);
         Ok(EtcdEngine {
             shared: self.shared.clone(),
             pinned: Some((revision, generation)),
             read_only: false,
             local: None,
+            turns_asked,
         })
+    }
+
+    /// A writer's view: whether a writer (of any process, this one's included) held or
+    /// waited for a turn when the view was read.
+    pub fn turns_asked(&self) -> bool {
+        self.turns_asked
     }
 
     fn generation(&self) -> u64 {
@@ -691,6 +847,7 @@ impl EtcdEngine {
             pinned: self.pinned,
             read_only: self.read_only,
             local: Some(Arc::new(Local { generation, trees })),
+            turns_asked: false,
         })
     }
 
@@ -835,6 +992,85 @@ impl EtcdEngine {
 
     /// Tests only: loses the answer of this process's next transaction.
     #[doc(hidden)]
+    /// Waits for this process's turn to write (see the module documentation): `None` when
+    /// etcd does not grant it within [`TURN_PATIENCE`] or cannot be asked, and the write then
+    /// races the others as it would without one.
+    pub fn write_turn(&self) -> Option<WriteTurn> {
+        let now = std::time::Instant::now();
+        let mut off = self
+            .shared
+            .no_turns_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match *off {
+            Some(until) if now < until => return None,
+            _ => *off = None,
+        }
+        drop(off);
+        let turn = self.ask_for_turn();
+        if turn.is_none() {
+            // A turn that does not come is most likely held by a process that died: its
+            // lease hands it back within its time-to-live; until then, write without turns
+            // instead of waiting again on every write.
+            *self
+                .shared
+                .no_turns_until
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(
+                std::time::Instant::now()
+                    + std::time::Duration::from_secs(TURN_LEASE_SECONDS as u64),
+            );
+        }
+        turn
+    }
+
+    fn ask_for_turn(&self) -> Option<WriteTurn> {
+        let lease = match self.shared.lease() {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!(error = %e, "no lease for a write turn; writing without one");
+                return None;
+            }
+        };
+        let name = self.shared.turn_name();
+        let mut lock = self.shared.client.lock_client();
+        let handing_back = self
+            .shared
+            .handing_back
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let granted = self.shared.run(async move {
+            if let Some(h) = handing_back {
+                let _ = h.await;
+            }
+            let asked = lock.lock(name, Some(LockOptions::new().with_lease(lease)));
+            match tokio::time::timeout(TURN_PATIENCE, asked).await {
+                Ok(answer) => answer.map(|a| Some(a.key().to_vec())),
+                // Dropping the request withdraws it: etcd removes its place in the queue.
+                Err(_) => Ok(None),
+            }
+        });
+        match granted {
+            Ok(Some(key)) => Some(WriteTurn {
+                shared: self.shared.clone(),
+                key,
+            }),
+            Ok(None) => {
+                tracing::debug!("no write turn within {TURN_PATIENCE:?}; writing without one");
+                None
+            }
+            Err(e) => {
+                // The lease may be gone: the next turn asks for a new one.
+                self.shared
+                    .lease
+                    .store(0, std::sync::atomic::Ordering::Release);
+                tracing::warn!(error = %e, "no write turn; writing without one");
+                None
+            }
+        }
+    }
+
     pub fn lose_next_answer(&self, how: LoseAnswer) {
         *self
             .shared
@@ -985,6 +1221,7 @@ impl EtcdEngine {
             pinned: Some((revision, old)),
             read_only: true,
             local: None,
+            turns_asked: false,
         };
         let mut batches: Vec<Vec<TxnOp>> = vec![];
         let mut batch: Vec<TxnOp> = vec![];

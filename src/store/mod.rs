@@ -227,7 +227,49 @@ pub(crate) const FORMAT_KEY: &[u8] = b"format";
 pub struct Store {
     engine: Engine,
     path: PathBuf,
-    writer: Mutex<()>,
+    writer: Writer,
+}
+
+/// The store's writer lock, and what its writers hand on to each other (see [`Store::apply`]).
+struct Writer {
+    lock: Mutex<()>,
+    /// Whether writes on a replicated store take turns after a lost race (on, unless
+    /// `RECOVER_BETTER_NO_WRITE_TURNS` is set: for measuring what turns do).
+    turns: bool,
+    /// Races lost to another process's write, and turns taken, since the store was opened.
+    races_lost: std::sync::atomic::AtomicU64,
+    turns_taken: std::sync::atomic::AtomicU64,
+    /// Writers waiting for `lock`.
+    waiting: std::sync::atomic::AtomicUsize,
+    /// On a replicated store: a turn the last writer kept for the next one, and how many
+    /// writes it has served.
+    turn: Mutex<Option<(engine::Turn, u32)>>,
+    /// When a write of this process last lost a race to another process's.
+    lost: Mutex<Option<std::time::Instant>>,
+}
+
+impl Default for Writer {
+    fn default() -> Writer {
+        Writer {
+            lock: Mutex::default(),
+            turns: std::env::var_os("RECOVER_BETTER_NO_WRITE_TURNS").is_none(),
+            races_lost: Default::default(),
+            turns_taken: Default::default(),
+            waiting: Default::default(),
+            turn: Mutex::default(),
+            lost: Mutex::default(),
+        }
+    }
+}
+
+/// How this process's writes fared against other processes' on a replicated store, since it
+/// was opened (all zero on sled).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteContention {
+    /// Plans that had to be made again because another process wrote first.
+    pub races_lost: u64,
+    /// Turns taken (see [`Store::apply`]).
+    pub turns_taken: u64,
 }
 
 impl Store {
@@ -281,6 +323,15 @@ impl Store {
         Self::on(Engine::temporary_sled()?, PathBuf::from("(temporary)"))
     }
 
+    /// How this process's writes fared against other processes' (for `/metrics`).
+    pub fn write_contention(&self) -> WriteContention {
+        use std::sync::atomic::Ordering;
+        WriteContention {
+            races_lost: self.writer.races_lost.load(Ordering::Relaxed),
+            turns_taken: self.writer.turns_taken.load(Ordering::Relaxed),
+        }
+    }
+
     /// Whether several servers may share this store (each then follows its [`Feed`]).
     pub fn is_replicated(&self) -> bool {
         !matches!(self.engine, Engine::Sled(_))
@@ -320,7 +371,7 @@ impl Store {
                     Store {
                         engine: Engine::Etcd(view),
                         path: self.path.clone(),
-                        writer: Mutex::new(()),
+                        writer: Writer::default(),
                     },
                     FollowPoint {
                         revision,
@@ -354,7 +405,7 @@ impl Store {
         Ok(self.engine.bulk()?.map(|engine| Store {
             engine,
             path: self.path.clone(),
-            writer: Mutex::new(()),
+            writer: Writer::default(),
         }))
     }
 
@@ -364,7 +415,7 @@ impl Store {
         Ok(self.engine.writer_view()?.map(|engine| Store {
             engine,
             path: self.path.clone(),
-            writer: Mutex::new(()),
+            writer: Writer::default(),
         }))
     }
 
@@ -413,7 +464,7 @@ impl Store {
         Ok(Store {
             engine,
             path,
-            writer: Mutex::new(()),
+            writer: Writer::default(),
         })
     }
 

@@ -378,9 +378,64 @@ impl Store {
     /// Later changes see earlier ones (a dataset's recommendations may refer to the sessions
     /// just before them). On any invalid change nothing is written and every problem is
     /// returned in [`StoreError::Rejected`].
+    ///
+    /// On a replicated store a write that lost a race to another server's plans again. For
+    /// [`TURNS_AFTER_A_LOSS`] after such a loss, this process's writes take turns with the
+    /// other servers' (see `etcd`), and so does a write that finds another writer holding
+    /// or waiting for a turn; a writer keeps its turn for the writers queued behind it, up
+    /// to [`TURN_WRITES`] writes, then hands it on.
     pub fn apply(&self, changes: Vec<Change>, options: ApplyOptions<'_>) -> Result<ApplyReport> {
+        use std::sync::atomic::Ordering;
+        let w = &self.writer;
+        w.waiting.fetch_add(1, Ordering::SeqCst);
         // A poisoned lock only means another writer panicked; its transaction never committed.
-        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = w.lock.lock().unwrap_or_else(|p| p.into_inner());
+        w.waiting.fetch_sub(1, Ordering::SeqCst);
+        // On a replicated store that other servers write to at the same moment: this process's
+        // turn (see `etcd`), kept for this write by the one before it, or taken now.
+        let mut turn = w.turn.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if turn.is_none() && self.lost_a_race_lately() {
+            turn = self.take_turn();
+        }
+        let result = self.apply_planned(&changes, &options, &mut turn);
+        // The turn is kept for a writer queued behind this one, for a few writes; otherwise
+        // it is handed back, so the other servers' writers get theirs in order.
+        if let Some((t, served)) = turn {
+            if served + 1 < TURN_WRITES && w.waiting.load(Ordering::SeqCst) > 0 {
+                *w.turn.lock().unwrap_or_else(|p| p.into_inner()) = Some((t, served + 1));
+            }
+        }
+        drop(guard);
+        result
+    }
+
+    /// Whether a write of this process lost a race to another's within [`TURNS_AFTER_A_LOSS`].
+    fn lost_a_race_lately(&self) -> bool {
+        self.writer
+            .lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < TURNS_AFTER_A_LOSS)
+    }
+
+    /// This process's turn to write, when the engine is shared and turns are on.
+    fn take_turn(&self) -> Option<(super::engine::Turn, u32)> {
+        if !self.writer.turns {
+            return None;
+        }
+        let turn = self.engine.write_turn()?;
+        self.writer
+            .turns_taken
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some((turn, 0))
+    }
+
+    fn apply_planned(
+        &self,
+        changes: &[Change],
+        options: &ApplyOptions<'_>,
+        turn: &mut Option<(super::engine::Turn, u32)>,
+    ) -> Result<ApplyReport> {
         let mut attempt = 1;
         let started = std::time::Instant::now();
         loop {
@@ -391,8 +446,16 @@ impl Store {
                 true => self.bulk_view()?,
                 false => self.writer_view()?,
             };
+            // Other writers take turns: this one waits for its own, then plans on what the
+            // store holds once it has it.
+            if turn.is_none() && view.as_ref().is_some_and(|v| v.engine.turns_asked()) {
+                *turn = self.take_turn();
+                if turn.is_some() {
+                    continue;
+                }
+            }
             let planner = view.as_ref().unwrap_or(self);
-            match planner.plan_and_commit(&changes, &options)? {
+            match planner.plan_and_commit(changes, options)? {
                 Ok(report) => {
                     if options.durable {
                         self.flush()?;
@@ -410,13 +473,23 @@ impl Store {
                         attempt,
                         "write raced another; planning again"
                     );
-                    // Servers writing back to back on a replicated store: a writer that keeps
-                    // losing steps aside for a moment instead of racing again at once.
-                    if attempt >= 3 && self.is_replicated() {
-                        let ms = 2u64 << attempt.min(5);
-                        std::thread::sleep(std::time::Duration::from_millis(
-                            rand::random::<u64>() % ms,
-                        ));
+                    if self.is_replicated() {
+                        *self.writer.lost.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(std::time::Instant::now());
+                        self.writer
+                            .races_lost
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if turn.is_none() {
+                            *turn = self.take_turn();
+                        }
+                        // Without a turn, a writer that keeps losing steps aside for a moment
+                        // instead of racing again at once.
+                        if turn.is_none() && attempt >= 3 {
+                            let ms = 2u64 << attempt.min(5);
+                            std::thread::sleep(std::time::Duration::from_millis(
+                                rand::random::<u64>() % ms,
+                            ));
+                        }
                     }
                     attempt += 1;
                 }
@@ -481,6 +554,12 @@ impl Store {
 /// Writes of at least this many changes are planned against a bulk read of the store
 /// ([`super::engine::Engine::bulk`]) when its engine is remote.
 const BULK_CHANGES: usize = 256;
+
+/// On a replicated store: how many writes of one process one turn serves, at most, when
+/// writers are queued behind each other (see [`Store::apply`]).
+const TURN_WRITES: u32 = 8;
+/// On a replicated store: how long after a lost race this process's writes take turns.
+const TURNS_AFTER_A_LOSS: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How many times a write is planned again after losing a race to another writer.
 const MAX_ATTEMPTS: u32 = 16;
