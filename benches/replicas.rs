@@ -5,7 +5,8 @@
 //! - reads (Q1, Q3, Q5 of `load.sh`) at concurrency 16 from an etcd-backed and a sled-backed
 //!   server (the same in-memory read path: expect the same);
 //! - `linkRecommendation` at concurrency 16 through the sled server, through one etcd-backed
-//!   server, and through two;
+//!   server, and through two, with and without turns (two more servers on the same store with
+//!   `RECOVER_BETTER_NO_WRITE_TURNS=1`), with the races lost and turns taken;
 //! - the delay from a write acknowledged by server A to the same write read through B.
 //!
 //! `cargo bench --features etcd --bench replicas` (needs Debian's etcd-server).
@@ -47,9 +48,14 @@ struct Server {
 
 impl Server {
     fn start(location: &str) -> Server {
+        Server::start_with(location, &[])
+    }
+
+    fn start_with(location: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
             .args(["--store", location, "serve", "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -120,6 +126,27 @@ async fn post(http: &reqwest::Client, address: &str, token: Option<&str>, body: 
         req = req.bearer_auth(t);
     }
     req.send().await.unwrap().json().await.unwrap()
+}
+
+/// The races a server's writes lost and the turns they took, from its `/metrics`.
+async fn contention(http: &reqwest::Client, address: &str) -> (u64, u64) {
+    let text = http
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (
+        value("recover_better_write_races_lost_total "),
+        value("recover_better_write_turns_total "),
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -239,9 +266,13 @@ async fn main() {
     let s = Server::start(&sled);
     let a = Server::start(&url);
     let b = Server::start(&url);
+    // Two more on the same store, without turns, to compare in the same run.
+    let no_turns = [("RECOVER_BETTER_NO_WRITE_TURNS", "1")];
+    let c = Server::start_with(&url, &no_turns);
+    let d = Server::start_with(&url, &no_turns);
     // Each server assesses every recommendation in the background once it has started: wait
-    // until all three are idle, so the figures measure requests, not that start-up work.
-    for server in [&s, &a, &b] {
+    // until all of them are idle, so the figures measure requests, not that start-up work.
+    for server in [&s, &a, &b, &c, &d] {
         wait_idle(server.child.id());
     }
     let (recs, measures, country) = refs(&a.address).await;
@@ -271,23 +302,37 @@ async fn main() {
         }
     }
 
-    println!("\n| linkRecommendation, 16 clients, 8 s | servers | acknowledged/s | p50 ms | p99 ms | errors |\n|---|---|---:|---:|---:|---:|");
+    println!("\n| linkRecommendation, 16 clients, 8 s | servers | acknowledged/s | p50 ms | p99 ms | max ms | errors | races lost | turns |\n|---|---|---:|---:|---:|---:|---:|---:|---:|");
     let link = "mutation($r: String!, $m: String!, $n: String) { linkRecommendation(input: { recommendation: $r, measure: $m, relation: RELATED, note: $n }) { link { version } } }";
-    let targets: [(&str, Vec<String>, &str); 3] = [
+    let two = vec![a.address.clone(), b.address.clone()];
+    let two_without = vec![c.address.clone(), d.address.clone()];
+    // The two-server rows alternate with and without turns, twice, so that the machine's
+    // drift over the run shows.
+    let targets: [(&str, Vec<String>, &str); 6] = [
         ("sled, one server", vec![s.address.clone()], &sled_token),
         ("etcd, one server", vec![a.address.clone()], &etcd_token),
+        ("etcd, two servers", two.clone(), &etcd_token),
         (
-            "etcd, two servers",
-            vec![a.address.clone(), b.address.clone()],
+            "etcd, two servers, no turns",
+            two_without.clone(),
             &etcd_token,
         ),
+        ("etcd, two servers", two, &etcd_token),
+        ("etcd, two servers, no turns", two_without, &etcd_token),
     ];
     // Every request links a pair never linked before (pair k of recommendations × measures),
-    // so none is refused: the rounds on the etcd store take disjoint ranges of pairs.
-    let offsets = [0usize, 0, 13_000];
+    // so none is refused: the rounds on the etcd store take disjoint ranges of pairs (about
+    // 1,000 writes a round at most; the visibility probe below starts at pair 30,000).
+    let offsets = [0usize, 0, 4_000, 8_000, 12_000, 16_000];
+    let http = reqwest::Client::new();
     for (round, (name, addresses, token)) in targets.iter().enumerate() {
         let (recs, measures) = (recs.clone(), measures.clone());
         let offset = offsets[round];
+        let mut before = (0, 0);
+        for address in addresses {
+            let (l, t) = contention(&http, address).await;
+            before = (before.0 + l, before.1 + t);
+        }
         let (ok, failed, times, took) = drive(addresses, Some(token), 8, move |c, i| {
             let k = offset + i * CLIENTS + c;
             let r = &recs[k % recs.len()];
@@ -295,17 +340,24 @@ async fn main() {
             json!({ "query": link, "variables": { "r": r, "m": m, "n": format!("bench {round} {c} {i}") } })
         })
         .await;
+        let mut after = (0, 0);
+        for address in addresses {
+            let (l, t) = contention(&http, address).await;
+            after = (after.0 + l, after.1 + t);
+        }
         println!(
-            "| {name} | {} | {:.0} | {:.2} | {:.2} | {failed} |",
+            "| {name} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {failed} | {} | {} |",
             addresses.len(),
             ok as f64 / took.as_secs_f64(),
             percentile(&times, 0.5),
-            percentile(&times, 0.99)
+            percentile(&times, 0.99),
+            times.last().map_or(f64::NAN, |t| t.as_secs_f64() * 1e3),
+            after.0 - before.0,
+            after.1 - before.1
         );
     }
 
     // Visibility: a write acknowledged by A, then B read every millisecond until it shows it.
-    let http = reqwest::Client::new();
     let mut delays = vec![];
     let probe = "query($r: String!) { recommendation(ref: $r) { links { measure { ref } note } } }";
     for i in 0..200 {
