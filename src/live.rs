@@ -614,14 +614,7 @@ impl Live {
         }
         let (seq, report, next) = {
             let mut head = lock(&self.head);
-            let report = self.store.apply(
-                changes,
-                ApplyOptions {
-                    author: Some(author),
-                    report_changes: true,
-                    ..ApplyOptions::default()
-                },
-            )?;
+            let report = self.store.apply(changes, audited(author))?;
             if report.changes.is_empty() && report.history.is_empty() {
                 // Nothing to write; but what the caller is told may rest on another writer's
                 // commit that is not flushed yet: flush (and release it) before answering.
@@ -691,14 +684,7 @@ impl Live {
         changes: Vec<Change>,
         author: &str,
     ) -> Result<Committed> {
-        let report = self.store.apply(
-            changes,
-            ApplyOptions {
-                author: Some(author),
-                report_changes: true,
-                ..ApplyOptions::default()
-            },
-        )?;
+        let report = self.store.apply(changes, audited(author))?;
         let want = report.changes.revision;
         let applied = lock(&replica.applied);
         let (applied, waited) = replica
@@ -938,6 +924,16 @@ fn country_of(entry: &HistoryEntry, catalog: &Catalog) -> Option<CountryCode> {
         _ => return None,
     };
     catalog.measures.by_ref(measure).map(|m| m.record.country)
+}
+
+/// How a live write is applied: audited as `author`'s, reporting what changed (the
+/// snapshot follows it).
+fn audited(author: &str) -> ApplyOptions<'_> {
+    ApplyOptions {
+        author: Some(author),
+        report_changes: true,
+        ..ApplyOptions::default()
+    }
 }
 
 #[cfg(test)]
