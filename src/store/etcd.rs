@@ -23,7 +23,8 @@
 //! can never apply, and the write is sent again; if the fence had already moved, the lost
 //! transaction was applied, and the write is done. Either way it is applied exactly once, or
 //! the writer says the outcome is unknown ([`StoreError::Unavailable`]) when etcd does not
-//! answer within [`PATIENCE`]. A fence key stays behind each process that wrote (a few bytes).
+//! answer within [`PATIENCE`]. A process removes its fence when it closes the store, unless a
+//! lost answer is still unsettled; one that dies leaves it behind (a few bytes).
 //!
 //! # Turns
 //! Every write bumps the store's `revision` key, so any two writes from different servers
@@ -394,11 +395,47 @@ fn parse_generation(v: &[u8]) -> Option<u64> {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
+        let Some(rt) = self.runtime.take() else {
+            return;
+        };
+        // What this process holds in etcd goes with it: its fence, unless a transaction's
+        // outcome is still to be settled (then the key must stay for whoever reads it), and
+        // the lease of its turns. Waited for briefly, never past [`CLOSE_PATIENCE`]: a
+        // process that cannot reach etcd leaves them (the lease runs out by itself).
+        let fence = self.fence.get_mut().unwrap_or_else(|p| p.into_inner());
+        let mut ops = vec![];
+        if fence.seq > 0 && !fence.pending {
+            let delete = Txn::new()
+                .when([fence.unchanged()])
+                .and_then([TxnOp::delete(fence.key.clone(), None)]);
+            let mut kv = self.client.kv_client();
+            ops.push(rt.spawn(async move {
+                let _ = kv.txn(delete).await;
+            }));
         }
+        let lease = self.lease.swap(0, std::sync::atomic::Ordering::AcqRel);
+        if lease != 0 {
+            let mut leases = self.client.lease_client();
+            ops.push(rt.spawn(async move {
+                let _ = leases.revoke(lease).await;
+            }));
+        }
+        if !ops.is_empty() {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            rt.spawn(async move {
+                for op in ops {
+                    let _ = op.await;
+                }
+                let _ = tx.send(());
+            });
+            let _ = rx.recv_timeout(CLOSE_PATIENCE);
+        }
+        rt.shutdown_background();
     }
 }
+
+/// How long a closing store waits for etcd to take back its fence and lease.
+const CLOSE_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Shared {
     fn rt(&self) -> &tokio::runtime::Runtime {

@@ -208,6 +208,62 @@ impl Cluster {
         Ok(())
     }
 
+    /// The keys under `prefix`, read through the first live node's JSON gateway.
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut end = prefix.as_bytes().to_vec();
+        *end.last_mut().expect("a prefix") += 1;
+        let answer = self.gateway(
+            "/v3/kv/range",
+            &serde_json::json!({
+                "key": b64.encode(prefix),
+                "range_end": b64.encode(&end),
+                "keys_only": true,
+            }),
+        );
+        answer["kvs"]
+            .as_array()
+            .map(|kvs| {
+                kvs.iter()
+                    .map(|kv| {
+                        let key = b64.decode(kv["key"].as_str().unwrap_or("")).unwrap();
+                        String::from_utf8_lossy(&key).into_owned()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// How many leases the cluster holds.
+    pub fn leases(&self) -> usize {
+        let answer = self.gateway("/v3/lease/leases", &serde_json::json!({}));
+        answer["leases"].as_array().map_or(0, Vec::len)
+    }
+
+    /// A POST to etcd's JSON gateway (HTTP/1.0, one request a connection).
+    fn gateway(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let node = self
+            .nodes
+            .iter()
+            .find(|n| n.child.is_some())
+            .expect("a live node");
+        let body = body.to_string();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", node.client)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let (_, json) = answer.split_once("\r\n\r\n").unwrap_or(("", ""));
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{path}: {e}: {answer}"))
+    }
+
     /// SIGKILL one node.
     pub fn kill(&mut self, i: usize) {
         if let Some(mut c) = self.nodes[i].child.take() {

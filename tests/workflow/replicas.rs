@@ -903,4 +903,16 @@ fn writers_of_two_servers_take_turns_after_a_lost_race_and_every_write_is_made_o
     );
     let report = check::check(&stores[0]).unwrap();
     assert!(report.is_clean(), "{:?}", report.violations);
+
+    // Closed, the stores take their fences and their turns' leases with them; so did the
+    // command-line processes that seeded the store.
+    assert_eq!(cluster.keys("rb/w/").len(), 2, "the two stores' fences");
+    assert!(
+        cluster.leases() >= 1,
+        "a store that took turns holds a lease"
+    );
+    drop(stores);
+    assert_eq!(cluster.keys("rb/w/"), Vec::<String>::new(), "fences left");
+    assert_eq!(cluster.keys("rb/turn/"), Vec::<String>::new(), "turns left");
+    assert_eq!(cluster.leases(), 0, "leases left");
 }
