@@ -352,33 +352,26 @@ async fn get_retrying(
     }
 }
 
-/// A transaction of reads only, sent again like a read ([`get_retrying`]).
-async fn read_txn_retrying(
-    mut kv: etcd_client::KvClient,
-    txn: Txn,
-) -> std::result::Result<etcd_client::TxnResponse, etcd_client::Error> {
-    let mut attempt = 0;
-    loop {
-        match kv.txn(txn.clone()).await {
-            Err(e) if attempt < ATTEMPTS && read_again(&e) => {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
-            }
-            r => return r,
-        }
-    }
-}
-
 /// A transaction is sent again only if it never reached etcd: one that may have been applied
 /// is the caller's to find out about (its preconditions make a repeat fail, not apply twice).
 async fn txn_retrying(
+    kv: etcd_client::KvClient,
+    txn: Txn,
+) -> std::result::Result<etcd_client::TxnResponse, etcd_client::Error> {
+    txn_sent_again(kv, txn, not_sent).await
+}
+
+/// A transaction sent again after the failures `again` accepts: [`not_sent`] for one that
+/// writes, [`read_again`] for one that only reads.
+async fn txn_sent_again(
     mut kv: etcd_client::KvClient,
     txn: Txn,
+    again: fn(&etcd_client::Error) -> bool,
 ) -> std::result::Result<etcd_client::TxnResponse, etcd_client::Error> {
     let mut attempt = 0;
     loop {
         match kv.txn(txn.clone()).await {
-            Err(e) if attempt < ATTEMPTS && not_sent(&e) => {
+            Err(e) if attempt < ATTEMPTS && again(&e) => {
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
             }
@@ -816,9 +809,11 @@ impl EtcdEngine {
                 Some(GetOptions::new().with_prefix().with_count_only()),
             ),
         ]);
-        let resp = self
-            .shared
-            .run(read_txn_retrying(self.shared.client.kv_client(), txn))?;
+        let resp = self.shared.run(txn_sent_again(
+            self.shared.client.kv_client(),
+            txn,
+            read_again,
+        ))?;
         let revision = resp.header().map_or(0, |h| h.revision());
         let mut gets = resp.op_responses().into_iter().filter_map(|r| match r {
             etcd_client::TxnOpResponse::Get(g) => Some(g),
