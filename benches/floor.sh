@@ -108,23 +108,9 @@ ETAG=$(curl -s -D - -o /dev/null "$GET_URL" | awk 'tolower($1)=="etag:" {print $
 [ -n "$ETAG" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG" "$GET_URL")" = 304 ] \
   || { echo "the GET of Q0 got no ETag or no 304: $ETAG"; exit 1; }
 
-cat >"$WORK/post.lua" <<'LUA'
-local f = io.open(os.getenv("BODY_FILE"), "r")
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %.3f\n", summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.duration / 1e6))
-end
-LUA
-cat >"$WORK/get304.lua" <<LUA
-wrk.method = "GET"
-wrk.headers["If-None-Match"] = '$ETAG'
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %.3f\n", summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.duration / 1e6))
-end
-LUA
+# The wrk scripts: a request, then the reporter every bench script reads (benches/wrk/).
+cat benches/wrk/post.lua benches/wrk/report.lua >"$WORK/post.lua"
+cat benches/wrk/get304.lua benches/wrk/report.lua >"$WORK/get304.lua"
 
 # One wrk run against a target; prints "requests ticks seconds errors".
 measure() {
@@ -139,9 +125,9 @@ measure() {
   esac
   local pid=${PID[$server]} before after line
   before=$(ticks "$pid")
-  line=$(BODY_FILE="$WORK/q0.json" "${PIN_WRK[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/$script" "$url" | grep '^RESULT')
+  line=$(BODY_FILE="$WORK/q0.json" ETAG="$ETAG" "${PIN_WRK[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/$script" "$url" | grep '^RESULT')
   after=$(ticks "$pid")
-  read -r _ requests errors seconds <<<"$line"
+  read -r _ _ _ _ errors requests seconds <<<"$line"
   echo "$requests $((after - before)) $seconds $errors"
 }
 

@@ -78,17 +78,22 @@ Q[Q4]="{ country(code: \"$COUNTRY\") { measures(first: 20, filter: {category: [H
 Q[Q5]='{ recommendations(first: 50, filter: {theme: ["right-to-health"], response: [SUPPORTED], cycle: [3]}) { totalCount nodes { ref } facets { response { value count } actionCategory { value count } theme { value count } group { value count } sdg { value count } cycle { value count } session { value count } stateUnderReview { value count } recommendingState { value count } } } }'
 Q[Q6]='{ search(text: "domestic violence", first: 20) { totalCount edges { node { score snippet node { __typename ... on Recommendation { ref } ... on Measure { ref } } } } } }'
 
-cat >"$WORK/post.lua" <<'LUA'
-local f = io.open(os.getenv("BODY_FILE"), "r")
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.3f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.requests))
-end
-LUA
+# The wrk scripts: a request, then the reporter every bench script reads (benches/wrk/).
+cat benches/wrk/post.lua benches/wrk/report.lua >"$WORK/post.lua"
+cat benches/wrk/get304.lua benches/wrk/report.lua >"$WORK/get304.lua"
+
+# One table row: NAME, URL, SCRIPT, then VAR=VALUE settings for wrk's environment (BODY_FILE,
+# ETAG); at the run's concurrency, then on one connection (the service time of a request,
+# without queueing behind the others).
+row() {
+  local name=$1 url=$2 script=$3 line line1 rps p50 p99 errors p50_c1
+  shift 3
+  line=$(env "$@" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/$script" "$url" | grep '^RESULT')
+  read -r _ rps p50 p99 errors _ <<<"$line"
+  line1=$(env "$@" wrk -t1 -c1 -d3s -s "$WORK/$script" "$url" | grep '^RESULT')
+  read -r _ _ p50_c1 _ _ _ <<<"$line1"
+  printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "$name" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
+}
 
 echo
 echo "world ×$SCALE; wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per query; $(nproc) cores"
@@ -100,12 +105,7 @@ for name in $QUERIES; do
   if ! curl -sf -H 'content-type: application/json' --data @"$WORK/$name.json" "$URL" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(1 if d.get("errors") else 0)'; then
     echo "$name failed:"; curl -s -H 'content-type: application/json' --data @"$WORK/$name.json" "$URL"; exit 1
   fi
-  line=$(BODY_FILE="$WORK/$name.json" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/post.lua" "$URL" | grep '^RESULT')
-  read -r _ rps p50 p99 errors _ <<<"$line"
-  # One connection: the service time of a request, without queueing behind 31 others.
-  line1=$(BODY_FILE="$WORK/$name.json" wrk -t1 -c1 -d3s -s "$WORK/post.lua" "$URL" | grep '^RESULT')
-  read -r _ _ p50_c1 _ _ _ <<<"$line1"
-  printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "$name" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
+  row "$name" "$URL" post.lua BODY_FILE="$WORK/$name.json"
 done
 
 if [ "$BASELINES" = 1 ]; then
@@ -113,20 +113,8 @@ if [ "$BASELINES" = 1 ]; then
 # without running it.
 GET_URL="$URL?query=%7B%20__typename%20%7D"
 ETAG=$(curl -s -D - -o /dev/null "$GET_URL" | awk 'tolower($1)=="etag:" {print $2}' | tr -d '\r')
-cat >"$WORK/get304.lua" <<LUA
-wrk.method = "GET"
-wrk.headers["If-None-Match"] = '$ETAG'
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.3f %.3f %d %d\\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.requests))
-end
-LUA
 if [ -n "$ETAG" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ETAG" "$GET_URL")" = 304 ]; then
-  line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/get304.lua" "$GET_URL" | grep '^RESULT')
-  read -r _ rps p50 p99 errors _ <<<"$line"
-  line1=$(wrk -t1 -c1 -d3s -s "$WORK/get304.lua" "$GET_URL" | grep '^RESULT')
-  read -r _ _ p50_c1 _ _ _ <<<"$line1"
-  printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "304" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
+  row 304 "$GET_URL" get304.lua ETAG="$ETAG"
 else
   echo "the GET of Q0 got no ETag or no 304: $ETAG"
 fi
@@ -138,11 +126,7 @@ BARE_PID=$!
 for _ in $(seq 1 100); do grep -q 'http://' "$WORK/bare.out" 2>/dev/null && break; sleep 0.1; done
 BARE_URL=$(grep -o 'http://[0-9.:]*/graphql' "$WORK/bare.out" | head -1)
 python3 -c 'import json; print(json.dumps({"query": "{ __typename }"}))' >"$WORK/bare.json"
-line=$(BODY_FILE="$WORK/bare.json" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/post.lua" "$BARE_URL" | grep '^RESULT')
-read -r _ rps p50 p99 errors _ <<<"$line"
-line1=$(BODY_FILE="$WORK/bare.json" wrk -t1 -c1 -d3s -s "$WORK/post.lua" "$BARE_URL" | grep '^RESULT')
-read -r _ _ p50_c1 _ _ _ <<<"$line1"
-printf '| %-4s | %10s | %9s | %9s | %7s | %13s |\n' "bare" "$rps" "$p50" "$p99" "$errors" "$p50_c1"
+row bare "$BARE_URL" post.lua BODY_FILE="$WORK/bare.json"
 kill "$BARE_PID" 2>/dev/null; BARE_PID=
 fi
 

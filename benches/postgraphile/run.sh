@@ -196,17 +196,8 @@ P[Q5]="{ recommendations(first: 50, filter: {$F}) { totalCount nodes { id }
   recommendingState: recommendationRecommendingStates(filter: {recommendation: {$F}}) { groupedAggregates(groupBy: [COUNTRY_CODE]) { keys distinctCount { recommendationId } } } }"
 P[Q6]='{ search(query: "domestic violence", first: 20) { totalCount nodes { kind score(query: "domestic violence") snippet(query: "domestic violence") recommendation { id } measure { id } goodPractice { id } } } }'
 
-cat >"$WORK/post.lua" <<'LUA'
-local f = io.open(os.getenv("BODY_FILE"), "r")
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.3f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.requests))
-end
-LUA
+# The wrk scripts of benches/load.sh: the request, then the reporter.
+cat "$HERE/../wrk/post.lua" "$HERE/../wrk/report.lua" >"$WORK/post.lua"
 
 # --- Same answers? ------------------------------------------------------------------------------
 echo
