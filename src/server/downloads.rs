@@ -425,7 +425,28 @@ fn guard(cell: &str) -> Cow<'_, str> {
 }
 
 fn join<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
-    items.iter().map(f).collect::<Vec<_>>().join(";")
+    let items: Vec<String> = items.iter().map(f).collect();
+    list(items.iter().map(String::as_str))
+}
+
+/// A list inside a cell: items joined by `;`, an item that holds a `;` or a `"` (a ref may:
+/// refs are any printable ASCII) quoted as CSV quotes a cell, `"a;b"`, quotes doubled, so
+/// that the list splits back into its items unambiguously.
+fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        if item.contains([';', '"']) {
+            out.push('"');
+            out.push_str(&item.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(item);
+        }
+    }
+    out
 }
 
 fn codes(v: &[CountryCode]) -> String {
@@ -462,7 +483,7 @@ fn refs_in<T: Keyed>(c: &Catalog, table: &Table<T>, index: &Index) -> String {
         .filter_map(|id| table.get(id).map(|r| r.record.natural_key()))
         .collect();
     v.sort_unstable();
-    v.join(";")
+    list(v)
 }
 
 /// Refs of the other ends of CONFIRMED links, sorted.
@@ -475,7 +496,7 @@ fn confirmed<'a>(
         .map(|l| end(l))
         .collect();
     v.sort_unstable();
-    v.join(";")
+    list(v)
 }
 
 const RECOMMENDATION_COLUMNS: [&str; 19] = [
@@ -768,6 +789,29 @@ mod tests {
         ] {
             assert_eq!(List::file(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_list_item_holding_the_separator_or_a_quote_is_quoted_so_the_list_splits_back() {
+        assert_eq!(list(["M-HND-001", "M-SVN-002"]), "M-HND-001;M-SVN-002");
+        assert_eq!(list([]), "");
+        let items = ["A;1", "B", "C\"x", "D"];
+        let cell = list(items);
+        assert_eq!(cell, "\"A;1\";B;\"C\"\"x\";D");
+        // Read back as CSV with `;` as the delimiter, the cell gives the items again.
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .has_headers(false)
+            .from_reader(cell.as_bytes());
+        let back: Vec<String> = reader
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(back, items);
     }
 
     #[test]
