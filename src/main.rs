@@ -12,7 +12,7 @@ use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use recover_better::dataset::{self, embedded::DefaultDataset, import::ImportOptions, Folder};
 use recover_better::graphql::Limits;
 use recover_better::model::{self, Role};
-use recover_better::server::{self, App, HttpOptions};
+use recover_better::server::{self, ws::WsOptions, App, HttpOptions};
 use recover_better::store::{check, Store};
 
 // A request allocates a few hundred small objects (the GraphQL value tree, futures, strings);
@@ -150,6 +150,25 @@ struct ServeArgs {
     /// Most operations in one batched request (a JSON array body); 0 turns batches off.
     #[arg(long, env = "RECOVER_BETTER_MAX_BATCH", default_value_t = HttpOptions::default().max_batch)]
     max_batch: usize,
+    /// Most operations (subscriptions, and queries in progress) on one WebSocket connection.
+    #[arg(long, env = "RECOVER_BETTER_WS_MAX_OPERATIONS", default_value_t = WsOptions::default().max_operations)]
+    ws_max_operations: usize,
+    /// Most WebSocket connections open at once.
+    #[arg(long, env = "RECOVER_BETTER_WS_MAX_CONNECTIONS", default_value_t = WsOptions::default().max_connections)]
+    ws_max_connections: usize,
+    /// Most WebSocket connections open at once from one client address.
+    #[arg(long, env = "RECOVER_BETTER_WS_MAX_CONNECTIONS_PER_IP", default_value_t = WsOptions::default().max_connections_per_ip)]
+    ws_max_connections_per_ip: usize,
+    /// Seconds a new WebSocket connection has to send `connection_init` (then closed, 4408).
+    #[arg(long, env = "RECOVER_BETTER_WS_INIT_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECS")]
+    ws_init_timeout: Duration,
+    /// Seconds one message may take to reach a WebSocket client before it is disconnected.
+    #[arg(long, env = "RECOVER_BETTER_WS_WRITE_TIMEOUT", default_value = "10", value_parser = parse_seconds, value_name = "SECS")]
+    ws_write_timeout: Duration,
+    /// Seconds of silence from a WebSocket client before it is pinged; as long again
+    /// without an answer closes the connection (4504). 0: never ping.
+    #[arg(long, env = "RECOVER_BETTER_WS_KEEPALIVE", default_value = "30", value_parser = parse_seconds_or_off, value_name = "SECS")]
+    ws_keepalive: Duration,
     /// Seconds a GET response may be reused by caches (`Cache-Control: max-age`).
     #[arg(long, env = "RECOVER_BETTER_CACHE_MAX_AGE", default_value_t = HttpOptions::default().cache_max_age.as_secs())]
     cache_max_age: u64,
@@ -186,6 +205,15 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
         _ => Err(format!(
             "{s:?} is not a number of seconds (more than 0, at most 86400)"
         )),
+    }
+}
+
+/// Seconds as [`parse_seconds`] takes them, or 0 for "off" (a zero duration).
+fn parse_seconds_or_off(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(0.0) => Ok(Duration::ZERO),
+        _ => parse_seconds(s)
+            .map_err(|_| format!("{s:?} is not a number of seconds (0 for off, at most 86400)")),
     }
 }
 
@@ -680,6 +708,14 @@ fn serve(data: &str, args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Er
         shutdown_timeout: args.shutdown_timeout,
         max_connections: args.max_connections,
         max_batch: args.max_batch,
+        ws: WsOptions {
+            max_operations: args.ws_max_operations,
+            max_connections: args.ws_max_connections,
+            max_connections_per_ip: args.ws_max_connections_per_ip,
+            init_timeout: args.ws_init_timeout,
+            write_timeout: args.ws_write_timeout,
+            keepalive: (!args.ws_keepalive.is_zero()).then_some(args.ws_keepalive),
+        },
         cache_max_age: std::time::Duration::from_secs(args.cache_max_age),
         persisted_queries,
         only_persisted: args.only_persisted,

@@ -636,4 +636,28 @@ fn a_bad_duration_is_refused_with_a_clear_message() {
         "{}",
         stderr(&out)
     );
+    // The WebSocket keepalive takes 0 for off, and refuses what is not seconds.
+    for bad in ["-1", "soon", "90000"] {
+        let out = run(&["serve", &format!("--ws-keepalive={bad}")]);
+        assert_exit(&out, 2);
+        let message = stderr(&out);
+        assert!(
+            message.contains("--ws-keepalive") && message.contains("0 for off"),
+            "{bad}: {message}"
+        );
+    }
+    let store = tempfile::tempdir().unwrap();
+    let out = serve_with_env(&[
+        ("RECOVER_BETTER_WS_KEEPALIVE", "0"),
+        ("RECOVER_BETTER_LISTEN", "256.0.0.1:1"),
+    ])
+    .args(["--data", store.path().to_str().unwrap(), "serve", "--empty"])
+    .output()
+    .unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("cannot listen on"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -17,6 +17,9 @@
 //! before the acknowledgement, with 4401. At most [`WsOptions::max_operations`] operations
 //! run at once per connection (the next gets an `error`, `TOO_MANY_OPERATIONS`).
 //!
+//! A connection quiet for [`WsOptions::keepalive`] is pinged (a WebSocket ping, which
+//! clients answer by themselves), and closed with 4504 if it stays quiet as long again.
+//!
 //! Writes to the socket have a deadline ([`WsOptions::write_timeout`]): a client that does
 //! not read is disconnected. Until then its operations wait on a small outbox, so their
 //! event queues (in [`crate::live`]) fill to their budget and are dropped: a client that
@@ -64,6 +67,11 @@ pub struct WsOptions {
     pub init_timeout: Duration,
     /// How long one message may take to reach a client before it is disconnected.
     pub write_timeout: Duration,
+    /// After this long without a message from the client, a WebSocket ping is sent (browsers
+    /// and client libraries answer it by themselves); after as long again without one, the
+    /// connection is closed with 4504. Keeps proxies from closing quiet subscriptions, and
+    /// frees the place of a client that vanished without closing. `None`: never.
+    pub keepalive: Option<Duration>,
 }
 
 impl Default for WsOptions {
@@ -74,6 +82,7 @@ impl Default for WsOptions {
             max_connections_per_ip: 64,
             init_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            keepalive: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -336,10 +345,25 @@ async fn serve(state: AppState, socket: WebSocket) {
     let mut writer_done = false;
     let init_deadline = tokio::time::sleep(options.init_timeout);
     tokio::pin!(init_deadline);
+    // Keepalive: the next moment to ping (or, once pinged, to give up), pushed back by
+    // every message the client sends.
+    // (Without keepalive the timer is never polled; a year keeps its deadline in range.)
+    let keepalive = options
+        .keepalive
+        .unwrap_or(Duration::from_secs(365 * 86_400));
+    let quiet = tokio::time::sleep(keepalive);
+    tokio::pin!(quiet);
+    let mut pinged = false;
     loop {
         let step = tokio::select! {
             m = incoming.next() => match m {
-                Some(Ok(m)) => conn.on_message(m).await,
+                Some(Ok(m)) => {
+                    if options.keepalive.is_some() {
+                        quiet.as_mut().reset(tokio::time::Instant::now() + keepalive);
+                        pinged = false;
+                    }
+                    conn.on_message(m).await
+                }
                 Some(Err(e)) => {
                     // Mostly a message past the size limit; the stream cannot go on.
                     tracing::debug!(error = %e, "WebSocket read failed");
@@ -349,6 +373,16 @@ async fn serve(state: AppState, socket: WebSocket) {
             },
             _ = &mut init_deadline, if conn.init.is_none() => {
                 conn.close(4408, "Connection initialisation timeout").await
+            }
+            _ = &mut quiet, if options.keepalive.is_some() => {
+                if pinged {
+                    tracing::debug!("closing a WebSocket connection that answered no ping");
+                    conn.close(4504, "Keepalive timeout").await
+                } else {
+                    pinged = true;
+                    quiet.as_mut().reset(tokio::time::Instant::now() + keepalive);
+                    conn.send(Message::Ping(Default::default())).await
+                }
             }
             _ = shutdown.wait_for(|&down| down).map(|_| ()) => {
                 conn.close(1001, "the server is shutting down").await

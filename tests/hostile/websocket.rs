@@ -328,6 +328,43 @@ async fn a_connection_that_never_initialises_is_closed_with_4408() {
 }
 
 #[tokio::test]
+async fn a_quiet_client_that_answers_pings_stays_and_one_that_does_not_is_closed_with_4504() {
+    let s = server_with(options(|o| {
+        o.ws.keepalive = Some(Duration::from_millis(200))
+    }))
+    .await;
+
+    // A client that reads (its library answers each ping by itself) stays open through many
+    // keepalive periods of silence.
+    let mut ws = connect(&s, None).await;
+    let mut pings = 0;
+    let until = Instant::now() + Duration::from_millis(1500);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Err(_) => break,
+            Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+            Ok(other) => panic!("a quiet connection got {other:?}"),
+        }
+    }
+    assert!(pings >= 3, "{pings} pings in 1.5 s of silence");
+    send(&mut ws, json!({ "type": "ping" })).await;
+    assert_eq!(message(&mut ws).await["type"], "pong", "still open");
+
+    // A client that stops reading, so answers nothing, is pinged once, then closed.
+    let mut gone = connect(&s, None).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (code, reason) = closed_with(&mut gone).await;
+    assert_eq!((code, reason.as_str()), (Some(4504), "Keepalive timeout"));
+
+    // Without keepalive, nothing is sent to a quiet client.
+    let s = server_with(options(|o| o.ws.keepalive = None)).await;
+    let mut ws = connect(&s, None).await;
+    let got = tokio::time::timeout(Duration::from_millis(600), ws.next()).await;
+    assert!(got.is_err(), "a quiet connection got {got:?}");
+}
+
+#[tokio::test]
 async fn protocol_violations_close_with_their_codes() {
     let s = server().await;
     // Subscribing before the acknowledgement.
