@@ -6,7 +6,7 @@
 //!   server (the same in-memory read path: expect the same);
 //! - `linkRecommendation` at concurrency 16 through the sled server, through one etcd-backed
 //!   server, and through two, with and without turns (two more servers on the same store with
-//!   `RECOVER_BETTER_NO_WRITE_TURNS=1`), with the races lost and turns taken;
+//!   `--no-write-turns`), with the races lost and turns taken;
 //! - the delay from a write acknowledged by server A to the same write read through B.
 //!
 //! `cargo bench --features etcd --bench replicas` (needs Debian's etcd-server).
@@ -267,7 +267,7 @@ async fn main() {
     let a = Server::start(&url);
     let b = Server::start(&url);
     // Two more on the same store, without turns, to compare in the same run.
-    let no_turns = [("RECOVER_BETTER_NO_WRITE_TURNS", "1")];
+    let no_turns = [("RECOVER_BETTER_NO_WRITE_TURNS", "on")];
     let c = Server::start_with(&url, &no_turns);
     let d = Server::start_with(&url, &no_turns);
     // Each server assesses every recommendation in the background once it has started: wait

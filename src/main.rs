@@ -50,6 +50,16 @@ struct Cli {
         default_value = "text"
     )]
     log_format: LogFormat,
+    /// On a store several servers share: do not take turns with the other servers' writers
+    /// after a lost race (README, "Running more than one server"); to measure what turns do.
+    #[arg(
+        long,
+        global = true,
+        env = "RECOVER_BETTER_NO_WRITE_TURNS",
+        action = ArgAction::SetTrue,
+        value_parser = parse_switch
+    )]
+    no_write_turns: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -442,12 +452,18 @@ fn location(cli: &Cli) -> String {
     }
 }
 
+/// Whether writes take turns on a shared store (`--no-write-turns` turns them off).
+static WRITE_TURNS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 fn open(location: &str) -> Result<Store, Box<dyn std::error::Error>> {
-    Ok(Store::open_location(location)?)
+    let store = Store::open_location(location)?;
+    store.set_write_turns(WRITE_TURNS.load(std::sync::atomic::Ordering::Relaxed));
+    Ok(store)
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let at = location(&cli);
+    WRITE_TURNS.store(!cli.no_write_turns, std::sync::atomic::Ordering::Relaxed);
     let Some(command) = cli.command else {
         unreachable!("Cli::parse_with_default gives a command")
     };

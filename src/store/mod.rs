@@ -233,9 +233,9 @@ pub struct Store {
 /// The store's writer lock, and what its writers hand on to each other (see [`Store::apply`]).
 struct Writer {
     lock: Mutex<()>,
-    /// Whether writes on a replicated store take turns after a lost race (on, unless
-    /// `RECOVER_BETTER_NO_WRITE_TURNS` is set: for measuring what turns do).
-    turns: bool,
+    /// Whether writes on a replicated store take turns after a lost race (on unless
+    /// [`Store::set_write_turns`] turned them off, to measure what they do).
+    turns: std::sync::atomic::AtomicBool,
     /// Races lost to another process's write, and turns taken, since the store was opened.
     races_lost: std::sync::atomic::AtomicU64,
     turns_taken: std::sync::atomic::AtomicU64,
@@ -252,7 +252,7 @@ impl Default for Writer {
     fn default() -> Writer {
         Writer {
             lock: Mutex::default(),
-            turns: std::env::var_os("RECOVER_BETTER_NO_WRITE_TURNS").is_none(),
+            turns: std::sync::atomic::AtomicBool::new(true),
             races_lost: Default::default(),
             turns_taken: Default::default(),
             waiting: Default::default(),
@@ -321,6 +321,14 @@ impl Store {
             }
         }
         Self::on(Engine::temporary_sled()?, PathBuf::from("(temporary)"))
+    }
+
+    /// Whether this process's writes take turns with other processes' after a lost race
+    /// (on by default; see [`Store::apply`]). Off, they race as they would without.
+    pub fn set_write_turns(&self, on: bool) {
+        self.writer
+            .turns
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// How this process's writes fared against other processes' (for `/metrics`).

@@ -420,7 +420,7 @@ impl Store {
 
     /// This process's turn to write, when the engine is shared and turns are on.
     fn take_turn(&self) -> Option<(super::engine::Turn, u32)> {
-        if !self.writer.turns {
+        if !self.writer.turns.load(std::sync::atomic::Ordering::Relaxed) {
             return None;
         }
         let turn = self.engine.write_turn()?;

@@ -847,43 +847,51 @@ fn writers_of_two_servers_take_turns_after_a_lost_race_and_every_write_is_made_o
     assert_eq!(recommendations.len(), WRITERS);
     let history_before = stores[0].all_history().count();
 
-    std::thread::scope(|s| {
-        for (i, r) in recommendations.iter().enumerate() {
-            let store = stores[i % 2].clone();
-            s.spawn(move || {
-                for w in 0..WRITES {
-                    let mut record = r.record.clone();
-                    record.text = format!("{} (edit {w})", r.record.text);
-                    store
-                        .apply(
-                            vec![Change::Put {
-                                record: Record::Recommendation(record),
-                                expected_version: Some(r.version + w),
-                            }],
-                            ApplyOptions {
-                                author: Some("turns"),
-                                ..ApplyOptions::default()
-                            },
-                        )
-                        .unwrap_or_else(|e| panic!("{} edit {w}: {e}", r.record.id));
-                }
-            });
+    // Each writer edits its recommendation `WRITES` times through its store, from `from` on.
+    let edit_all = |from: u32| {
+        std::thread::scope(|s| {
+            for (i, r) in recommendations.iter().enumerate() {
+                let store = stores[i % 2].clone();
+                s.spawn(move || {
+                    for w in from..from + WRITES {
+                        let mut record = r.record.clone();
+                        record.text = format!("{} (edit {w})", r.record.text);
+                        store
+                            .apply(
+                                vec![Change::Put {
+                                    record: Record::Recommendation(record),
+                                    expected_version: Some(r.version + w),
+                                }],
+                                ApplyOptions {
+                                    author: Some("turns"),
+                                    ..ApplyOptions::default()
+                                },
+                            )
+                            .unwrap_or_else(|e| panic!("{} edit {w}: {e}", r.record.id));
+                    }
+                });
+            }
+        });
+        for r in &recommendations {
+            let (_, now) = stores[1].recommendation(&r.record.id).unwrap().unwrap();
+            assert_eq!(now.version, r.version + from + WRITES, "{}", r.record.id);
+            assert!(now
+                .record
+                .text
+                .ends_with(&format!("(edit {})", from + WRITES - 1)));
         }
-    });
+        assert_eq!(
+            stores[0].all_history().count(),
+            history_before + WRITERS * (from + WRITES) as usize,
+            "one history entry per write"
+        );
+        let seen: Vec<_> = stores.iter().map(|s| s.write_contention()).collect();
+        eprintln!("contention after edits {from}..: {seen:?}");
+        seen
+    };
 
-    for r in &recommendations {
-        let (_, now) = stores[1].recommendation(&r.record.id).unwrap().unwrap();
-        assert_eq!(now.version, r.version + WRITES, "{}", r.record.id);
-        assert!(now.record.text.ends_with(&format!("(edit {})", WRITES - 1)));
-    }
-    assert_eq!(
-        stores[0].all_history().count(),
-        history_before + WRITERS * WRITES as usize,
-        "one history entry per write"
-    );
-    let seen: Vec<_> = stores.iter().map(|s| s.write_contention()).collect();
+    let seen = edit_all(0);
     let lost: u64 = seen.iter().map(|c| c.races_lost).sum();
-    eprintln!("contention: {seen:?}");
     assert!(
         lost > 0,
         "the two stores' writers never raced, so this shows nothing: {seen:?}"
@@ -895,12 +903,28 @@ fn writers_of_two_servers_take_turns_after_a_lost_race_and_every_write_is_made_o
         );
     }
     // Once a writer waits for a turn, every other writer sees it and waits for its own: only
-    // writes planned before the first turn was asked for can still lose. (Without turns,
-    // `RECOVER_BETTER_NO_WRITE_TURNS=1`, this test's writers lost 25 to 37 races in three runs.)
+    // writes planned before the first turn was asked for can still lose.
     assert!(
         lost <= 2 * WRITERS as u64,
         "{lost} races lost: turns did not stop the racing ({seen:?})"
     );
+
+    // The same edits again without turns: the writers race, and lose many more times (25 to
+    // 49 in six runs, against 1 or 2 with turns); still every write is made once.
+    for store in &stores {
+        store.set_write_turns(false);
+    }
+    let after = edit_all(WRITES);
+    let lost_racing: u64 = after.iter().map(|c| c.races_lost).sum::<u64>() - lost;
+    let turns = |v: &[recover_better::store::WriteContention]| -> u64 {
+        v.iter().map(|c| c.turns_taken).sum()
+    };
+    assert_eq!(turns(&after), turns(&seen), "no turn taken with turns off");
+    assert!(
+        lost_racing > lost,
+        "{lost_racing} races lost without turns, {lost} with ({after:?})"
+    );
+
     let report = check::check(&stores[0]).unwrap();
     assert!(report.is_clean(), "{:?}", report.violations);
 
