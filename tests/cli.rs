@@ -595,20 +595,13 @@ fn serving_without_a_command_honours_the_environment() {
 fn on_off_settings_take_the_usual_spellings_and_refuse_others_clearly() {
     let store = tempfile::tempdir().unwrap();
     for spelling in ["1", "0", "true", "False", "YES", "no", "on", "Off"] {
-        let out = serve_with_env(&[
-            ("RECOVER_BETTER_REQUIRE_TOKEN", spelling),
-            ("RECOVER_BETTER_NO_METRICS", spelling),
-            // Parsed, it gets as far as listening, which fails on this address.
-            ("RECOVER_BETTER_LISTEN", "256.0.0.1:1"),
-        ])
-        .args(["--data", store.path().to_str().unwrap(), "serve", "--empty"])
-        .output()
-        .unwrap();
-        assert_exit(&out, 1);
-        assert!(
-            stderr(&out).contains("cannot listen on 256.0.0.1:1"),
-            "{spelling}: {}",
-            stderr(&out)
+        gets_as_far_as_listening(
+            &[
+                ("RECOVER_BETTER_REQUIRE_TOKEN", spelling),
+                ("RECOVER_BETTER_NO_METRICS", spelling),
+                ("RECOVER_BETTER_NO_WRITE_TURNS", spelling),
+            ],
+            spelling,
         );
     }
     let out = serve_with_env(&[("RECOVER_BETTER_REQUIRE_TOKEN", "maybe")])
@@ -646,18 +639,23 @@ fn a_bad_duration_is_refused_with_a_clear_message() {
             "{bad}: {message}"
         );
     }
+    gets_as_far_as_listening(&[("RECOVER_BETTER_WS_KEEPALIVE", "0")], "keepalive 0");
+}
+
+/// `serve` with the settings `env`, on an address it cannot listen on: the settings were
+/// taken when it gets as far as listening (and fails there, with exit status 1).
+fn gets_as_far_as_listening(env: &[(&str, &str)], what: &str) {
     let store = tempfile::tempdir().unwrap();
-    let out = serve_with_env(&[
-        ("RECOVER_BETTER_WS_KEEPALIVE", "0"),
-        ("RECOVER_BETTER_LISTEN", "256.0.0.1:1"),
-    ])
-    .args(["--data", store.path().to_str().unwrap(), "serve", "--empty"])
-    .output()
-    .unwrap();
+    let mut env = env.to_vec();
+    env.push(("RECOVER_BETTER_LISTEN", "256.0.0.1:1"));
+    let out = serve_with_env(&env)
+        .args(["--data", store.path().to_str().unwrap(), "serve", "--empty"])
+        .output()
+        .unwrap();
     assert_exit(&out, 1);
     assert!(
-        stderr(&out).contains("cannot listen on"),
-        "{}",
+        stderr(&out).contains("cannot listen on 256.0.0.1:1"),
+        "{what}: {}",
         stderr(&out)
     );
 }
